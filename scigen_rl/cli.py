@@ -1,0 +1,146 @@
+"""The ``scigen-rl`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from .render import FAILURE_CLASSES, RenderConfig, Renderer, RenderResult, SandboxUnavailable
+
+
+def _render_command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+    from tqdm import tqdm
+
+    scripts = [Path(s) for s in args.scripts]
+    missing = [str(s) for s in scripts if not s.is_file()]
+    if missing:
+        print(f"scigen-rl render: no such script file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    stems = Counter(s.stem for s in scripts)
+    clashes = sorted(stem for stem, n in stems.items() if n > 1)
+    if clashes:
+        print(f"scigen-rl render: scripts would overwrite each other's PNG (same name): {', '.join(clashes)}", file=sys.stderr)
+        return 2
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        config = RenderConfig(
+            workers=args.workers,
+            timeout_s=args.timeout,
+            memory_mb=args.memory_mb,
+            dpi=args.dpi,
+            isolation=args.isolation,
+        )
+    except ValueError as e:
+        print(f"scigen-rl render: {e}", file=sys.stderr)
+        return 2
+
+    items: list[tuple[str, str]] = []
+    unreadable: dict[str, str] = {}
+    for s in scripts:
+        try:
+            items.append((s.name, s.read_bytes().decode("utf-8")))
+        except UnicodeDecodeError as e:
+            unreadable[s.name] = f"not UTF-8 text ({e.reason} at byte {e.start})"
+            items.append((s.name, ""))
+    by_name = {s.name: s for s in scripts}
+
+    failures: Counter[str] = Counter()
+    total_s = 0.0
+    bar = tqdm(total=len(items), desc="render", unit="script", file=sys.stderr, disable=args.quiet or None)
+    try:
+        with Renderer(config) as renderer:
+            results = renderer.map(items, on_done=lambda _: bar.update(1))
+            for result in results:
+                if result.name in unreadable:
+                    result = RenderResult(result.name, "failed", "syntax", unreadable[result.name])
+                png = _write_pngs(result, by_name[result.name].stem, out_dir)
+                total_s += result.seconds
+                if not result.ok:
+                    failures[result.failure or "runtime"] += 1
+                line = {
+                    "script": str(by_name[result.name]),
+                    "status": result.status,
+                    "failure": result.failure,
+                    "png": png,
+                    "seconds": result.seconds,
+                    "warnings": result.warnings,
+                    "error": result.error,
+                }
+                bar.clear()
+                print(json.dumps(line, ensure_ascii=False), flush=True)
+    except SandboxUnavailable as e:
+        bar.close()
+        print(f"scigen-rl render: {e}", file=sys.stderr)
+        return 2
+    bar.close()
+
+    if not args.quiet:
+        ok = len(items) - sum(failures.values())
+        table = Table(title=f"rendered {ok}/{len(items)} scripts into {out_dir}")
+        table.add_column("outcome")
+        table.add_column("scripts", justify="right")
+        table.add_row("ok", str(ok))
+        for failure in FAILURE_CLASSES:
+            if failures[failure]:
+                table.add_row(failure, str(failures[failure]))
+        table.add_row("render seconds (sum)", f"{total_s:.2f}")
+        Console(stderr=True).print(table)
+    return 0 if not failures else 1
+
+
+def _write_pngs(result: RenderResult, stem: str, out_dir: Path) -> str | None:
+    """``stem.png`` for the first figure, ``stem-2.png``... for more; stale outputs of a failure go."""
+    main = out_dir / f"{stem}.png"
+    if not result.ok:
+        main.unlink(missing_ok=True)
+        return None
+    for i, png in enumerate(result.pngs):
+        path = main if i == 0 else out_dir / f"{stem}-{i + 1}.png"
+        tmp = path.with_suffix(".png.tmp")
+        tmp.write_bytes(png)
+        os.replace(tmp, path)
+    if len(result.pngs) > 1:
+        result.warnings.append(f"{len(result.pngs)} figures: extra ones written as {stem}-2.png ...")
+    return str(main)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scigen-rl", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    render = sub.add_parser(
+        "render",
+        help="render matplotlib scripts in the sandbox",
+        description="Render each script in a sandboxed child and write OUT_DIR/<script-stem>.png. "
+        "Prints one JSON line per script; exits 0 if every script rendered, 1 otherwise.",
+    )
+    render.add_argument("scripts", nargs="+", metavar="SCRIPT.py")
+    render.add_argument("--out-dir", required=True)
+    defaults = RenderConfig()
+    render.add_argument("--timeout", type=float, default=defaults.timeout_s, help="wall-clock seconds per script")
+    render.add_argument("--memory-mb", type=int, default=defaults.memory_mb, help="memory a script may allocate")
+    render.add_argument("--workers", type=int, default=0, help="parallel workers (default: one per core)")
+    render.add_argument("--dpi", type=int, default=defaults.dpi, help="resolution of the captured PNGs")
+    render.add_argument(
+        "--isolation", choices=["strict", "relaxed"], default="strict", help="relaxed: allow running without namespaces"
+    )
+    render.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
+    render.set_defaults(func=_render_command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

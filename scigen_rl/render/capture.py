@@ -1,0 +1,257 @@
+"""Run one matplotlib script and capture exactly the figures it drew, as PNG, at a fixed style.
+
+This module runs *inside* the sandboxed child (and, for the benchmark's unsafe floor, in-process).
+It never decides anything about isolation; it only turns a script into (result header, PNG bytes).
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import logging
+import math
+import random
+import sys
+import time
+import traceback
+import warnings
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from .config import RenderConfig  # noqa: E402
+
+MAX_ERROR_CHARS = 2000
+MAX_WARNINGS = 20
+
+_original_savefig = Figure.savefig
+_original_default_rng = np.random.default_rng
+
+
+class _Session:
+    """What the running script emitted: one entry per savefig/show, in order."""
+
+    def __init__(self, config: RenderConfig) -> None:
+        self.config = config
+        self.emitted: list[bytes] = []
+        self.warnings: list[str] = []
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings and len(self.warnings) < MAX_WARNINGS:
+            self.warnings.append(message)
+
+
+_session: _Session | None = None
+
+
+def _has_content(fig: Figure) -> bool:
+    return len(fig.get_children()) > 1  # the background patch is always there
+
+
+def _snapshot(fig: Figure, kwargs: dict[str, Any]) -> bytes:
+    assert _session is not None
+    cfg = _session.config
+    dpi = float(cfg.dpi)
+    w_in, h_in = fig.get_size_inches()
+    if w_in * h_in * dpi * dpi > cfg.max_pixels:
+        dpi = max(1.0, math.floor(math.sqrt(cfg.max_pixels / (w_in * h_in))))
+        _session.warn(f"downscaled: a {w_in:g}x{h_in:g} in figure was saved at {dpi:g} dpi instead of {cfg.dpi}")
+    keep = {k: kwargs[k] for k in ("bbox_inches", "pad_inches", "bbox_extra_artists", "facecolor") if k in kwargs}
+    buf = io.BytesIO()
+    _original_savefig(fig, buf, format="png", dpi=dpi, transparent=False, metadata={"Software": None}, **keep)
+    return buf.getvalue()
+
+
+def _patched_savefig(self: Figure, fname: Any, *args: Any, **kwargs: Any) -> None:
+    if _session is None:
+        return _original_savefig(self, fname, *args, **kwargs)
+    _session.emitted.append(_snapshot(self, kwargs))
+    if not isinstance(fname, (str, bytes)) and not hasattr(fname, "__fspath__"):
+        # A file-like target: the script may read it back, so honour it.
+        _original_savefig(self, fname, *args, **kwargs)
+    return None
+
+
+def _patched_show(*args: Any, **kwargs: Any) -> None:
+    if _session is None:
+        return None
+    for num in plt.get_fignums():
+        fig = plt.figure(num)
+        if _has_content(fig):
+            _session.emitted.append(_snapshot(fig, {}))
+    return None
+
+
+def _figure_show(self: Figure, *args: Any, **kwargs: Any) -> None:
+    if _session is not None and _has_content(self):
+        _session.emitted.append(_snapshot(self, {}))
+
+
+def _seeded_default_rng(seed: Any = None) -> np.random.Generator:
+    return _original_default_rng(_session.config.seed if seed is None and _session else seed)
+
+
+class _LogCatcher(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        if _session is not None:
+            _session.warn(_describe_warning(record.getMessage()))
+
+
+def _describe_warning(message: str) -> str:
+    text = " ".join(message.split())
+    if ("missing from font" in text or "does not have a glyph" in text) and not text.startswith("missing_glyph"):
+        return "missing_glyph: " + text
+    return text[:300]
+
+
+def apply_style(config: RenderConfig) -> None:
+    """The fixed style every script starts from (a script may still change it for itself)."""
+    matplotlib.rcdefaults()
+    known = {f.fname for f in font_manager.fontManager.ttflist}
+    for path in font_manager.findSystemFonts():
+        if path not in known:  # installed after matplotlib cached its font list
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):
+                pass
+    available = {f.name for f in font_manager.fontManager.ttflist}
+    fallbacks = [name for name in config.fallback_fonts if name in available]
+    plt.rcParams.update(
+        {
+            # Listing the fallbacks as families is what makes matplotlib fall back per glyph.
+            "font.family": ["DejaVu Sans", *fallbacks],
+            "figure.facecolor": "white",
+            "savefig.facecolor": "white",
+            "savefig.dpi": config.dpi,
+            "figure.max_open_warning": 0,
+        }
+    )
+
+
+def install_hooks() -> None:
+    """Route savefig/show through the capture, and make unseeded randomness reproducible."""
+    Figure.savefig = _patched_savefig  # type: ignore[method-assign]
+    Figure.show = _figure_show  # type: ignore[method-assign]
+    plt.show = _patched_show
+    np.random.default_rng = _seeded_default_rng  # type: ignore[assignment]
+    handler = _LogCatcher(level=logging.WARNING)
+    for name in ("matplotlib", "PIL"):
+        logging.getLogger(name).addHandler(handler)
+        logging.getLogger(name).propagate = False
+
+
+def warm_up(config: RenderConfig) -> None:
+    """Load fonts, the mathtext parser and the PNG writer once, so forked children start warm."""
+    warnings.simplefilter("ignore")
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1, 2], [0, 1, 0], "o-", label=r"$\alpha^2 + \frac{a}{b}\sqrt{x}$")
+    ax.bar([0.5, 1.5], [0.3, 0.6], alpha=0.4)
+    ax.annotate("F = 10 N", xy=(1, 1), xytext=(1.5, 0.5), arrowprops={"arrowstyle": "->"})
+    ax.text(0.2, 0.8, "速度 テスト 한국어", fontsize=9)
+    ax.text(0.2, 0.2, "bold", fontweight="bold", fontstyle="italic", family="serif")
+    ax.set_xlabel("t (s)")
+    ax.set_title(r"$\Delta x = v_0 t + \frac{1}{2} a t^2$")
+    ax.legend()
+    ax.grid(True)
+    _original_savefig(fig, io.BytesIO(), format="png", dpi=config.dpi)
+    buf = io.BytesIO()
+    _original_savefig(fig, buf, format="png", dpi=config.dpi, bbox_inches="tight")
+    Image.open(io.BytesIO(buf.getvalue())).convert("L").getextrema()
+    plt.close("all")
+    warnings.resetwarnings()
+
+
+def _is_blank(png: bytes) -> bool:
+    lo, hi = Image.open(io.BytesIO(png)).convert("L").getextrema()  # type: ignore[misc]
+    return bool(hi - lo <= 2)
+
+
+def _script_traceback(exc: BaseException, name: str) -> str:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == name]
+    lines = traceback.format_list(frames) + traceback.format_exception_only(type(exc), exc)
+    text = "".join(lines).strip()
+    return text if len(text) <= MAX_ERROR_CHARS else "..." + text[-MAX_ERROR_CHARS:]
+
+
+def run_script(code: str, name: str, config: RenderConfig) -> tuple[dict[str, Any], list[bytes]]:
+    """Execute ``code`` as ``__main__`` and return (result header, PNGs of the figures it drew).
+
+    The header has ``status`` (ok/failed), ``failure`` (syntax, runtime, memory, no_figure, blank or
+    None), ``error``, ``warnings`` and ``seconds``.
+    """
+    global _session
+    started = time.perf_counter()
+    session = _session = _Session(config)
+    failure: str | None = None
+    error: str | None = None
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    old_argv = sys.argv
+    sys.argv = [name]
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                compiled = compile(code, name, "exec", dont_inherit=True)
+            except (SyntaxError, ValueError) as e:
+                failure, error = "syntax", "".join(traceback.format_exception_only(type(e), e)).strip()
+            else:
+                try:
+                    exec(compiled, {"__name__": "__main__", "__file__": name, "__builtins__": builtins})
+                except SystemExit as e:
+                    if e.code not in (None, 0):
+                        failure, error = "runtime", f"the script exited with status {e.code!r}"
+                except MemoryError as e:
+                    failure, error = "memory", _script_traceback(e, name) or "MemoryError"
+                except BaseException as e:  # noqa: BLE001 - anything the script raised is its failure
+                    failure, error = "runtime", _script_traceback(e, name)
+            pngs: list[bytes] = []
+            if failure is None:
+                try:
+                    if not session.emitted:
+                        for num in plt.get_fignums():
+                            fig = plt.figure(num)
+                            if _has_content(fig):
+                                session.emitted.append(_snapshot(fig, {}))
+                    seen: set[bytes] = set()
+                    for png in session.emitted:
+                        if png not in seen:
+                            seen.add(png)
+                            pngs.append(png)
+                except MemoryError:
+                    failure, error = "memory", "MemoryError while saving the figure"
+                except Exception as e:  # noqa: BLE001 - a figure that cannot be drawn is the script's fault
+                    failure, error = "runtime", "saving the figure failed: " + (_script_traceback(e, "") or repr(e))
+            for w in caught:
+                session.warn(_describe_warning(str(w.message)))
+        if failure is None:
+            if not pngs:
+                failure, error = "no_figure", "the script drew no figure"
+            else:
+                drawn = [p for p in pngs if not _is_blank(p)]
+                if not drawn:
+                    failure, error = "blank", "every captured figure is a single uniform colour"
+                elif len(drawn) < len(pngs):
+                    session.warn(f"dropped {len(pngs) - len(drawn)} blank figure(s)")
+                pngs = drawn
+    finally:
+        sys.argv = old_argv
+        _session = None
+    if failure is not None:
+        pngs = []
+    header = {
+        "status": "ok" if failure is None else "failed",
+        "failure": failure,
+        "error": error,
+        "warnings": session.warnings,
+        "seconds": round(time.perf_counter() - started, 4),
+    }
+    return header, pngs

@@ -1,0 +1,83 @@
+"""Settings of the sandboxed renderer."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+ISOLATION_MODES = ("strict", "relaxed")
+
+
+@dataclass
+class RenderConfig:
+    workers: int = 0
+    """Rendering processes run in parallel; 0 means one per CPU core."""
+
+    timeout_s: float = 20.0
+    """Wall-clock seconds a script may run (including the capture of its figures) before it is killed."""
+
+    memory_mb: int = 1024
+    """Address space a script may add on top of the pre-loaded interpreter (RLIMIT_AS headroom)."""
+
+    cpu_s: float | None = None
+    """CPU seconds per script (RLIMIT_CPU); default: the timeout plus one second."""
+
+    file_size_mb: int = 32
+    """Largest file a script may write (RLIMIT_FSIZE); writes land in a scratch directory that is discarded."""
+
+    scratch_mb: int = 256
+    """Size of the in-memory scratch filesystem that holds the scripts' working directories."""
+
+    dpi: int = 100
+    """Resolution every captured figure is saved at, whatever the script asked for."""
+
+    max_pixels: int = 16_000_000
+    """A figure larger than this many pixels is saved at a lower DPI (with a warning) instead."""
+
+    recycle_after: int = 500
+    """A worker is replaced by a fresh one after this many scripts."""
+
+    isolation: str = "strict"
+    """``strict``: refuse to run unless the script gets its own network, mount and PID namespaces.
+    ``relaxed``: if namespaces are unavailable, run with seccomp and resource limits only."""
+
+    namespaces: bool = True
+    """Put each worker in new network, mount, PID, IPC and UTS namespaces (needs root or user namespaces)."""
+
+    force_user_namespace: bool = False
+    """Also create a user namespace when running as root (the path unprivileged users take)."""
+
+    seccomp: bool = True
+    """Install a syscall filter that denies process creation, sockets, tracing and mount changes."""
+
+    seed: int = 0
+    """Seed of ``random`` and ``numpy.random`` in every script, so renders are reproducible."""
+
+    fallback_fonts: list[str] = field(
+        default_factory=lambda: ["WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans CJK JP", "Droid Sans Fallback"]
+    )
+    """Families tried, in order, for glyphs DejaVu Sans lacks (CJK). Missing ones are skipped."""
+
+    max_output_mb: int = 64
+    """Largest result (all PNGs of one script) a worker accepts from a script."""
+
+    def __post_init__(self) -> None:
+        if self.isolation not in ISOLATION_MODES:
+            raise ValueError(f"RenderConfig.isolation: {self.isolation!r} is not one of {ISOLATION_MODES}")
+        for name in ("timeout_s", "memory_mb", "file_size_mb", "scratch_mb", "dpi", "max_pixels", "recycle_after"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"RenderConfig.{name}: must be positive, got {getattr(self, name)!r}")
+        if self.workers < 0:
+            raise ValueError(f"RenderConfig.workers: must be >= 0, got {self.workers}")
+
+    @property
+    def n_workers(self) -> int:
+        return self.workers or os.cpu_count() or 1
+
+    @property
+    def cpu_limit_s(self) -> int:
+        return int(self.cpu_s if self.cpu_s is not None else self.timeout_s + 1) + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

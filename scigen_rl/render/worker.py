@@ -1,0 +1,410 @@
+"""The fork-server: one single-threaded process that imports matplotlib once and forks a child per script.
+
+Started by :class:`scigen_rl.render.pool.Renderer` as ``python -m scigen_rl.render.worker CONFIG SCRATCH``
+with a scrubbed environment. Its life:
+
+1. import matplotlib, apply the fixed style, install the capture hooks, render a warm-up figure;
+2. enter new user (unprivileged only), network, mount, PID, IPC and UTS namespaces, then fork once
+   more so that the server runs as PID 1 of its PID namespace (when it dies, the kernel kills every
+   process left in the namespace);
+3. remount every filesystem read-only, mount a fresh ``/proc`` and a size-limited tmpfs scratch area;
+4. keep one *spare* child forked ahead of time, already locked down (own session, resource limits,
+   no capabilities, seccomp filter, own empty working directory) and waiting for a script, so the
+   fork is off the critical path; each request goes to the spare, a new spare is forked while it
+   runs, and the server waits for the result with the wall-clock deadline;
+5. after each script, kill whatever the script left behind and delete its working directory.
+
+The server never runs untrusted code itself and reads a child's result with a deadline and a size
+cap, so no script can crash or hang it.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from . import _linux
+from ._wire import FrameError, parse_frame, read_frame, write_frame
+from .config import RenderConfig
+
+FAILURES = ("syntax", "runtime", "timeout", "memory", "no_figure", "blank", "killed")
+_EXIT_GRACE_S = 0.5  # after the child exits, how long its result pipe may stay open (a straggler holds it)
+
+
+@dataclass
+class _Child:
+    pid: int
+    job_w: int
+    res_r: int
+    job_dir: str
+
+
+class _Server:
+    def __init__(self, cfg: RenderConfig, scratch: str, req: int, rep: int, isolation: dict[str, Any]) -> None:
+        self.cfg = cfg
+        self.scratch = scratch
+        self.req = req
+        self.rep = rep
+        self.isolation = isolation
+        self.counter = 0
+        self.spare: _Child | None = None
+        self.open_fds: set[int] = {req, rep}
+        self.rlimit_as = _address_space_limit(cfg.memory_mb)
+
+    # --- children --------------------------------------------------------------------------------
+    def fork_child(self) -> _Child:
+        self.counter += 1
+        job_dir = os.path.join(self.scratch, f"job-{self.counter}")
+        os.mkdir(job_dir, 0o700)
+        job_r, job_w = os.pipe()
+        res_r, res_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            code = 70
+            try:
+                self._child_main(job_r, res_w, job_dir)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(job_r)
+        os.close(res_w)
+        self.open_fds |= {job_w, res_r}
+        return _Child(pid, job_w, res_r, job_dir)
+
+    def _child_main(self, job_r: int, res_w: int, job_dir: str) -> None:
+        os.setsid()
+        _linux.set_parent_death_signal(signal.SIGKILL)
+        for fd in self.open_fds:
+            os.close(fd)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.close(devnull)
+        os.chdir(job_dir)
+        os.environ.update(HOME=job_dir, TMPDIR=job_dir)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails with EFBIG instead
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        cfg = self.cfg
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_CPU, (cfg.cpu_limit_s, cfg.cpu_limit_s + 1))
+        size = cfg.file_size_mb << 20
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+        resource.setrlimit(resource.RLIMIT_AS, (self.rlimit_as, self.rlimit_as))
+        _linux.drop_capabilities()
+        if self.isolation["seccomp"] == "on":
+            _linux.install_seccomp_filter()
+        gc.set_threshold(50_000, 20, 20)  # a short-lived process: collect rarely, it dies soon anyway
+        header, _ = read_frame(job_r)  # wait, already locked down, for the script
+        os.close(job_r)
+        from .capture import run_script
+
+        result, pngs = run_script(str(header["code"]), str(header["name"]), cfg)
+        write_frame(res_w, result, pngs)
+
+    def _close_child_fds(self, child: _Child) -> None:
+        for fd in (child.job_w, child.res_r):
+            if fd in self.open_fds:
+                os.close(fd)
+                self.open_fds.discard(fd)
+
+    def _discard(self, child: _Child) -> None:
+        try:
+            os.kill(child.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            os.waitpid(child.pid, 0)
+        except ChildProcessError:
+            pass
+        self._close_child_fds(child)
+        shutil.rmtree(child.job_dir, ignore_errors=True)
+
+    def _take_spare(self, job: bytes) -> _Child:
+        """Hand the script to the waiting spare (a new one if the last script killed it)."""
+        for _ in range(3):
+            child = self.spare or self.fork_child()
+            self.spare = None
+            try:
+                _write_all(child.job_w, job)
+                os.close(child.job_w)
+                self.open_fds.discard(child.job_w)
+                return child
+            except OSError:
+                self._discard(child)
+        raise RuntimeError("could not start a render child three times in a row")
+
+    # --- one script ------------------------------------------------------------------------------
+    def render(self, request: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+        from ._wire import encode_frame
+
+        cfg = self.cfg
+        job = encode_frame({"code": request["code"], "name": request["name"]})
+        child = self._take_spare(job)
+        started = time.monotonic()
+        self.spare = self.fork_child()  # overlaps with the running script
+        data, status, rusage, why = self._collect(child, started + cfg.timeout_s)
+        self._close_child_fds(child)
+        self._sweep()
+        shutil.rmtree(child.job_dir, ignore_errors=True)
+        seconds = round(time.monotonic() - started, 4)
+        header, pngs = self._interpret(data, status, rusage, why)
+        header["seconds"] = seconds
+        return header, pngs
+
+    def _collect(self, child: _Child, deadline: float) -> tuple[bytes, int, Any, str | None]:
+        cap = self.cfg.max_output_mb << 20
+        buf = bytearray()
+        pidfd = os.pidfd_open(child.pid)
+        eof = exited = False
+        why: str | None = None
+        try:
+            while not (eof and exited):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    why = "deadline" if not exited else None
+                    break
+                watch = ([] if eof else [child.res_r]) + ([] if exited else [pidfd])
+                ready = select.select(watch, [], [], left)[0]
+                if child.res_r in ready:
+                    chunk = os.read(child.res_r, 1 << 20)
+                    if not chunk:
+                        eof = True
+                    else:
+                        buf += chunk
+                        if len(buf) > cap:
+                            why = "oversize"
+                            break
+                if pidfd in ready:
+                    exited = True
+                    deadline = min(deadline, time.monotonic() + _EXIT_GRACE_S)
+        finally:
+            os.close(pidfd)
+        if why is not None:
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                os.kill(child.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        _, status, rusage = os.wait4(child.pid, 0)
+        return bytes(buf), status, rusage, why
+
+    def _interpret(self, data: bytes, status: int, rusage: Any, why: str | None) -> tuple[dict[str, Any], list[bytes]]:
+        cfg = self.cfg
+
+        def failed(failure: str, error: str) -> tuple[dict[str, Any], list[bytes]]:
+            return {"status": "failed", "failure": failure, "error": error, "warnings": []}, []
+
+        if why == "deadline":
+            return failed("timeout", f"the script ran past the {cfg.timeout_s:g} s wall-clock limit and was killed")
+        if why == "oversize":
+            return failed("killed", f"the script's output exceeded {cfg.max_output_mb} MB and it was killed")
+        cpu = rusage.ru_utime + rusage.ru_stime
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= cfg.cpu_limit_s - 0.5):
+                return failed("timeout", f"the script used its {cfg.cpu_limit_s} s CPU-time limit and was killed")
+            return failed("killed", f"the script's process was killed by {signal.Signals(sig).name}")
+        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
+        if not data:
+            return failed("killed", f"the process ended (exit status {code}) before its figures were captured")
+        try:
+            header, pngs = parse_frame(data, cfg.max_output_mb << 20)
+            clean = {
+                "status": "ok" if header.get("status") == "ok" else "failed",
+                "failure": header.get("failure") if header.get("failure") in FAILURES else None,
+                "error": None if header.get("error") is None else str(header["error"])[:4000],
+                "warnings": [str(w)[:400] for w in header.get("warnings", [])][:20],
+            }
+        except (FrameError, AttributeError, TypeError) as e:
+            return failed("killed", f"the script's process sent a malformed result ({e})")
+        if clean["status"] == "ok" and not pngs:
+            return failed("no_figure", "the script drew no figure")
+        if clean["status"] == "failed" and clean["failure"] is None:
+            clean["failure"] = "runtime"
+        return clean, (pngs if clean["status"] == "ok" else [])
+
+    def _sweep(self) -> None:
+        """Kill and reap every process of ours that is not the spare: nothing outlives its script."""
+        keep = {self.spare.pid} if self.spare else set()
+        for _ in range(100):
+            victims = [p for p in _descendants(os.getpid()) if p not in keep]
+            for pid in victims:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            while True:
+                try:
+                    pid, _ = os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:
+                    break
+                if pid == 0:
+                    break
+                if self.spare and pid == self.spare.pid:
+                    self._close_child_fds(self.spare)
+                    shutil.rmtree(self.spare.job_dir, ignore_errors=True)
+                    self.spare = None
+            if not victims:
+                return
+            time.sleep(0.001)
+
+    # --- the request loop ------------------------------------------------------------------------
+    def serve(self) -> None:
+        self.spare = self.fork_child()
+        write_frame(self.rep, {"op": "ready", "pid": os.getpid(), "isolation": self.isolation})
+        while True:
+            try:
+                request, _ = read_frame(self.req)
+            except (EOFError, FrameError):
+                break
+            op = request.get("op")
+            if op == "shutdown":
+                break
+            if op == "ping":
+                write_frame(self.rep, {"op": "pong", "id": request.get("id")})
+                continue
+            if self.spare is None:
+                self.spare = self.fork_child()
+            t0 = time.monotonic()
+            header, pngs = self.render(request)
+            header["server_s"] = round(time.monotonic() - t0, 4)
+            write_frame(self.rep, dict(header, op="result", id=request.get("id")), pngs)
+        if self.spare is not None:
+            self._discard(self.spare)
+        self._sweep()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [root]
+    while todo:
+        for pid in children.get(todo.pop(), []):
+            out.append(pid)
+            todo.append(pid)
+    return out
+
+
+def _address_space_limit(memory_mb: int) -> int:
+    with open("/proc/self/status") as f:
+        vm = next(int(line.split()[1]) for line in f if line.startswith("VmSize:"))
+    return (vm << 10) + (memory_mb << 20)
+
+
+def _enter_namespaces(cfg: RenderConfig, req: int, rep: int) -> dict[str, Any]:
+    """Unshare, then fork: the caller returns only in the child, PID 1 of the new PID namespace."""
+    threads = len(os.listdir("/proc/self/task"))
+    if threads != 1:
+        raise OSError(0, f"namespaces need a single-threaded process, this one has {threads} threads")
+    use_userns = cfg.force_user_namespace or os.geteuid() != 0
+    uid, gid = os.getuid(), os.getgid()
+    flags = (
+        _linux.CLONE_NEWNS | _linux.CLONE_NEWNET | _linux.CLONE_NEWPID | _linux.CLONE_NEWIPC | _linux.CLONE_NEWUTS
+    )
+    _linux.unshare(flags | (_linux.CLONE_NEWUSER if use_userns else 0))
+    if use_userns:
+        _linux.write_id_maps(uid, gid)
+    pid = os.fork()
+    if pid:
+        # The original process only stands in for the server: it relays the server's exit status.
+        os.close(req)
+        os.close(rep)
+        _, status = os.waitpid(pid, 0)
+        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+    _linux.set_parent_death_signal(signal.SIGKILL)
+    return {"namespaces": "on", "user_namespace": use_userns}
+
+
+def _lock_filesystem(cfg: RenderConfig, scratch: str) -> list[str]:
+    """Everything read-only but a fresh /proc and tmpfs scratch; returns the mounts left writable."""
+    _linux.mount(None, "/", None, _linux.MS_REC | _linux.MS_PRIVATE)
+    _linux.mount("proc", "/proc", "proc", _linux.MS_NOSUID | _linux.MS_NODEV | _linux.MS_NOEXEC)
+    skipped = []
+    for point, options in _linux.mount_points():
+        if "ro" in options:
+            continue
+        try:
+            _linux.remount_read_only(point, options)
+        except OSError:
+            if point == "/proc" or point.startswith(("/proc/", "/sys/")):
+                skipped.append(point)  # kernel interfaces that refuse it; writes there need privileges
+                continue
+            raise
+    tmpfs_flags = _linux.MS_NOSUID | _linux.MS_NODEV
+    _linux.mount("tmpfs", scratch, "tmpfs", tmpfs_flags, f"size={cfg.scratch_mb}m,mode=0700")
+    if os.path.isdir("/dev/shm"):
+        _linux.mount("tmpfs", "/dev/shm", "tmpfs", tmpfs_flags | _linux.MS_NOEXEC, "size=16m,mode=1777")
+    return skipped
+
+
+def main(argv: list[str]) -> int:
+    cfg = RenderConfig(**json.loads(argv[1]))
+    scratch = argv[2]
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the pool handles Ctrl-C and shuts us down
+    req, rep = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)  # stray prints can never corrupt the protocol
+    os.close(devnull)
+
+    from . import capture
+
+    capture.apply_style(cfg)
+    capture.install_hooks()
+    capture.warm_up(cfg)
+    gc.collect()
+    gc.freeze()  # the collector then leaves inherited objects alone: fewer copy-on-write faults
+
+    isolation: dict[str, Any] = {"namespaces": "off", "seccomp": "on" if cfg.seccomp else "off"}
+    if cfg.seccomp and not _linux.seccomp_supported():
+        isolation["seccomp"] = "unsupported"
+    entered = False
+    try:
+        if not cfg.namespaces:
+            raise OSError(0, "disabled by configuration")
+        isolation.update(_enter_namespaces(cfg, req, rep))
+        entered = True
+        isolation["unlocked_mounts"] = _lock_filesystem(cfg, scratch)
+    except OSError as e:
+        reason = e.strerror or str(e)
+        if entered or cfg.isolation == "strict":
+            isolation["namespaces"] = f"failed: {reason}"
+            write_frame(rep, {"op": "error", "error": f"sandbox set-up failed: {reason}", "isolation": isolation})
+            return 3
+        isolation["namespaces"] = f"unavailable: {reason}"
+    if isolation["namespaces"] != "on":
+        _linux.prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphans of a script come back to us to be killed
+        os.makedirs(scratch, exist_ok=True)
+    _Server(cfg, scratch, req, rep, isolation).serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
