@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scigen_rl.render import RenderConfig, Renderer
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SCIGEN_SHARED", REPO.parent / "shared"))
+SECRET = "sk-test-DO-NOT-LEAK-4f1d2c"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = SHARED / "data"
+    if not path.is_dir():
+        pytest.fail(f"the shared data folder is missing: {path} (set SCIGEN_SHARED)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Iterator[Renderer]:
+    """Two workers, short limits; an API key sits in the parent's environment to prove it never leaks."""
+    os.environ["OPENAI_API_KEY"] = SECRET
+    os.environ["WANDB_API_KEY"] = SECRET
+    try:
+        with Renderer(RenderConfig(workers=2, timeout_s=3.0, memory_mb=512)) as r:
+            yield r
+    finally:
+        os.environ.pop("OPENAI_API_KEY", None)
+        os.environ.pop("WANDB_API_KEY", None)

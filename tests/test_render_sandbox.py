@@ -1,0 +1,399 @@
+"""The sandboxed renderer against real processes: good scripts, every failure class, hostile scripts."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from scigen_rl.render import RenderConfig, Renderer, SandboxUnavailable
+from scigen_rl.render.worker import _descendants
+
+from .conftest import SECRET
+
+GOOD = {
+    "plot": """
+        import numpy as np
+        import matplotlib.pyplot as plt
+        x = np.linspace(0, 2 * np.pi, 200)
+        plt.plot(x, np.sin(x), label=r"$\\sin\\theta$")
+        plt.legend(); plt.xlabel("t (s)")
+        plt.savefig("wave.png", dpi=300, bbox_inches="tight")
+    """,
+    "geometry": """
+        import matplotlib.pyplot as plt
+        from matplotlib.patches import Polygon, Circle
+        fig, ax = plt.subplots(figsize=(4, 4))
+        ax.add_patch(Polygon([[0, 0], [4, 0], [0, 3]], fill=False))
+        ax.add_patch(Circle((1, 1), 1, fill=False, color="tab:red"))
+        for name, (x, y) in {"A": (0, 0), "B": (4, 0), "C": (0, 3)}.items():
+            ax.annotate(name, (x, y), xytext=(4, 4), textcoords="offset points")
+        ax.set_aspect("equal"); ax.axis("off")
+        plt.show()
+    """,
+    "table": """
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots()
+        ax.axis("off")
+        ax.table(cellText=[["Aa", "Aa"], ["Aa", "aa"]], colLabels=["A", "a"], rowLabels=["A", "a"], loc="center")
+    """,
+    "object_api": """
+        from matplotlib.figure import Figure
+        fig = Figure(figsize=(3, 2))
+        ax = fig.add_subplot()
+        ax.bar(["x", "y"], [3, 5])
+        fig.savefig("bars.pdf")
+    """,
+    "surface3d": """
+        import numpy as np
+        import matplotlib.pyplot as plt
+        ax = plt.figure().add_subplot(projection="3d")
+        X, Y = np.meshgrid(np.linspace(-1, 1, 20), np.linspace(-1, 1, 20))
+        ax.plot_surface(X, Y, X**2 - Y**2, cmap="viridis")
+        import sys
+        plt.savefig("s.png"); sys.exit(0)
+    """,
+    "noisy_unseeded": """
+        import random
+        import numpy as np
+        import matplotlib.pyplot as plt
+        rng = np.random.default_rng()
+        plt.scatter(rng.normal(size=50), np.random.rand(50), c=[random.random() for _ in range(50)])
+    """,
+}
+
+
+def _script(src: str) -> str:
+    return textwrap.dedent(src).strip() + "\n"
+
+
+def _image(png: bytes) -> Image.Image:
+    img = Image.open(io.BytesIO(png))
+    img.load()
+    return img
+
+
+@pytest.mark.parametrize("name", sorted(GOOD))
+def test_good_scripts_render_one_png_at_the_fixed_dpi(renderer: Renderer, name: str) -> None:
+    result = renderer.render(_script(GOOD[name]), f"{name}.py")
+    assert result.ok, result.error
+    assert result.failure is None and result.error is None
+    assert len(result.pngs) == 1
+    img = _image(result.pngs[0])
+    assert img.format == "PNG"
+    lo, hi = img.convert("L").getextrema()
+    assert hi - lo > 50  # something was drawn
+    if name == "table":  # default figure (6.4 x 4.8 in) at the fixed 100 dpi, whatever the script asked
+        assert img.size == (640, 480)
+    if name == "plot":  # the script asked for 300 dpi and a tight box: the box is kept, the dpi is not
+        assert max(img.size) < 700
+
+
+def test_savefig_then_clear_keeps_both_figures_and_drops_duplicates(renderer: Renderer) -> None:
+    src = """
+        import matplotlib.pyplot as plt
+        plt.plot([0, 1], [0, 1]); plt.savefig("a.png"); plt.savefig("a.svg")
+        plt.clf(); plt.bar([1, 2], [2, 1]); plt.savefig("b.png")
+    """
+    result = renderer.render(_script(src), "two.py")
+    assert result.ok and len(result.pngs) == 2
+    assert result.pngs[0] != result.pngs[1]
+
+
+@pytest.mark.parametrize(
+    ("src", "failure", "needle"),
+    [
+        ("def f(:\n    pass\n", "syntax", "SyntaxError"),
+        ("import matplotlib.pyplot as plt\nplt.plot([1])\nx = 1 / 0\n", "runtime", "ZeroDivisionError"),
+        ("import numpy as np\nnp.ones((200000, 200000))\n", "memory", "Unable to allocate"),
+        ("b = bytearray(8 * 1024**3)\n", "memory", "MemoryError"),
+        ("x = 1\n", "no_figure", "no figure"),
+        ("import matplotlib.pyplot as plt\nfig = plt.figure()\n", "no_figure", "no figure"),
+        ("import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.axis('off')\n", "blank", "uniform"),
+        ("import os\nos._exit(3)\n", "killed", "exit status 3"),
+        ("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n", "killed", "SIGSEGV"),
+        ("import sys\nsys.exit(2)\n", "runtime", "status 2"),
+    ],
+)
+def test_failure_classes(renderer: Renderer, src: str, failure: str, needle: str) -> None:
+    result = renderer.render(src, "bad.py")
+    assert result.status == "failed"
+    assert result.failure == failure, result.error
+    assert needle in (result.error or "")
+    assert result.pngs == []
+
+
+def test_runtime_traceback_names_the_script_line_and_is_truncated(renderer: Renderer) -> None:
+    src = "import matplotlib.pyplot as plt\n\n\ndef deep(n):\n    return deep(n + 1)\n\ndeep(0)\n"
+    result = renderer.render(src, "recurse.py")
+    assert result.failure == "runtime"
+    assert 'File "recurse.py", line 5' in result.error
+    assert "RecursionError" in result.error
+    assert len(result.error) <= 2100
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "while True:\n    pass\n",
+        "import time\ntime.sleep(3600)\n",
+        "import signal, time\nfor s in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM, signal.SIGXCPU):\n"
+        "    signal.signal(s, signal.SIG_IGN)\nwhile True:\n    pass\n",
+    ],
+    ids=["busy", "sleep", "ignores-signals"],
+)
+def test_scripts_that_never_end_time_out(renderer: Renderer, src: str) -> None:
+    started = time.monotonic()
+    result = renderer.render(src, "forever.py")
+    assert result.failure == "timeout", result.error
+    assert time.monotonic() - started < 3.0 + 5.0
+
+
+class _Listener:
+    """A real TCP listener on 127.0.0.1 that records every connection it accepts."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self.stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.stop = True
+        self.thread.join()
+        self.sock.close()
+
+
+def _connect_script(port: int) -> str:
+    return f"import socket\ns = socket.create_connection(('127.0.0.1', {port}), timeout=1)\ns.sendall(b'x')\n"
+
+
+def test_listener_is_reachable_outside_the_sandbox() -> None:
+    listener = _Listener()
+    try:
+        socket.create_connection(("127.0.0.1", listener.port), timeout=1).close()
+        time.sleep(0.3)
+        assert listener.accepted == 1
+    finally:
+        listener.close()
+
+
+def test_scripts_cannot_connect_to_a_local_listener(renderer: Renderer) -> None:
+    listener = _Listener()
+    try:
+        result = renderer.render(_connect_script(listener.port), "net.py")
+        assert result.failure == "runtime"
+        assert "PermissionError" in result.error or "OSError" in result.error
+        time.sleep(0.3)
+        assert listener.accepted == 0
+    finally:
+        listener.close()
+
+
+@pytest.mark.parametrize(
+    ("layer", "config"),
+    [
+        ("network namespace alone", RenderConfig(workers=1, timeout_s=3, seccomp=False)),
+        ("seccomp alone", RenderConfig(workers=1, timeout_s=3, namespaces=False, isolation="relaxed")),
+    ],
+)
+def test_each_network_layer_blocks_on_its_own(layer: str, config: RenderConfig) -> None:
+    listener = _Listener()
+    try:
+        with Renderer(config) as r:
+            result = r.render(_connect_script(listener.port), "net.py")
+        assert result.failure == "runtime", layer
+        time.sleep(0.3)
+        assert listener.accepted == 0, layer
+    finally:
+        listener.close()
+
+
+def test_writes_outside_the_working_directory_fail_and_inside_are_discarded(renderer: Renderer, tmp_path: Path) -> None:
+    target = tmp_path / "escaped.txt"
+    src = f"""
+        import os, tempfile
+        import matplotlib.pyplot as plt
+        open("inside.txt", "w").write("scratch")        # allowed: the script's own empty directory
+        assert os.listdir(".") == ["inside.txt"], os.listdir(".")
+        errors = []
+        for path in [{str(target)!r}, "/tmp/escaped.txt", os.path.expanduser("~root/escaped.txt"), "/etc/escaped"]:
+            try:
+                open(path, "w").write("x")
+            except OSError as e:
+                errors.append(type(e).__name__)
+        plt.title(" ".join(errors)); plt.plot([0, 1])
+        if len(errors) != 4:
+            raise SystemExit(f"wrote outside: {{errors}}")
+    """
+    result = renderer.render(_script(src), "write.py")
+    assert result.ok, result.error
+    assert not target.exists()
+    assert not Path("/tmp/escaped.txt").exists()
+    again = renderer.render(_script("import os\nassert os.listdir('.') == [], os.listdir('.')\nimport matplotlib.pyplot as plt\nplt.plot([1])\n"), "fresh.py")
+    assert again.ok, again.error  # the next script starts in a new, empty directory
+
+
+def test_file_size_limit(renderer: Renderer) -> None:
+    src = "open('big.bin', 'wb').write(b'x' * (40 << 20))\n"
+    result = renderer.render(src, "big.py")
+    assert result.failure == "runtime"
+    assert "File too large" in result.error or "No space" in result.error
+
+
+def test_fork_bomb_and_subprocesses_are_refused(renderer: Renderer) -> None:
+    bomb = renderer.render("import os\nwhile True:\n    os.fork()\n", "bomb.py")
+    assert bomb.failure == "runtime" and "PermissionError" in bomb.error
+    spawn = renderer.render("import subprocess\nsubprocess.Popen(['sleep', '1000'])\n", "spawn.py")
+    assert spawn.failure == "runtime"
+
+
+def test_api_keys_are_invisible_to_scripts(renderer: Renderer) -> None:
+    assert os.environ["OPENAI_API_KEY"] == SECRET
+    src = """
+        import os, glob
+        found = [k for k, v in os.environ.items() if "KEY" in k or "TOKEN" in k or v == SECRET]
+        for path in glob.glob("/proc/*/environ"):
+            try:
+                if SECRET.encode() in open(path, "rb").read():
+                    found.append(path)
+            except OSError:
+                pass
+        raise RuntimeError("leak: " + repr(found) + " " + os.environ.get("OPENAI_API_KEY", "absent"))
+    """.replace("SECRET", repr(SECRET))
+    result = renderer.render(_script(src), "leak.py")
+    assert result.failure == "runtime"
+    assert SECRET not in (result.error or "")
+    assert "leak: [] absent" in result.error
+
+
+def test_signal_tricks_cannot_hurt_the_server(renderer: Renderer) -> None:
+    for src in [
+        "import os, signal\nos.kill(1, signal.SIGKILL)\n",
+        "import os, signal\nos.kill(os.getppid(), signal.SIGTERM)\n",
+        "import os, signal\nos.kill(-1, signal.SIGKILL)\n",
+        "import os, signal\nos.killpg(os.getpgid(0), signal.SIGKILL)\n",
+        "import signal\nsignal.signal(signal.SIGALRM, lambda *a: None)\nsignal.alarm(1)\nimport time\ntime.sleep(10)\n",
+    ]:
+        renderer.render(src, "sig.py")
+    assert renderer.render(_script(GOOD["plot"]), "plot.py").ok
+
+
+def test_grandchildren_die_with_the_job(tmp_path: Path) -> None:
+    """Without seccomp a script can fork; the PID namespace and the sweep still kill what it left."""
+    src = """
+        import os, time
+        import matplotlib.pyplot as plt
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                time.sleep(1000)
+            time.sleep(1000)
+        plt.plot([0, 1])
+    """
+    with Renderer(RenderConfig(workers=1, timeout_s=3, seccomp=False)) as r:
+        worker = r._all[0]
+        baseline = len(_descendants(worker.proc.pid))  # the namespace stand-in, the server and its spare
+        for _ in range(3):
+            assert r.render(_script(src), "orphans.py").ok
+        assert len(_descendants(worker.proc.pid)) == baseline
+        result = r.render("import os, signal\nos.kill(-1, signal.SIGKILL)\n", "killall.py")
+        assert result.failure == "no_figure"  # kill(-1) spares the caller; the spare it killed is replaced
+        assert r.render(_script(GOOD["table"]), "table.py").ok
+
+
+def test_server_survives_everything_and_still_renders_identically(renderer: Renderer) -> None:
+    first = renderer.render(_script(GOOD["geometry"]), "geometry.py")
+    hostile = [
+        "import os\nos._exit(0)\n",
+        "import ctypes\nctypes.string_at(0)\n",
+        "x = []\nwhile True:\n    x.append(bytearray(1 << 20))\n",
+        "import sys\nsys.stdout.write('x' * 10_000_000)\nsys.stderr.close()\nraise SystemExit\n",
+    ]
+    classes = [renderer.render(src, "h.py").failure for src in hostile]
+    assert classes == ["killed", "killed", "memory", "no_figure"]
+    after = renderer.render(_script(GOOD["geometry"]), "geometry.py")
+    assert after.ok and after.pngs == first.pngs
+
+
+def test_unseeded_randomness_gives_byte_identical_pngs(renderer: Renderer) -> None:
+    results = [renderer.render(_script(GOOD["noisy_unseeded"]), "noise.py") for _ in range(3)]
+    assert all(r.ok for r in results)
+    assert results[0].pngs == results[1].pngs == results[2].pngs
+
+
+def test_cjk_renders_and_missing_glyphs_are_warned(renderer: Renderer) -> None:
+    cjk = renderer.render("import matplotlib.pyplot as plt\nplt.title('速度 v 与时间 t')\nplt.plot([0, 1])\n", "cjk.py")
+    assert cjk.ok and not [w for w in cjk.warnings if w.startswith("missing_glyph")], cjk.warnings
+    odd = renderer.render("import matplotlib.pyplot as plt\nplt.title('\\ue000 private use')\nplt.plot([0, 1])\n", "odd.py")
+    assert odd.ok
+    assert any(w.startswith("missing_glyph") and "57344" in w for w in odd.warnings), odd.warnings
+
+
+def test_huge_figures_are_downscaled_with_a_warning(renderer: Renderer) -> None:
+    result = renderer.render("import matplotlib.pyplot as plt\nplt.figure(figsize=(200, 200))\nplt.plot([0, 1])\n", "huge.py")
+    assert result.ok
+    w, h = _image(result.pngs[0]).size
+    assert w * h <= RenderConfig().max_pixels
+    assert any("downscaled" in x for x in result.warnings)
+
+
+def test_a_dead_worker_is_replaced() -> None:
+    with Renderer(RenderConfig(workers=1, timeout_s=3)) as r:
+        os.killpg(r._all[0].proc.pid, signal.SIGKILL)
+        result = r.render(_script(GOOD["table"]), "table.py")
+        assert result.ok
+        assert r.restarts == 1
+
+
+def test_workers_are_recycled() -> None:
+    with Renderer(RenderConfig(workers=1, timeout_s=3, recycle_after=2)) as r:
+        pids = set()
+        for _ in range(5):
+            pids.add(r._all[0].proc.pid)
+            assert r.render(_script(GOOD["table"]), "table.py").ok
+        assert len(pids) == 3
+
+
+def test_unprivileged_path_user_namespace() -> None:
+    with Renderer(RenderConfig(workers=1, timeout_s=3, force_user_namespace=True)) as r:
+        assert r.isolation["user_namespace"] is True
+        assert r.render(_script(GOOD["geometry"]), "g.py").ok
+        write = r.render("open('/tmp/escaped-userns.txt', 'w')\n", "w.py")
+        assert write.failure == "runtime" and "Read-only" in write.error
+
+
+def test_strict_mode_refuses_to_run_without_namespaces() -> None:
+    with pytest.raises(SandboxUnavailable, match="namespaces"):
+        Renderer(RenderConfig(workers=1, namespaces=False)).start()
+
+
+def test_sandboxed_and_in_process_renders_are_identical() -> None:
+    from scigen_rl.render import capture
+
+    cfg = RenderConfig(workers=1)
+    capture.apply_style(cfg)
+    capture.install_hooks()
+    header, pngs = capture.run_script(_script(GOOD["geometry"]), "geometry.py", cfg)
+    with Renderer(cfg) as r:
+        assert r.render(_script(GOOD["geometry"]), "geometry.py").pngs == pngs
