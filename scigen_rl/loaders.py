@@ -1,0 +1,181 @@
+"""Problem sources: SciGenBench as shipped, and any ``datasets`` source through a field mapping."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .records import Problem, RecordError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FieldMapping:
+    """Which source column fills which Problem field. ``None``: the source has no such column."""
+
+    id: str | None = "id"
+    """Column with a unique id; without one, the id is ``<name>-<hash of the question>`` (stable across runs)."""
+    question: str = "question"
+    answer: str = "answer"
+    """Column with the short gold answer (not the worked solution)."""
+    source: str | None = None
+    """Column naming each row's origin; without one, the dataset's name is used."""
+    image_type: str | None = None
+    elements: str | None = None
+    quizzes: str | None = None
+    multimodal_question: str | None = None
+
+
+MAPPINGS: dict[str, FieldMapping] = {
+    # MegaScience/MegaScience: question, answer (worked solution), subject, reference_answer, source.
+    "megascience": FieldMapping(id=None, answer="reference_answer", source="source"),
+    # TIGER-Lab/WebInstruct-verified: id, question, answer, answer_type, category, difficulty.
+    "webinstruct-verified": FieldMapping(),
+    "scigenbench": FieldMapping(
+        image_type="image_type", elements="elements", quizzes="quizzes", multimodal_question="multimodal_question"
+    ),
+}
+
+
+def _repair_option_keys(quiz: dict[str, Any]) -> dict[str, Any]:
+    """Give options their positional letters where the source's keys are broken.
+
+    SciGenBench has a few dozen quizzes whose option keys came out as "0", "3", "|C", "frequency",
+    or key and text swapped ({"10 cm": "C"}). The answer letters still refer to positions, so the
+    k-th option becomes letter k; the original keys are kept in ``extra.original_option_keys``.
+    """
+    options = quiz.get("options")
+    if not isinstance(options, dict) or not options:
+        return quiz
+    letters = [chr(ord("A") + i) for i in range(len(options))]
+    if sorted(options) == letters:
+        return quiz
+    fixed: dict[str, Any] = {}
+    for letter, (key, text) in zip(letters, options.items()):
+        if isinstance(text, str) and text == letter and key not in letters:
+            fixed[letter] = key  # key and text were swapped
+        else:
+            fixed[letter] = text
+    extra = dict(quiz.get("extra") or {}, original_option_keys=list(options))
+    return dict(quiz, options=fixed, extra=extra)
+
+
+def load_scigenbench(root: str | Path) -> list[Problem]:
+    """All 1,387 SciGenBench problems: ``scigen.json`` (1,057) then ``seephys.json`` (330).
+
+    SeePhys ids become ``seephys-<id>``; their real figure's path is ``extra.reference_image``.
+    """
+    root = Path(root)
+    problems: list[Problem] = []
+    for name in ("scigen.json", "seephys.json"):
+        path = root / name
+        if not path.is_file():
+            raise FileNotFoundError(f"SciGenBench file missing: {path}")
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(rows, list):
+            raise ValueError(f"{path}: expected a JSON list of problems")
+        for i, row in enumerate(rows):
+            if not isinstance(row, dict):
+                raise RecordError("Problem", None, "<record>", f"{path} item {i} is not an object")
+            row = dict(row)
+            if name == "seephys.json":
+                original = row["id"]
+                row["id"] = f"seephys-{original}"
+                row["source"] = "scigenbench/seephys"
+                row.setdefault("extra", {})
+                row["extra"] = dict(row["extra"], original_id=original)
+                image = root / "seephys_images" / f"{original}.png"
+                if image.is_file():
+                    row["extra"]["reference_image"] = str(image)
+            else:
+                row["source"] = "scigenbench/" + str(row.get("id", "")).rsplit("-", 1)[0]
+            row["quizzes"] = [_repair_option_keys(q) if isinstance(q, dict) else q for q in row.get("quizzes") or []]
+            try:
+                problems.append(Problem.from_dict(row))
+            except RecordError as e:
+                raise RecordError(e.record, e.record_id, e.field, f"{e.problem} ({path}, item {i})") from e
+    _check_unique(problems)
+    return problems
+
+
+def _check_unique(problems: list[Problem]) -> None:
+    seen: set[str] = set()
+    for p in problems:
+        if p.id in seen:
+            raise RecordError("Problem", p.id, "id", "appears more than once")
+        seen.add(p.id)
+
+
+def _open_dataset(source: str, split: str) -> Any:
+    import datasets
+
+    path = Path(source)
+    if path.exists():
+        suffix = (path.suffix if path.is_file() else "").lower()
+        builder = {".json": "json", ".jsonl": "json", ".parquet": "parquet", ".csv": "csv"}.get(suffix)
+        if builder is None:
+            raise ValueError(f"{source}: expected a .json, .jsonl, .parquet or .csv file")
+        return datasets.load_dataset(builder, data_files=str(path), split="train")
+    try:
+        return datasets.load_dataset(source, split=split)
+    except Exception as e:  # noqa: BLE001 - hub errors come in many types; say what to do instead
+        raise RuntimeError(
+            f"could not load {source!r} (split {split!r}) from the Hugging Face Hub: {e}. "
+            "Offline, pass a local .json/.jsonl/.parquet path with the same columns."
+        ) from e
+
+
+def load_problems(
+    source: str,
+    mapping: FieldMapping | str = "webinstruct-verified",
+    *,
+    split: str = "train",
+    name: str | None = None,
+    limit: int | None = None,
+) -> list[Problem]:
+    """Problems from a hub dataset name or a local json/jsonl/parquet/csv file.
+
+    Columns the mapping does not use are kept in ``Problem.extra``. Errors name the row.
+    """
+    if isinstance(mapping, str):
+        if mapping not in MAPPINGS:
+            raise ValueError(f"unknown field mapping {mapping!r}; known: {', '.join(MAPPINGS)}")
+        mapping = MAPPINGS[mapping]
+    name = name or Path(source).stem.lower()
+    table = _open_dataset(source, split)
+    for column in (mapping.question, mapping.answer, mapping.id):
+        if column is not None and column not in table.column_names:
+            raise ValueError(f"{source}: no column {column!r} (columns: {', '.join(table.column_names)})")
+    used = {c for c in vars(mapping).values() if c}
+    problems = []
+    for i, row in enumerate(table):
+        if limit is not None and i >= limit:
+            break
+        question = row[mapping.question]
+        if mapping.id is not None:
+            pid = str(row[mapping.id])
+        else:
+            pid = f"{name}-{hashlib.sha1(str(question).encode()).hexdigest()[:12]}"
+        record: dict[str, Any] = {
+            "id": pid,
+            "question": question,
+            "answer": row[mapping.answer],
+            "source": str(row[mapping.source]) if mapping.source and row.get(mapping.source) else name,
+            "extra": {k: v for k, v in row.items() if k not in used},
+        }
+        for fld in ("image_type", "elements", "quizzes", "multimodal_question"):
+            column = getattr(mapping, fld)
+            if column is not None:
+                value = row.get(column)
+                record[fld] = [_repair_option_keys(q) for q in value] if fld == "quizzes" and value else value
+        try:
+            problems.append(Problem.from_dict(record))
+        except RecordError as e:
+            raise RecordError(e.record, e.record_id, e.field, f"{e.problem} ({source}, row {i})") from e
+    _check_unique(problems)
+    return problems
