@@ -26,7 +26,10 @@ def _render_command(args: argparse.Namespace) -> int:
     stems = Counter(s.stem for s in scripts)
     clashes = sorted(stem for stem, n in stems.items() if n > 1)
     if clashes:
-        print(f"scigen-rl render: scripts would overwrite each other's PNG (same name): {', '.join(clashes)}", file=sys.stderr)
+        print(
+            f"scigen-rl render: scripts would overwrite each other's PNG (same name): {', '.join(clashes)}",
+            file=sys.stderr,
+        )
         return 2
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -125,12 +128,19 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("scripts", nargs="+", metavar="SCRIPT.py")
     render.add_argument("--out-dir", required=True)
     defaults = RenderConfig()
-    render.add_argument("--timeout", type=float, default=defaults.timeout_s, help="wall-clock seconds per script")
-    render.add_argument("--memory-mb", type=int, default=defaults.memory_mb, help="memory a script may allocate")
+    render.add_argument(
+        "--timeout", type=float, default=defaults.timeout_s, help="wall-clock seconds per script"
+    )
+    render.add_argument(
+        "--memory-mb", type=int, default=defaults.memory_mb, help="memory a script may allocate"
+    )
     render.add_argument("--workers", type=int, default=0, help="parallel workers (default: one per core)")
     render.add_argument("--dpi", type=int, default=defaults.dpi, help="resolution of the captured PNGs")
     render.add_argument(
-        "--isolation", choices=["strict", "relaxed"], default="strict", help="relaxed: allow running without namespaces"
+        "--isolation",
+        choices=["strict", "relaxed"],
+        default="strict",
+        help="relaxed: allow running without namespaces",
     )
     render.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
     render.set_defaults(func=_render_command)

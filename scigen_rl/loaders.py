@@ -37,7 +37,10 @@ MAPPINGS: dict[str, FieldMapping] = {
     # TIGER-Lab/WebInstruct-verified: id, question, answer, answer_type, category, difficulty.
     "webinstruct-verified": FieldMapping(),
     "scigenbench": FieldMapping(
-        image_type="image_type", elements="elements", quizzes="quizzes", multimodal_question="multimodal_question"
+        image_type="image_type",
+        elements="elements",
+        quizzes="quizzes",
+        multimodal_question="multimodal_question",
     ),
 }
 
@@ -56,7 +59,7 @@ def _repair_option_keys(quiz: dict[str, Any]) -> dict[str, Any]:
     if sorted(options) == letters:
         return quiz
     fixed: dict[str, Any] = {}
-    for letter, (key, text) in zip(letters, options.items()):
+    for letter, (key, text) in zip(letters, options.items(), strict=False):
         if isinstance(text, str) and text == letter and key not in letters:
             fixed[letter] = key  # key and text were swapped
         else:
@@ -94,7 +97,9 @@ def load_scigenbench(root: str | Path) -> list[Problem]:
                     row["extra"]["reference_image"] = str(image)
             else:
                 row["source"] = "scigenbench/" + str(row.get("id", "")).rsplit("-", 1)[0]
-            row["quizzes"] = [_repair_option_keys(q) if isinstance(q, dict) else q for q in row.get("quizzes") or []]
+            row["quizzes"] = [
+                _repair_option_keys(q) if isinstance(q, dict) else q for q in row.get("quizzes") or []
+            ]
             try:
                 problems.append(Problem.from_dict(row))
             except RecordError as e:

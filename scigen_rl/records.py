@@ -52,12 +52,19 @@ def _type_name(value: Any) -> str:
 class _Checker:
     """Reads fields out of a dict for one record, raising RecordError on the first bad one."""
 
-    def __init__(self, record: str, data: Any, id_field: str = "", record_id: Any = None, prefix: str = "") -> None:
+    def __init__(
+        self, record: str, data: Any, id_field: str = "", record_id: Any = None, prefix: str = ""
+    ) -> None:
         self.record = record
         self.prefix = prefix
         self.id = record_id
         if not isinstance(data, dict):
-            raise RecordError(record, record_id, prefix.rstrip(".") or "<record>", f"expected a JSON object, got {_type_name(data)}")
+            raise RecordError(
+                record,
+                record_id,
+                prefix.rstrip(".") or "<record>",
+                f"expected a JSON object, got {_type_name(data)}",
+            )
         self.data = data
         if id_field:
             self.id = data.get(id_field)
@@ -65,7 +72,9 @@ class _Checker:
     def fail(self, name: str, problem: str) -> RecordError:
         return RecordError(self.record, self.id, self.prefix + name, problem)
 
-    def str(self, name: str, *, required: bool = True, empty_ok: bool = False, default: str | None = None) -> Any:
+    def text(
+        self, name: str, *, required: bool = True, empty_ok: bool = False, default: str | None = None
+    ) -> Any:
         if name not in self.data or self.data[name] is None:
             if required:
                 raise self.fail(name, "is missing")
@@ -77,7 +86,7 @@ class _Checker:
             raise self.fail(name, "is empty")
         return value
 
-    def str_list(self, name: str) -> list[str]:
+    def text_list(self, name: str) -> list[str]:
         value = self.data.get(name) or []
         if not isinstance(value, list):
             raise self.fail(name, f"expected a list of strings, got {_type_name(value)}")
@@ -86,7 +95,9 @@ class _Checker:
                 raise self.fail(f"{name}[{i}]", f"expected a string, got {_type_name(item)}")
         return list(value)
 
-    def number(self, name: str, *, required: bool = True, lo: float | None = None, hi: float | None = None) -> Any:
+    def number(
+        self, name: str, *, required: bool = True, lo: float | None = None, hi: float | None = None
+    ) -> Any:
         value = self.data.get(name)
         if value is None:
             if required:
@@ -98,7 +109,7 @@ class _Checker:
             raise self.fail(name, f"{value} is outside [{lo}, {hi}]")
         return value
 
-    def bool(self, name: str, *, required: bool = True) -> Any:
+    def flag(self, name: str, *, required: bool = True) -> Any:
         value = self.data.get(name)
         if value is None and not required:
             return None
@@ -106,14 +117,14 @@ class _Checker:
             raise self.fail(name, f"expected true or false, got {value!r:.60}")
         return value
 
-    def dict(self, name: str) -> dict[str, Any]:
+    def mapping(self, name: str) -> dict[str, Any]:
         value = self.data.get(name) or {}
         if not isinstance(value, dict):
             raise self.fail(name, f"expected an object, got {_type_name(value)}")
         return dict(value)
 
     def choice(self, name: str, options: tuple[str, ...], *, required: bool = True) -> Any:
-        value = self.str(name, required=required)
+        value = self.text(name, required=required)
         if value is not None and value not in options:
             raise self.fail(name, f"{value!r} is not one of {', '.join(options)}")
         return value
@@ -130,7 +141,7 @@ class _Record:
         raise NotImplementedError
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload,no-any-return]
+        return asdict(self)  # type: ignore[call-overload]
 
 
 @dataclass
@@ -148,24 +159,26 @@ class Quiz(_Record):
     def from_dict(cls, data: Any, problem_id: Any = None, index: int = 0) -> Quiz:
         c = _Checker("Problem", data, record_id=problem_id, prefix=f"quizzes[{index}].")
         fail = c.fail
-        options = c.dict("options")
+        options = c.mapping("options")
         if len(options) < 2:
             raise fail("options", f"needs at least two options, got {len(options)}")
         for key, text in options.items():
-            if not (len(key) == 1 and key.isupper()):
+            if not (isinstance(key, str) and len(key) == 1 and key.isupper()):
                 raise fail("options", f"option key {key!r} is not a capital letter")
             if not isinstance(text, str):
                 raise fail(f"options.{key}", f"expected a string, got {_type_name(text)}")
-        correct = c.str("correct_option")
+        correct = c.text("correct_option")
         if correct not in options:
-            raise fail("correct_option", f"{correct!r} is not one of the options {', '.join(sorted(options))}")
+            raise fail(
+                "correct_option", f"{correct!r} is not one of the options {', '.join(sorted(options))}"
+            )
         known = {"question", "options", "correct_option", "evidence_snippet", "extra"}
         extra = dict(data.get("extra") or {}, **{k: v for k, v in data.items() if k not in known})
         return cls(
-            question=c.str("question"),
+            question=c.text("question"),
             options=dict(sorted(options.items())),
             correct_option=correct,
-            evidence_snippet=c.str("evidence_snippet", required=False),
+            evidence_snippet=c.text("evidence_snippet", required=False),
             extra=extra,
         )
 
@@ -192,17 +205,20 @@ class Problem(_Record):
     @classmethod
     def from_dict(cls, data: Any) -> Problem:
         c = _Checker("Problem", data, "id")
-        pid = c.str("id")
+        pid = c.text("id")
         answer = data.get("answer")
         if isinstance(answer, (int, float)) and not isinstance(answer, bool):
             answer = str(answer)
             data = dict(data, answer=answer)
             c.data = data
-        image_type = c.str("image_type", required=False) or None
+        image_type = c.text("image_type", required=False) or None
         if image_type is not None:
             subject = image_type.split(" - ", 1)[0]
             if " - " not in image_type or subject not in SUBJECTS:
-                raise c.fail("image_type", f"{image_type!r} is not 'Subject - Type' with a subject in {', '.join(SUBJECTS)}")
+                raise c.fail(
+                    "image_type",
+                    f"{image_type!r} is not 'Subject - Type' with a subject in {', '.join(SUBJECTS)}",
+                )
         quizzes = data.get("quizzes") or []
         if not isinstance(quizzes, list):
             raise c.fail("quizzes", f"expected a list, got {_type_name(quizzes)}")
@@ -210,13 +226,13 @@ class Problem(_Record):
         extra = dict(data.get("extra") or {}, **{k: v for k, v in data.items() if k not in known})
         return cls(
             id=pid,
-            question=c.str("question"),
-            answer=c.str("answer", empty_ok=True),
-            source=c.str("source"),
+            question=c.text("question"),
+            answer=c.text("answer", empty_ok=True),
+            source=c.text("source"),
             image_type=image_type,
-            elements=c.str_list("elements"),
+            elements=c.text_list("elements"),
             quizzes=[Quiz.from_dict(q, pid, i) for i, q in enumerate(quizzes)],
-            multimodal_question=c.str("multimodal_question", required=False) or None,
+            multimodal_question=c.text("multimodal_question", required=False) or None,
             extra=extra,
         )
 
@@ -256,32 +272,32 @@ class Figure(_Record):
         if status == "ok":
             if failure is not None:
                 raise c.fail("failure", "an ok figure has no failure class")
-            c.str("png_path")
-            sha = c.str("png_sha256")
+            c.text("png_path")
+            sha = c.text("png_sha256")
             if len(sha) != 64:
                 raise c.fail("png_sha256", "expected 64 hex digits")
         rounds = c.number("repair_rounds", required=False, lo=0)
-        timings = c.dict("timings")
+        timings = c.mapping("timings")
         for k, v in timings.items():
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise c.fail(f"timings.{k}", f"expected seconds, got {v!r:.40}")
         return cls(
-            problem_id=c.str("problem_id"),
-            generator=c.str("generator"),
+            problem_id=c.text("problem_id"),
+            generator=c.text("generator"),
             status=status,
             failure=failure,
-            plan=c.str("plan", required=False),
-            code=c.str("code", required=False),
-            prompt=c.str("prompt", required=False),
-            raw_response=c.str("raw_response", required=False),
-            png_path=c.str("png_path", required=False),
-            png_sha256=c.str("png_sha256", required=False),
-            error=c.str("error", required=False),
-            warnings=c.str_list("warnings"),
+            plan=c.text("plan", required=False),
+            code=c.text("code", required=False),
+            prompt=c.text("prompt", required=False),
+            raw_response=c.text("raw_response", required=False),
+            png_path=c.text("png_path", required=False),
+            png_sha256=c.text("png_sha256", required=False),
+            error=c.text("error", required=False),
+            warnings=c.text_list("warnings"),
             repair_rounds=int(rounds or 0),
             timings={k: float(v) for k, v in timings.items()},
-            usage=c.dict("usage"),
-            extra=c.dict("extra"),
+            usage=c.mapping("usage"),
+            extra=c.mapping("extra"),
         )
 
 
@@ -318,28 +334,34 @@ class Verdict(_Record):
         for i, a in enumerate(data.get("quiz_answers") or []):
             ac = _Checker("Verdict", a, record_id=c.id, prefix=f"quiz_answers[{i}].")
             idx = ac.number("index", lo=0)
-            correct = ac.bool("correct")
-            answers.append(QuizAnswer(int(idx), ac.str("answer", required=False), correct, ac.str("error", required=False)))
-        scores = c.dict("judge_scores")
+            correct = ac.flag("correct")
+            answers.append(
+                QuizAnswer(
+                    int(idx), ac.text("answer", required=False), correct, ac.text("error", required=False)
+                )
+            )
+        scores = c.mapping("judge_scores")
         for k, v in scores.items():
             if k not in JUDGE_DIMENSIONS:
-                raise c.fail(f"judge_scores.{k}", f"unknown dimension; expected one of {', '.join(JUDGE_DIMENSIONS)}")
+                raise c.fail(
+                    f"judge_scores.{k}", f"unknown dimension; expected one of {', '.join(JUDGE_DIMENSIONS)}"
+                )
             if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 2:
                 raise c.fail(f"judge_scores.{k}", f"expected an integer 0-2, got {v!r}")
-        perfect = c.bool("perfect")
+        perfect = c.flag("perfect")
         r_inv = c.number("r_inv", required=False, lo=0.0, hi=1.0)
         if perfect and r_inv is not None and r_inv < 1.0:
             raise c.fail("perfect", f"true but r_inv is {r_inv}")
         return cls(
-            problem_id=c.str("problem_id"),
-            generator=c.str("generator"),
+            problem_id=c.text("problem_id"),
+            generator=c.text("generator"),
             quiz_answers=answers,
             r_inv=r_inv,
             perfect=perfect,
             judge_scores=scores,
-            leakage=c.bool("leakage", required=False),
+            leakage=c.flag("leakage", required=False),
             errors=int(c.number("errors", required=False, lo=0) or 0),
-            extra=c.dict("extra"),
+            extra=c.mapping("extra"),
         )
 
 
@@ -362,7 +384,7 @@ class Sample(_Record):
     @classmethod
     def from_dict(cls, data: Any) -> Sample:
         c = _Checker("Sample", data, "data_source")
-        extra_info = c.dict("extra_info")
+        extra_info = c.mapping("extra_info")
         c.id = extra_info.get("problem_id", c.data.get("data_source"))
         prompt = data.get("prompt")
         if not isinstance(prompt, list) or not prompt:
@@ -382,19 +404,24 @@ class Sample(_Record):
             if not isinstance(img, dict) or not isinstance(img.get("bytes"), (bytes, str)):
                 raise c.fail(f"images[{i}]", "expected {'bytes': PNG bytes, 'path': ...}")
             raw = img["bytes"]
-            decoded.append({"bytes": base64.b64decode(raw) if isinstance(raw, str) else raw, "path": img.get("path")})
+            decoded.append(
+                {"bytes": base64.b64decode(raw) if isinstance(raw, str) else raw, "path": img.get("path")}
+            )
         if tokens != len(images):
-            raise c.fail("prompt", f"has {tokens} {cls.IMAGE_TOKEN} placeholder(s) but the row has {len(images)} image(s)")
-        rm = c.dict("reward_model")
+            raise c.fail(
+                "prompt",
+                f"has {tokens} {cls.IMAGE_TOKEN} placeholder(s) but the row has {len(images)} image(s)",
+            )
+        rm = c.mapping("reward_model")
         if rm.get("style") not in ("rule", "model"):
             raise c.fail("reward_model.style", f"expected 'rule' or 'model', got {rm.get('style')!r}")
         if not isinstance(rm.get("ground_truth"), str):
             raise c.fail("reward_model.ground_truth", "expected a string")
         return cls(
-            data_source=c.str("data_source"),
+            data_source=c.text("data_source"),
             prompt=[{"role": m["role"], "content": m["content"]} for m in prompt],
             images=decoded,
-            ability=c.str("ability"),
+            ability=c.text("ability"),
             reward_model={"style": rm["style"], "ground_truth": rm["ground_truth"]},
             extra_info=extra_info,
         )
@@ -402,7 +429,9 @@ class Sample(_Record):
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: image bytes as base64 (``from_dict`` accepts both)."""
         row = self.to_row()
-        row["images"] = [{"bytes": base64.b64encode(i["bytes"]).decode(), "path": i.get("path")} for i in self.images]
+        row["images"] = [
+            {"bytes": base64.b64encode(i["bytes"]).decode(), "path": i.get("path")} for i in self.images
+        ]
         return row
 
     def to_row(self) -> dict[str, Any]:

@@ -31,7 +31,12 @@ def test_scigenbench_fields(scigenbench: list, shared_data: Path) -> None:
     raw = {x["id"]: x for x in json.loads((shared_data / "scigenbench" / "scigen.json").read_text())}
     some = raw["webinstruct-994992"]
     p = by_id["webinstruct-994992"]
-    assert (p.question, p.answer, p.image_type, p.elements) == (some["question"], some["answer"], some["image_type"], some["elements"])
+    assert (p.question, p.answer, p.image_type, p.elements) == (
+        some["question"],
+        some["answer"],
+        some["image_type"],
+        some["elements"],
+    )
     assert p.multimodal_question == some.get("multimodal_question")
     assert p.quizzes[0].evidence_snippet == some["quizzes"][0]["evidence_snippet"]
     types = Counter(p.image_type for p in scigenbench if p.image_type)
@@ -82,8 +87,22 @@ def test_megascience_mapping_on_a_local_parquet(tmp_path: Path) -> None:
 def test_webinstruct_mapping_on_a_local_jsonl(tmp_path: Path) -> None:
     path = tmp_path / "webinstruct.jsonl"
     rows = [
-        {"id": "w1", "question": "Find the derivative of x^2.", "answer": "2x", "answer_type": "Expression", "category": "Mathematics", "difficulty": "Junior High School"},
-        {"id": "w2", "question": "A car moves at 20 m/s for 3 s. Distance?", "answer": "60 m", "answer_type": "Float", "category": "Physics", "difficulty": "Senior High School"},
+        {
+            "id": "w1",
+            "question": "Find the derivative of x^2.",
+            "answer": "2x",
+            "answer_type": "Expression",
+            "category": "Mathematics",
+            "difficulty": "Junior High School",
+        },
+        {
+            "id": "w2",
+            "question": "A car moves at 20 m/s for 3 s. Distance?",
+            "answer": "60 m",
+            "answer_type": "Float",
+            "category": "Physics",
+            "difficulty": "Senior High School",
+        },
     ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     problems = load_problems(str(path), MAPPINGS["webinstruct-verified"], limit=1)
@@ -102,7 +121,11 @@ def test_bad_rows_are_named(tmp_path: Path) -> None:
 
 
 def test_hub_name_offline_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    import datasets
+    import huggingface_hub
+
+    # The machine has no route to the Hub; offline mode makes that fail at once instead of after retries.
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(RuntimeError, match="local .json/.jsonl/.parquet path"):
         load_problems("TIGER-Lab/WebInstruct-verified-does-not-exist-here")

@@ -26,7 +26,12 @@ PROBLEM = {
     "image_type": "Physics - Mechanical",
     "elements": ["An incline at 30°", "A block labelled 2 kg"],
     "quizzes": [
-        {"question": "What is the incline angle?", "options": {"A": "30°", "B": "45°"}, "correct_option": "A", "group": "g1"}
+        {
+            "question": "What is the incline angle?",
+            "options": {"A": "30°", "B": "45°"},
+            "correct_option": "A",
+            "group": "g1",
+        }
     ],
     "multimodal_question": "The block in the figure slides down. Find its acceleration.",
     "difficulty": "easy",
@@ -49,8 +54,16 @@ def test_problem_round_trip_keeps_unknown_fields() -> None:
         ({"question": 12}, "question", "expected a string"),
         ({"image_type": "Physics"}, "image_type", "Subject - Type"),
         ({"elements": ["ok", 3]}, "elements[1]", "expected a string"),
-        ({"quizzes": [{"question": "q", "options": {"A": "x", "B": "y"}, "correct_option": "E"}]}, "quizzes[0].correct_option", "not one of"),
-        ({"quizzes": [{"question": "q", "options": {"A": "x", "0": "y"}, "correct_option": "A"}]}, "quizzes[0].options", "capital letter"),
+        (
+            {"quizzes": [{"question": "q", "options": {"A": "x", "B": "y"}, "correct_option": "E"}]},
+            "quizzes[0].correct_option",
+            "not one of",
+        ),
+        (
+            {"quizzes": [{"question": "q", "options": {"A": "x", "0": "y"}, "correct_option": "A"}]},
+            "quizzes[0].options",
+            "capital letter",
+        ),
         ({"quizzes": "none"}, "quizzes", "expected a list"),
     ],
 )
@@ -63,7 +76,13 @@ def test_problem_errors_name_record_and_field(change: dict, field: str, phrase: 
 
 
 def test_figure_status_rules() -> None:
-    ok = {"problem_id": "p-1", "generator": "imgcoder:test", "status": "ok", "png_path": "a.png", "png_sha256": "0" * 64}
+    ok = {
+        "problem_id": "p-1",
+        "generator": "imgcoder:test",
+        "status": "ok",
+        "png_path": "a.png",
+        "png_sha256": "0" * 64,
+    }
     assert Figure.from_dict(ok).status == "ok"
     with pytest.raises(RecordError, match="failure"):
         Figure.from_dict({"problem_id": "p-1", "generator": "g", "status": "failed"})

@@ -108,6 +108,19 @@ def test_savefig_then_clear_keeps_both_figures_and_drops_duplicates(renderer: Re
     assert result.pngs[0] != result.pngs[1]
 
 
+def test_savefig_then_show_is_one_figure_as_saved(renderer: Renderer) -> None:
+    src = """
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0, 1]); ax.set_title("line")
+        plt.savefig("a.png", bbox_inches="tight")
+        plt.show()
+    """
+    result = renderer.render(_script(src), "saved_and_shown.py")
+    assert result.ok and len(result.pngs) == 1
+    assert _image(result.pngs[0]).size != (640, 480)  # the tight box the script saved with, not show()'s
+
+
 @pytest.mark.parametrize(
     ("src", "failure", "needle"),
     [
@@ -229,7 +242,9 @@ def test_each_network_layer_blocks_on_its_own(layer: str, config: RenderConfig) 
         listener.close()
 
 
-def test_writes_outside_the_working_directory_fail_and_inside_are_discarded(renderer: Renderer, tmp_path: Path) -> None:
+def test_writes_outside_the_working_directory_fail_and_inside_are_discarded(
+    renderer: Renderer, tmp_path: Path
+) -> None:
     target = tmp_path / "escaped.txt"
     src = f"""
         import os, tempfile
@@ -250,7 +265,12 @@ def test_writes_outside_the_working_directory_fail_and_inside_are_discarded(rend
     assert result.ok, result.error
     assert not target.exists()
     assert not Path("/tmp/escaped.txt").exists()
-    again = renderer.render(_script("import os\nassert os.listdir('.') == [], os.listdir('.')\nimport matplotlib.pyplot as plt\nplt.plot([1])\n"), "fresh.py")
+    again = renderer.render(
+        _script(
+            "import os\nassert os.listdir('.') == [], os.listdir('.')\nimport matplotlib.pyplot as plt\nplt.plot([1])\n"
+        ),
+        "fresh.py",
+    )
     assert again.ok, again.error  # the next script starts in a new, empty directory
 
 
@@ -343,15 +363,21 @@ def test_unseeded_randomness_gives_byte_identical_pngs(renderer: Renderer) -> No
 
 
 def test_cjk_renders_and_missing_glyphs_are_warned(renderer: Renderer) -> None:
-    cjk = renderer.render("import matplotlib.pyplot as plt\nplt.title('速度 v 与时间 t')\nplt.plot([0, 1])\n", "cjk.py")
+    cjk = renderer.render(
+        "import matplotlib.pyplot as plt\nplt.title('速度 v 与时间 t')\nplt.plot([0, 1])\n", "cjk.py"
+    )
     assert cjk.ok and not [w for w in cjk.warnings if w.startswith("missing_glyph")], cjk.warnings
-    odd = renderer.render("import matplotlib.pyplot as plt\nplt.title('\\ue000 private use')\nplt.plot([0, 1])\n", "odd.py")
+    odd = renderer.render(
+        "import matplotlib.pyplot as plt\nplt.title('\\ue000 private use')\nplt.plot([0, 1])\n", "odd.py"
+    )
     assert odd.ok
     assert any(w.startswith("missing_glyph") and "57344" in w for w in odd.warnings), odd.warnings
 
 
 def test_huge_figures_are_downscaled_with_a_warning(renderer: Renderer) -> None:
-    result = renderer.render("import matplotlib.pyplot as plt\nplt.figure(figsize=(200, 200))\nplt.plot([0, 1])\n", "huge.py")
+    result = renderer.render(
+        "import matplotlib.pyplot as plt\nplt.figure(figsize=(200, 200))\nplt.plot([0, 1])\n", "huge.py"
+    )
     assert result.ok
     w, h = _image(result.pngs[0]).size
     assert w * h <= RenderConfig().max_pixels

@@ -29,7 +29,6 @@ ax.plot([0, x_end], [h, h - h / f * x_end], **ray_kw)
 # 2) through the optical centre, undeviated
 ax.plot([-u, x_end], [h, -h / u * x_end], color="tab:orange", lw=1.3)
 # 3) through F, then parallel to the axis
-y_lens = h * (-f) / (-f + u) * 1.0
 y_lens = h + (0 - h) / (-f + u) * u
 ax.plot([-u, 0], [h, y_lens], color="tab:blue", lw=1.3)
 ax.plot([0, x_end], [y_lens, y_lens], color="tab:blue", lw=1.3)

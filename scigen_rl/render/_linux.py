@@ -184,8 +184,14 @@ _SIGNAL_CALLS = {
     "x86_64": {"kill": 62, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297},
     "aarch64": {"kill": 129, "tgkill": 131, "rt_sigqueueinfo": 138, "rt_tgsigqueueinfo": 240},
 }
-_ALWAYS_DENIED = {"tkill": {"x86_64": 200, "aarch64": 130}, "kcmp": {"x86_64": 312, "aarch64": 272},
-                  "pidfd_send_signal": 424, "pidfd_open": 434, "pidfd_getfd": 438, "process_madvise": 440}  # fmt: skip
+_DENIED["x86_64"].update(tkill=200, kcmp=312)
+_DENIED["aarch64"].update(tkill=130, kcmp=272)
+_DENIED_ON_EVERY_ARCH = {
+    "pidfd_send_signal": 424,
+    "pidfd_open": 434,
+    "pidfd_getfd": 438,
+    "process_madvise": 440,
+}
 
 Instruction = tuple[int, int, int, int]
 
@@ -207,9 +213,7 @@ def _seccomp_program(own_pid: int) -> list[Instruction]:
     if machine not in _ARCH:
         raise OSError(errno.ENOSYS, f"seccomp filter: no syscall table for {machine}")
     audit_arch, clone_nr, clone3_nr = _ARCH[machine]
-    denied = set(_DENIED[machine].values())
-    for value in _ALWAYS_DENIED.values():
-        denied.add(value if isinstance(value, int) else value[machine])
+    denied = set(_DENIED[machine].values()) | set(_DENIED_ON_EVERY_ARCH.values())
     eperm = _RET_ERRNO | errno.EPERM
     prog: list[Instruction] = [
         (_LD_W_ABS, 0, 0, 4),  # seccomp_data.arch

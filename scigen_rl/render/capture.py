@@ -21,6 +21,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import contextlib
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
@@ -33,16 +35,28 @@ MAX_ERROR_CHARS = 2000
 MAX_WARNINGS = 20
 
 _original_savefig = Figure.savefig
+_original_clear = Figure.clear
 _original_default_rng = np.random.default_rng
 
 
 class _Session:
-    """What the running script emitted: one entry per savefig/show, in order."""
+    """What the running script emitted: one PNG per figure per drawing, in order of first emission."""
 
     def __init__(self, config: RenderConfig) -> None:
         self.config = config
-        self.emitted: list[bytes] = []
+        # Keyed by (figure, times it was cleared): savefig then show() of the same drawing is one
+        # figure, while clf() and a new drawing on the same Figure object is a second one.
+        self.snapshots: dict[tuple[int, int], bytes] = {}
+        self.figures: list[Figure] = []  # keeps ids unique while the session lives
         self.warnings: list[str] = []
+
+    def emit(self, fig: Figure, kwargs: dict[str, Any], explicit: bool) -> None:
+        key = (id(fig), getattr(fig, "_scigen_generation", 0))
+        if key in self.snapshots and not explicit:
+            return  # show() after savefig: the drawing is already captured, as the script saved it
+        if key not in self.snapshots:
+            self.figures.append(fig)
+        self.snapshots[key] = _snapshot(fig, kwargs)  # a later savefig of the same drawing wins
 
     def warn(self, message: str) -> None:
         if message not in self.warnings and len(self.warnings) < MAX_WARNINGS:
@@ -63,8 +77,12 @@ def _snapshot(fig: Figure, kwargs: dict[str, Any]) -> bytes:
     w_in, h_in = fig.get_size_inches()
     if w_in * h_in * dpi * dpi > cfg.max_pixels:
         dpi = max(1.0, math.floor(math.sqrt(cfg.max_pixels / (w_in * h_in))))
-        _session.warn(f"downscaled: a {w_in:g}x{h_in:g} in figure was saved at {dpi:g} dpi instead of {cfg.dpi}")
-    keep = {k: kwargs[k] for k in ("bbox_inches", "pad_inches", "bbox_extra_artists", "facecolor") if k in kwargs}
+        _session.warn(
+            f"downscaled: a {w_in:g}x{h_in:g} in figure was saved at {dpi:g} dpi instead of {cfg.dpi}"
+        )
+    keep = {
+        k: kwargs[k] for k in ("bbox_inches", "pad_inches", "bbox_extra_artists", "facecolor") if k in kwargs
+    }
     buf = io.BytesIO()
     _original_savefig(fig, buf, format="png", dpi=dpi, transparent=False, metadata={"Software": None}, **keep)
     return buf.getvalue()
@@ -73,7 +91,7 @@ def _snapshot(fig: Figure, kwargs: dict[str, Any]) -> bytes:
 def _patched_savefig(self: Figure, fname: Any, *args: Any, **kwargs: Any) -> None:
     if _session is None:
         return _original_savefig(self, fname, *args, **kwargs)
-    _session.emitted.append(_snapshot(self, kwargs))
+    _session.emit(self, kwargs, explicit=True)
     if not isinstance(fname, (str, bytes)) and not hasattr(fname, "__fspath__"):
         # A file-like target: the script may read it back, so honour it.
         _original_savefig(self, fname, *args, **kwargs)
@@ -86,13 +104,18 @@ def _patched_show(*args: Any, **kwargs: Any) -> None:
     for num in plt.get_fignums():
         fig = plt.figure(num)
         if _has_content(fig):
-            _session.emitted.append(_snapshot(fig, {}))
+            _session.emit(fig, {}, explicit=False)
     return None
 
 
 def _figure_show(self: Figure, *args: Any, **kwargs: Any) -> None:
     if _session is not None and _has_content(self):
-        _session.emitted.append(_snapshot(self, {}))
+        _session.emit(self, {}, explicit=False)
+
+
+def _counting_clear(self: Figure, *args: Any, **kwargs: Any) -> Any:
+    self._scigen_generation = getattr(self, "_scigen_generation", 0) + 1  # type: ignore[attr-defined]
+    return _original_clear(self, *args, **kwargs)
 
 
 def _seeded_default_rng(seed: Any = None) -> np.random.Generator:
@@ -107,7 +130,9 @@ class _LogCatcher(logging.Handler):
 
 def _describe_warning(message: str) -> str:
     text = " ".join(message.split())
-    if ("missing from font" in text or "does not have a glyph" in text) and not text.startswith("missing_glyph"):
+    if ("missing from font" in text or "does not have a glyph" in text) and not text.startswith(
+        "missing_glyph"
+    ):
         return "missing_glyph: " + text
     return text[:300]
 
@@ -118,10 +143,8 @@ def apply_style(config: RenderConfig) -> None:
     known = {f.fname for f in font_manager.fontManager.ttflist}
     for path in font_manager.findSystemFonts():
         if path not in known:  # installed after matplotlib cached its font list
-            try:
+            with contextlib.suppress(OSError, RuntimeError, ValueError):
                 font_manager.fontManager.addfont(path)
-            except (OSError, RuntimeError, ValueError):
-                pass
     available = {f.name for f in font_manager.fontManager.ttflist}
     fallbacks = [name for name in config.fallback_fonts if name in available]
     plt.rcParams.update(
@@ -140,8 +163,9 @@ def install_hooks() -> None:
     """Route savefig/show through the capture, and make unseeded randomness reproducible."""
     Figure.savefig = _patched_savefig  # type: ignore[method-assign]
     Figure.show = _figure_show  # type: ignore[method-assign]
+    Figure.clear = _counting_clear  # type: ignore[method-assign]
     plt.show = _patched_show
-    np.random.default_rng = _seeded_default_rng  # type: ignore[assignment]
+    np.random.default_rng = _seeded_default_rng
     handler = _LogCatcher(level=logging.WARNING)
     for name in ("matplotlib", "PIL"):
         logging.getLogger(name).addHandler(handler)
@@ -170,8 +194,9 @@ def warm_up(config: RenderConfig) -> None:
 
 
 def _is_blank(png: bytes) -> bool:
-    lo, hi = Image.open(io.BytesIO(png)).convert("L").getextrema()  # type: ignore[misc]
-    return bool(hi - lo <= 2)
+    extrema = Image.open(io.BytesIO(png)).convert("L").getextrema()
+    lo, hi = float(extrema[0]), float(extrema[1])  # type: ignore[arg-type]
+    return hi - lo <= 2
 
 
 def _script_traceback(exc: BaseException, name: str) -> str:
@@ -216,20 +241,23 @@ def run_script(code: str, name: str, config: RenderConfig) -> tuple[dict[str, An
             pngs: list[bytes] = []
             if failure is None:
                 try:
-                    if not session.emitted:
+                    if not session.snapshots:
                         for num in plt.get_fignums():
                             fig = plt.figure(num)
                             if _has_content(fig):
-                                session.emitted.append(_snapshot(fig, {}))
+                                session.emit(fig, {}, explicit=False)
                     seen: set[bytes] = set()
-                    for png in session.emitted:
+                    for png in session.snapshots.values():
                         if png not in seen:
                             seen.add(png)
                             pngs.append(png)
                 except MemoryError:
                     failure, error = "memory", "MemoryError while saving the figure"
                 except Exception as e:  # noqa: BLE001 - a figure that cannot be drawn is the script's fault
-                    failure, error = "runtime", "saving the figure failed: " + (_script_traceback(e, "") or repr(e))
+                    failure, error = (
+                        "runtime",
+                        "saving the figure failed: " + (_script_traceback(e, "") or repr(e)),
+                    )
             for w in caught:
                 session.warn(_describe_warning(str(w.message)))
         if failure is None:

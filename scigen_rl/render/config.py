@@ -55,7 +55,12 @@ class RenderConfig:
     """Seed of ``random`` and ``numpy.random`` in every script, so renders are reproducible."""
 
     fallback_fonts: list[str] = field(
-        default_factory=lambda: ["WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans CJK JP", "Droid Sans Fallback"]
+        default_factory=lambda: [
+            "WenQuanYi Micro Hei",
+            "Noto Sans CJK SC",
+            "Noto Sans CJK JP",
+            "Droid Sans Fallback",
+        ]
     )
     """Families tried, in order, for glyphs DejaVu Sans lacks (CJK). Missing ones are skipped."""
 
@@ -65,7 +70,15 @@ class RenderConfig:
     def __post_init__(self) -> None:
         if self.isolation not in ISOLATION_MODES:
             raise ValueError(f"RenderConfig.isolation: {self.isolation!r} is not one of {ISOLATION_MODES}")
-        for name in ("timeout_s", "memory_mb", "file_size_mb", "scratch_mb", "dpi", "max_pixels", "recycle_after"):
+        for name in (
+            "timeout_s",
+            "memory_mb",
+            "file_size_mb",
+            "scratch_mb",
+            "dpi",
+            "max_pixels",
+            "recycle_after",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"RenderConfig.{name}: must be positive, got {getattr(self, name)!r}")
         if self.workers < 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -64,7 +65,9 @@ def worker_environment(scratch: str) -> dict[str, str]:
         TMPDIR=scratch,
         LANG=env.get("LANG", "C.UTF-8"),
         MPLBACKEND="Agg",
-        MPLCONFIGDIR=str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "scigen-rl" / "matplotlib"),
+        MPLCONFIGDIR=str(
+            Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "scigen-rl" / "matplotlib"
+        ),
         PYTHONHASHSEED="0",
         PYTHONDONTWRITEBYTECODE="1",
         PYTHONPATH=package_root,
@@ -80,7 +83,7 @@ class _Worker:
         self.config = config
         self.jobs = 0
         self.scratch = tempfile.mkdtemp(prefix="scigen-render-")
-        self.log = tempfile.TemporaryFile()
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker
         env = worker_environment(self.scratch)
         Path(env["MPLCONFIGDIR"]).mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
@@ -141,22 +144,16 @@ class _Worker:
         self.kill()
 
     def kill(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         self.proc.wait()
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None:
-                try:
+                with contextlib.suppress(OSError):
                     stream.close()
-                except OSError:
-                    pass
         self.log.close()
-        try:
+        with contextlib.suppress(OSError):
             os.rmdir(self.scratch)
-        except OSError:
-            pass
 
 
 class Renderer:
@@ -224,7 +221,9 @@ class Renderer:
                 self.restarts += 1
                 self._adopt(_Worker(self.config))
                 if attempt == 1:
-                    return RenderResult(name, "failed", "killed", f"the render worker died twice ({e}); {tail}")
+                    return RenderResult(
+                        name, "failed", "killed", f"the render worker died twice ({e}); {tail}"
+                    )
                 continue
             if worker.jobs >= self.config.recycle_after:
                 self._retire(worker, hard=False)

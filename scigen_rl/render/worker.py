@@ -20,6 +20,7 @@ cap, so no script can crash or hang it.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -49,7 +50,9 @@ class _Child:
 
 
 class _Server:
-    def __init__(self, cfg: RenderConfig, scratch: str, req: int, rep: int, isolation: dict[str, Any]) -> None:
+    def __init__(
+        self, cfg: RenderConfig, scratch: str, req: int, rep: int, isolation: dict[str, Any]
+    ) -> None:
         self.cfg = cfg
         self.scratch = scratch
         self.req = req
@@ -117,14 +120,10 @@ class _Server:
                 self.open_fds.discard(fd)
 
     def _discard(self, child: _Child) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(child.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(child.pid, 0)
-        except ChildProcessError:
-            pass
         self._close_child_fds(child)
         shutil.rmtree(child.job_dir, ignore_errors=True)
 
@@ -189,36 +188,40 @@ class _Server:
         finally:
             os.close(pidfd)
         if why is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(child.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         _, status, rusage = os.wait4(child.pid, 0)
         return bytes(buf), status, rusage, why
 
-    def _interpret(self, data: bytes, status: int, rusage: Any, why: str | None) -> tuple[dict[str, Any], list[bytes]]:
+    def _interpret(
+        self, data: bytes, status: int, rusage: Any, why: str | None
+    ) -> tuple[dict[str, Any], list[bytes]]:
         cfg = self.cfg
 
         def failed(failure: str, error: str) -> tuple[dict[str, Any], list[bytes]]:
             return {"status": "failed", "failure": failure, "error": error, "warnings": []}, []
 
         if why == "deadline":
-            return failed("timeout", f"the script ran past the {cfg.timeout_s:g} s wall-clock limit and was killed")
+            return failed(
+                "timeout", f"the script ran past the {cfg.timeout_s:g} s wall-clock limit and was killed"
+            )
         if why == "oversize":
             return failed("killed", f"the script's output exceeded {cfg.max_output_mb} MB and it was killed")
         cpu = rusage.ru_utime + rusage.ru_stime
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= cfg.cpu_limit_s - 0.5):
-                return failed("timeout", f"the script used its {cfg.cpu_limit_s} s CPU-time limit and was killed")
+                return failed(
+                    "timeout", f"the script used its {cfg.cpu_limit_s} s CPU-time limit and was killed"
+                )
             return failed("killed", f"the script's process was killed by {signal.Signals(sig).name}")
         code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
         if not data:
-            return failed("killed", f"the process ended (exit status {code}) before its figures were captured")
+            return failed(
+                "killed", f"the process ended (exit status {code}) before its figures were captured"
+            )
         try:
             header, pngs = parse_frame(data, cfg.max_output_mb << 20)
             clean = {
@@ -241,10 +244,8 @@ class _Server:
         for _ in range(100):
             victims = [p for p in _descendants(os.getpid()) if p not in keep]
             for pid in victims:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             while True:
                 try:
                     pid, _ = os.waitpid(-1, os.WNOHANG)
@@ -326,7 +327,11 @@ def _enter_namespaces(cfg: RenderConfig, req: int, rep: int) -> dict[str, Any]:
     use_userns = cfg.force_user_namespace or os.geteuid() != 0
     uid, gid = os.getuid(), os.getgid()
     flags = (
-        _linux.CLONE_NEWNS | _linux.CLONE_NEWNET | _linux.CLONE_NEWPID | _linux.CLONE_NEWIPC | _linux.CLONE_NEWUTS
+        _linux.CLONE_NEWNS
+        | _linux.CLONE_NEWNET
+        | _linux.CLONE_NEWPID
+        | _linux.CLONE_NEWIPC
+        | _linux.CLONE_NEWUTS
     )
     _linux.unshare(flags | (_linux.CLONE_NEWUSER if use_userns else 0))
     if use_userns:
@@ -396,7 +401,9 @@ def main(argv: list[str]) -> int:
         reason = e.strerror or str(e)
         if entered or cfg.isolation == "strict":
             isolation["namespaces"] = f"failed: {reason}"
-            write_frame(rep, {"op": "error", "error": f"sandbox set-up failed: {reason}", "isolation": isolation})
+            write_frame(
+                rep, {"op": "error", "error": f"sandbox set-up failed: {reason}", "isolation": isolation}
+            )
             return 3
         isolation["namespaces"] = f"unavailable: {reason}"
     if isolation["namespaces"] != "on":

@@ -1,0 +1,46 @@
+# Every target installs what it needs into .venv by itself (Python >= 3.10 and pip are all it assumes).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+
+.PHONY: setup fonts demo test lint typecheck bench clean
+
+setup: $(STAMP) fonts
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# A CJK-capable font for Chinese/Japanese/Korean labels (Debian's WenQuanYi Micro Hei).
+fonts:
+	@if [ -e $(CJK_FONT) ] || fc-list :lang=zh 2>/dev/null | grep -q .; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing fonts-wqy-microhei"; \
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null; \
+	else echo "warning: no CJK font; install fonts-wqy-microhei (or any Noto CJK font) for Chinese labels" >&2; fi
+
+# The main job: render the shipped science-diagram scripts in the sandbox and summarise.
+demo: setup
+	@mkdir -p runs/demo
+	$(BIN)/scigen-rl render benchmarks/scripts/*.py --out-dir runs/demo/figures > runs/demo/results.jsonl || true
+	@echo "figures in runs/demo/figures, one JSON line per script in runs/demo/results.jsonl"
+
+lint: setup
+	$(BIN)/ruff check scigen_rl reward data_builders launch tests benchmarks
+	$(BIN)/ruff format --check scigen_rl reward data_builders launch tests benchmarks
+
+typecheck: setup
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python benchmarks/render_throughput.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

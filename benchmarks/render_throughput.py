@@ -1,0 +1,167 @@
+"""Rendering throughput: the sandbox against a cold interpreter per script and against unsafe in-process exec.
+
+Renders every script in ``benchmarks/scripts`` (or the paths given) four ways, all to PNG at the
+same DPI:
+
+(a) ``cold``: one fresh ``python`` subprocess per script (import matplotlib, exec, save);
+(b) ``inproc``: ``exec`` in this already-warm process, the unsafe floor;
+(c) ``sandbox1``: the sandboxed renderer with one worker, scripts one after another;
+(d) ``sandboxN``: the renderer with one worker per core, scripts in parallel.
+
+Start-up of the renderer's workers is reported but not counted (a pipeline pays it once), nor is the
+in-process warm-up. Each in-process pass runs in a fresh interpreter and each sandboxed pass on the
+same workers; both are repeated and the fastest kept; the cold pass runs once.
+The last line printed is one JSON object with the timings and the two ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# What a naive pipeline does per script: a new interpreter that imports matplotlib and saves the figures.
+COLD_RUNNER = """
+import io, sys
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+source = open(sys.argv[1], encoding="utf-8").read()
+exec(compile(source, sys.argv[1], "exec"), {"__name__": "__main__"})
+for num in plt.get_fignums():
+    plt.figure(num).savefig(io.BytesIO(), format="png", dpi=int(sys.argv[2]))
+"""
+
+
+def run_cold(scripts: list[Path], dpi: int) -> tuple[float, int]:
+    failures = 0
+    env = dict(os.environ, MPLBACKEND="Agg")
+    started = time.perf_counter()
+    for script in scripts:
+        with tempfile.TemporaryDirectory() as cwd:
+            proc = subprocess.run(
+                [sys.executable, "-c", COLD_RUNNER, str(script), str(dpi)],
+                cwd=cwd,
+                env=env,
+                capture_output=True,
+            )
+        failures += proc.returncode != 0
+    return time.perf_counter() - started, failures
+
+
+def inproc_pass(scripts: list[Path], dpi: int) -> None:
+    """One in-process pass in this (fresh) interpreter, warmed up like a worker; prints its timing."""
+    import matplotlib.pyplot as plt
+
+    from scigen_rl.render import RenderConfig, capture
+
+    config = RenderConfig(dpi=dpi)
+    capture.apply_style(config)
+    capture.install_hooks()
+    capture.warm_up(config)
+    sources = [(p.name, p.read_text(encoding="utf-8")) for p in scripts]
+    failures = 0
+    started = time.perf_counter()
+    for name, code in sources:
+        header, _ = capture.run_script(code, name, config)
+        failures += header["status"] != "ok"
+        plt.close("all")
+    print(json.dumps({"seconds": time.perf_counter() - started, "failures": failures}))
+
+
+def run_inproc(scripts: list[Path], dpi: int, repeat: int) -> tuple[float, int]:
+    # Each pass in a fresh interpreter: a second pass in the same process would find every label of
+    # these very scripts already laid out in matplotlib's caches, which no real pipeline sees.
+    best, failures = float("inf"), 0
+    for _ in range(repeat):
+        out = subprocess.run(
+            [sys.executable, __file__, "--inproc-pass", "--dpi", str(dpi), *map(str, scripts)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        result = json.loads(out.strip().splitlines()[-1])
+        best, failures = min(best, result["seconds"]), result["failures"]
+    return best, failures
+
+
+def run_sandbox(
+    sources: list[tuple[str, str]], workers: int, repeat: int, dpi: int
+) -> tuple[float, float, int]:
+    from scigen_rl.render import RenderConfig, Renderer
+
+    started = time.perf_counter()
+    with Renderer(RenderConfig(workers=workers, dpi=dpi)) as renderer:
+        startup = time.perf_counter() - started
+        best, failures = float("inf"), 0
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            results = list(renderer.map(sources))
+            best = min(best, time.perf_counter() - t0)
+            failures = sum(not r.ok for r in results)
+    return best, startup, failures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scripts", nargs="*", type=Path, help="default: benchmarks/scripts/*.py")
+    parser.add_argument("--repeat", type=int, default=3, help="passes of the in-process and sandboxed modes")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="workers of sandboxN")
+    parser.add_argument("--dpi", type=int, default=100)
+    parser.add_argument("--inproc-pass", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    scripts = args.scripts or sorted((HERE / "scripts").glob("*.py"))
+    if args.inproc_pass:
+        inproc_pass(scripts, args.dpi)
+        return
+    sources = [(p.name, p.read_text(encoding="utf-8")) for p in scripts]
+    print(f"{len(scripts)} scripts, dpi {args.dpi}, {os.cpu_count()} cores", flush=True)
+
+    cold_s, cold_fail = run_cold(scripts, args.dpi)
+    print(
+        f"cold      {cold_s:8.2f} s  ({cold_s / len(scripts) * 1000:6.1f} ms/script, {cold_fail} failed)",
+        flush=True,
+    )
+    sandbox1_s, startup1, fail1 = run_sandbox(sources, 1, args.repeat, args.dpi)
+    print(
+        f"sandbox1  {sandbox1_s:8.2f} s  ({sandbox1_s / len(scripts) * 1000:6.1f} ms/script, {fail1} failed; "
+        f"start-up {startup1:.2f} s)",
+        flush=True,
+    )
+    sandbox_n_s, startup_n, fail_n = run_sandbox(sources, args.workers, args.repeat, args.dpi)
+    print(
+        f"sandbox{args.workers}  {sandbox_n_s:8.2f} s  ({sandbox_n_s / len(scripts) * 1000:6.1f} ms/script, "
+        f"{fail_n} failed; start-up {startup_n:.2f} s)",
+        flush=True,
+    )
+    inproc_s, inproc_fail = run_inproc(scripts, args.dpi, args.repeat)
+    print(
+        f"inproc    {inproc_s:8.2f} s  ({inproc_s / len(scripts) * 1000:6.1f} ms/script, {inproc_fail} failed)",
+        flush=True,
+    )
+    if cold_fail or fail1 or fail_n or inproc_fail:
+        print("warning: some scripts failed; the timings compare unequal work", file=sys.stderr)
+    print(
+        json.dumps(
+            {
+                "cold_s": round(cold_s, 3),
+                "inproc_s": round(inproc_s, 3),
+                "sandbox1_s": round(sandbox1_s, 3),
+                "sandboxN_s": round(sandbox_n_s, 3),
+                "speedup_vs_cold": round(cold_s / sandbox1_s, 2),
+                "ratio_vs_inproc": round(inproc_s / sandbox1_s, 3),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
