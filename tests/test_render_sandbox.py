@@ -374,6 +374,14 @@ def test_cjk_renders_and_missing_glyphs_are_warned(renderer: Renderer) -> None:
     assert any(w.startswith("missing_glyph") and "57344" in w for w in odd.warnings), odd.warnings
 
 
+def test_transparent_figures_are_put_on_white(renderer: Renderer) -> None:
+    src = "import matplotlib.pyplot as plt\nplt.figure().patch.set_alpha(0)\nplt.plot([0, 1])\nplt.savefig('t.png', transparent=True)\n"
+    result = renderer.render(src, "transparent.py")
+    assert result.ok
+    img = _image(result.pngs[0])
+    assert img.mode == "RGB" and img.getpixel((0, 0)) == (255, 255, 255)
+
+
 def test_huge_figures_are_downscaled_with_a_warning(renderer: Renderer) -> None:
     result = renderer.render(
         "import matplotlib.pyplot as plt\nplt.figure(figsize=(200, 200))\nplt.plot([0, 1])\n", "huge.py"

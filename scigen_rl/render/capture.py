@@ -26,12 +26,17 @@ import contextlib
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
+from matplotlib.backend_bases import register_backend  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from .config import RenderConfig  # noqa: E402
 
 MAX_ERROR_CHARS = 2000
+PNG_COMPRESS_LEVEL = 6
+_CAPTURE_FORMAT = "scigenpng"
+_last_blank = False  # whether the last captured image was a single colour
 MAX_WARNINGS = 20
 
 _original_savefig = Figure.savefig
@@ -46,7 +51,7 @@ class _Session:
         self.config = config
         # Keyed by (figure, times it was cleared): savefig then show() of the same drawing is one
         # figure, while clf() and a new drawing on the same Figure object is a second one.
-        self.snapshots: dict[tuple[int, int], bytes] = {}
+        self.snapshots: dict[tuple[int, int], tuple[bytes, bool]] = {}  # PNG, blank
         self.figures: list[Figure] = []  # keeps ids unique while the session lives
         self.warnings: list[str] = []
 
@@ -70,7 +75,7 @@ def _has_content(fig: Figure) -> bool:
     return len(fig.get_children()) > 1  # the background patch is always there
 
 
-def _snapshot(fig: Figure, kwargs: dict[str, Any]) -> bytes:
+def _snapshot(fig: Figure, kwargs: dict[str, Any]) -> tuple[bytes, bool]:
     assert _session is not None
     cfg = _session.config
     dpi = float(cfg.dpi)
@@ -84,8 +89,28 @@ def _snapshot(fig: Figure, kwargs: dict[str, Any]) -> bytes:
         k: kwargs[k] for k in ("bbox_inches", "pad_inches", "bbox_extra_artists", "facecolor") if k in kwargs
     }
     buf = io.BytesIO()
-    _original_savefig(fig, buf, format="png", dpi=dpi, transparent=False, metadata={"Software": None}, **keep)
-    return buf.getvalue()
+    _original_savefig(fig, buf, format=_CAPTURE_FORMAT, dpi=dpi, transparent=False, **keep)
+    return buf.getvalue(), _last_blank
+
+
+def _print_capture_png(canvas: FigureCanvasAgg, filename_or_obj: Any, **kwargs: Any) -> None:
+    """Draw once and write an RGB PNG (the models read RGB; matplotlib's own writer is slower, RGBA)."""
+    FigureCanvasAgg.draw(canvas)
+    renderer = canvas.get_renderer()
+    size = (int(renderer.width), int(renderer.height))
+    img = Image.frombuffer("RGBA", size, canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    alpha = img.getchannel("A").getextrema()
+    # A transparent figure goes on white, as a viewer would show it.
+    if float(alpha[0]) < 255:  # type: ignore[arg-type]
+        img = Image.alpha_composite(Image.new("RGBA", size, "white"), img)
+    rgb = img.convert("RGB")
+    global _last_blank
+    _last_blank = all(hi - lo <= 2 for lo, hi in rgb.getextrema())  # type: ignore[misc]
+    rgb.save(filename_or_obj, format="png", compress_level=PNG_COMPRESS_LEVEL)
+
+
+FigureCanvasAgg.print_scigenpng = _print_capture_png  # type: ignore[attr-defined]
+register_backend(_CAPTURE_FORMAT, "matplotlib.backends.backend_agg", "PNG for the capture")
 
 
 def _patched_savefig(self: Figure, fname: Any, *args: Any, **kwargs: Any) -> None:
@@ -96,6 +121,11 @@ def _patched_savefig(self: Figure, fname: Any, *args: Any, **kwargs: Any) -> Non
         # A file-like target: the script may read it back, so honour it.
         _original_savefig(self, fname, *args, **kwargs)
     return None
+
+
+def _pyplot_savefig(*args: Any, **kwargs: Any) -> None:
+    # pyplot's own savefig redraws the whole figure afterwards for interactive windows; we have none.
+    return _patched_savefig(plt.gcf(), *args, **kwargs)
 
 
 def _patched_show(*args: Any, **kwargs: Any) -> None:
@@ -165,6 +195,7 @@ def install_hooks() -> None:
     Figure.show = _figure_show  # type: ignore[method-assign]
     Figure.clear = _counting_clear  # type: ignore[method-assign]
     plt.show = _patched_show
+    plt.savefig = _pyplot_savefig
     np.random.default_rng = _seeded_default_rng
     handler = _LogCatcher(level=logging.WARNING)
     for name in ("matplotlib", "PIL"):
@@ -172,31 +203,38 @@ def install_hooks() -> None:
         logging.getLogger(name).propagate = False
 
 
+WARMUP_SCRIPT = r"""
+import matplotlib.pyplot as plt
+from matplotlib.patches import Circle, FancyArrowPatch, Polygon, Rectangle
+fig, ax = plt.subplots(figsize=(5, 4))
+ax.plot([0, 1, 2], [0, 1, 0], "o-", label=r"$\alpha^2 + \frac{a}{b}\sqrt{x}$")
+ax.bar([0.5, 1.5], [0.3, 0.6], alpha=0.4, label="bars")
+ax.scatter([0.3, 1.2], [0.4, 0.9], marker="s")
+ax.add_patch(Circle((1.0, 0.5), 0.2, fill=False, linestyle="--"))
+ax.add_patch(Polygon([[0, 0], [0.5, 0], [0, 0.4]], closed=True, alpha=0.3, hatch="//"))
+ax.add_patch(Rectangle((1.5, 0.1), 0.3, 0.2, facecolor="tab:orange"))
+ax.add_patch(FancyArrowPatch((0.1, 0.9), (0.6, 0.7), arrowstyle="-|>", mutation_scale=12))
+ax.annotate("F = 10 N", xy=(1, 1), xytext=(1.5, 0.5), arrowprops={"arrowstyle": "->"})
+ax.text(0.2, 0.8, "速度 テスト 한국어 θ = 30°", fontsize=9)
+ax.text(0.2, 0.2, "bold", fontweight="bold", fontstyle="italic", family="serif")
+ax.set_xlabel("t (s)")
+ax.set_ylabel(r"$v$ (m/s)")
+ax.set_title(r"$\Delta x = v_0 t + \frac{1}{2} a t^2$")
+ax.legend(loc="upper right")
+ax.grid(True)
+ax.set_aspect("equal")
+fig.tight_layout()
+plt.savefig("warmup.png", bbox_inches="tight")
+"""
+"""A representative diagram: rendering it loads fonts, the mathtext parser and the PNG writer."""
+
+
 def warm_up(config: RenderConfig) -> None:
-    """Load fonts, the mathtext parser and the PNG writer once, so forked children start warm."""
-    warnings.simplefilter("ignore")
-    fig, ax = plt.subplots(figsize=(4, 3))
-    ax.plot([0, 1, 2], [0, 1, 0], "o-", label=r"$\alpha^2 + \frac{a}{b}\sqrt{x}$")
-    ax.bar([0.5, 1.5], [0.3, 0.6], alpha=0.4)
-    ax.annotate("F = 10 N", xy=(1, 1), xytext=(1.5, 0.5), arrowprops={"arrowstyle": "->"})
-    ax.text(0.2, 0.8, "速度 テスト 한국어", fontsize=9)
-    ax.text(0.2, 0.2, "bold", fontweight="bold", fontstyle="italic", family="serif")
-    ax.set_xlabel("t (s)")
-    ax.set_title(r"$\Delta x = v_0 t + \frac{1}{2} a t^2$")
-    ax.legend()
-    ax.grid(True)
-    _original_savefig(fig, io.BytesIO(), format="png", dpi=config.dpi)
-    buf = io.BytesIO()
-    _original_savefig(fig, buf, format="png", dpi=config.dpi, bbox_inches="tight")
-    Image.open(io.BytesIO(buf.getvalue())).convert("L").getextrema()
+    """Run the representative script once, so that forked children start warm."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run_script(WARMUP_SCRIPT, "warmup.py", config)
     plt.close("all")
-    warnings.resetwarnings()
-
-
-def _is_blank(png: bytes) -> bool:
-    extrema = Image.open(io.BytesIO(png)).convert("L").getextrema()
-    lo, hi = float(extrema[0]), float(extrema[1])  # type: ignore[arg-type]
-    return hi - lo <= 2
 
 
 def _script_traceback(exc: BaseException, name: str) -> str:
@@ -239,6 +277,7 @@ def run_script(code: str, name: str, config: RenderConfig) -> tuple[dict[str, An
                 except BaseException as e:  # noqa: BLE001 - anything the script raised is its failure
                     failure, error = "runtime", _script_traceback(e, name)
             pngs: list[bytes] = []
+            blank: list[bytes] = []
             if failure is None:
                 try:
                     if not session.snapshots:
@@ -246,11 +285,9 @@ def run_script(code: str, name: str, config: RenderConfig) -> tuple[dict[str, An
                             fig = plt.figure(num)
                             if _has_content(fig):
                                 session.emit(fig, {}, explicit=False)
-                    seen: set[bytes] = set()
-                    for png in session.snapshots.values():
-                        if png not in seen:
-                            seen.add(png)
-                            pngs.append(png)
+                    for png, is_blank in session.snapshots.values():
+                        if png not in pngs and png not in blank:
+                            (blank if is_blank else pngs).append(png)
                 except MemoryError:
                     failure, error = "memory", "MemoryError while saving the figure"
                 except Exception as e:  # noqa: BLE001 - a figure that cannot be drawn is the script's fault
@@ -261,15 +298,12 @@ def run_script(code: str, name: str, config: RenderConfig) -> tuple[dict[str, An
             for w in caught:
                 session.warn(_describe_warning(str(w.message)))
         if failure is None:
-            if not pngs:
+            if not pngs and not blank:
                 failure, error = "no_figure", "the script drew no figure"
-            else:
-                drawn = [p for p in pngs if not _is_blank(p)]
-                if not drawn:
-                    failure, error = "blank", "every captured figure is a single uniform colour"
-                elif len(drawn) < len(pngs):
-                    session.warn(f"dropped {len(pngs) - len(drawn)} blank figure(s)")
-                pngs = drawn
+            elif not pngs:
+                failure, error = "blank", "every captured figure is a single uniform colour"
+            elif blank:
+                session.warn(f"dropped {len(blank)} blank figure(s)")
     finally:
         sys.argv = old_argv
         _session = None

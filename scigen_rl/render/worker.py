@@ -62,6 +62,30 @@ class _Server:
         self.spare: _Child | None = None
         self.open_fds: set[int] = {req, rep}
         self.rlimit_as = _address_space_limit(cfg.memory_mb)
+        self.hot_pages: list[tuple[int, int]] = []
+
+    def calibrate(self) -> None:
+        """Learn which pages a typical render writes, so every spare can copy them before it is needed."""
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(r)
+                from .capture import WARMUP_SCRIPT, run_script
+
+                run_script(WARMUP_SCRIPT, "warmup.py", self.cfg)
+                write_frame(w, {"runs": _linux.written_page_runs()})
+            finally:
+                os._exit(0)
+        os.close(w)
+        try:
+            header, _ = read_frame(r, time.monotonic() + 60)
+            self.hot_pages = [(int(a), int(b)) for a, b in header["runs"]]
+        except (EOFError, TimeoutError, FrameError, OSError):
+            self.hot_pages = []  # an optimisation only: without it, children fault pages in one by one
+        finally:
+            os.close(r)
+            os.waitpid(pid, 0)
 
     # --- children --------------------------------------------------------------------------------
     def fork_child(self) -> _Child:
@@ -86,6 +110,7 @@ class _Server:
     def _child_main(self, job_r: int, res_w: int, job_dir: str) -> None:
         os.setsid()
         _linux.set_parent_death_signal(signal.SIGKILL)
+        _linux.populate_write(self.hot_pages)  # while the previous script still runs
         for fd in self.open_fds:
             os.close(fd)
         devnull = os.open(os.devnull, os.O_RDWR)
@@ -263,6 +288,7 @@ class _Server:
 
     # --- the request loop ------------------------------------------------------------------------
     def serve(self) -> None:
+        self.calibrate()
         self.spare = self.fork_child()
         write_frame(self.rep, {"op": "ready", "pid": os.getpid(), "isolation": self.isolation})
         while True:
