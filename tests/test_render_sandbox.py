@@ -336,9 +336,13 @@ def test_grandchildren_die_with_the_job(tmp_path: Path) -> None:
         baseline = len(_descendants(worker.proc.pid))  # the namespace stand-in, the server and its spare
         for _ in range(3):
             assert r.render(_script(src), "orphans.py").ok
+        deadline = time.monotonic() + 3  # killed at once; their exit and reaping take a moment
+        while len(_descendants(worker.proc.pid)) > baseline and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert len(_descendants(worker.proc.pid)) == baseline
-        result = r.render("import os, signal\nos.kill(-1, signal.SIGKILL)\n", "killall.py")
-        assert result.failure == "no_figure"  # kill(-1) spares the caller; the spare it killed is replaced
+        # (after a pause, so that the server has forked the next spare for the script to kill)
+        result = r.render("import os, signal, time\ntime.sleep(0.5)\nos.kill(-1, signal.SIGKILL)\n", "killall.py")
+        assert result.failure == "no_figure", result.error  # kill(-1) spares the caller; the spare is replaced
         assert r.render(_script(GOOD["table"]), "table.py").ok
 
 

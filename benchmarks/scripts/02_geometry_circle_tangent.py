@@ -34,7 +34,7 @@ for name, pt, off in labels:
     ax.text(pt[0] + off[0], pt[1] + off[1], name, fontsize=15)
 
 ax.text(0.45, 1.45, r"$r = 3$", fontsize=13, ha="center")
-ax.text(2.5, 0.12, r"$OP = 5$", fontsize=13, ha="center", va="bottom")
+ax.text(1.5, 0.12, r"$OP = 5$", fontsize=13, ha="center", va="bottom")
 ax.text(3.9, 1.6, "PA = ?", fontsize=13, color="tab:blue")
 
 ax.set_aspect("equal")

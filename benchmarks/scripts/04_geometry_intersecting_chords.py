@@ -9,8 +9,7 @@ pts = {k: 5 * np.array([np.cos(np.radians(a)), np.sin(np.radians(a))])
        for k, a in {"A": 165, "B": -15, "C": 105, "D": 250}.items()}
 s = np.linalg.solve(np.column_stack([pts["B"] - pts["A"], pts["C"] - pts["D"]]), pts["C"] - pts["A"])[0]
 pts["E"] = pts["A"] + s * (pts["B"] - pts["A"])
-for p, q in [("A", "B"), ("C", "D")]:
-    ax.plot(*zip(pts[p], pts[q]), color="tab:blue", lw=2)
+ax.plot(*zip(pts["A"], pts["B"]), *zip(pts["C"], pts["D"]), color="tab:blue", lw=2)
 for k, v in pts.items():
     ax.text(*(1.1 * v if k != "E" else v + 0.35), k, fontsize=15, ha="center", va="center")
 ax.text(-4.6, -5.9, "AE = 4,  EB = 6,  CE = 3,  ED = ?", fontsize=12)

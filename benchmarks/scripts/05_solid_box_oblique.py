@@ -40,5 +40,5 @@ ax.text(-0.2, c / 2, r"$AA_1 = 2$", ha="right", va="center", fontsize=12)
 
 ax.set_aspect("equal")
 ax.axis("off")
-ax.set_title("Rectangular box (oblique projection)")
+ax.set_title("Rectangular box (oblique projection)", pad=20)
 plt.savefig("figure.png", dpi=150, bbox_inches="tight")

@@ -43,11 +43,11 @@ for name, (dx, dy) in offsets.items():
     ax.text(V[name][0] + dx, V[name][1] + dy, name, fontsize=14)
 
 ax.text(s / 2, -0.45, "AB = 6", ha="center", va="top", fontsize=12)
-ax.text(V["O"][0] - 0.15, (V["O"][1] + V["P"][1]) / 2, "PO = 4", ha="right", fontsize=12)
+ax.text(V["O"][0] - 0.08, 3.3, "PO = 4", ha="right", va="center", fontsize=11)
 ax.text(V["M"][0] + 0.35, (V["M"][1] + V["P"][1]) / 2 + 0.3, "PM = ?", color="tab:red", fontsize=12)
 
 ax.set_aspect("equal")
 ax.axis("off")
-ax.set_title("Square pyramid P-ABCD")
+ax.set_title("Square pyramid P-ABCD", pad=18)
 plt.savefig("figure.png", dpi=150, bbox_inches="tight")
 plt.show()

@@ -20,10 +20,10 @@ ax.plot([P[0], P[0]], [0, P[1]], color="gray", lw=1, ls=":")
 
 for pt in (F, P, Q):
     ax.plot(*pt, "ko", ms=5)
-ax.text(F[0] + 0.15, F[1] - 0.7, r"$F(2,\,0)$", fontsize=13)
+ax.text(F[0] + 0.1, F[1] - 0.9, r"$F(2,\,0)$", fontsize=13)
 ax.text(P[0] + 0.2, P[1] + 0.2, r"$P$", fontsize=14)
 ax.text(Q[0] - 0.7, Q[1] + 0.2, r"$Q$", fontsize=14)
-ax.text(P[0] + 0.1, -0.7, r"$x = 4.5$", fontsize=12)
+ax.text(P[0] + 0.15, 0.3, r"$x = 4.5$", fontsize=12)
 ax.text(3.7, 2.6, r"$|PF| = ?$", fontsize=13, color="tab:red")
 
 # Axes through the origin, textbook style
@@ -35,6 +35,9 @@ ax.set_xlim(-3.5, 8)
 ax.set_ylim(-8, 8)
 ax.set_aspect("equal")
 ax.text(7.8, 0.3, "x", fontsize=13)
+ax.text(-0.6, -0.8, "O", fontsize=13)
+ax.set_xticks([])
+ax.set_yticks([])
 ax.text(0.25, 7.6, "y", fontsize=13)
 ax.legend(loc="lower right")
 plt.savefig("figure.png", dpi=150, bbox_inches="tight")

@@ -22,10 +22,10 @@ ax.plot([F1[0], P[0], F2[0]], [F1[1], P[1], F2[1]], color="darkorange", lw=1.8)
 # Semi-axes
 ax.plot([0, a], [0, 0], color="tab:green", lw=2.5)
 ax.plot([0, 0], [0, b], color="tab:purple", lw=2.5)
-ax.text(a / 2 + 0.8, -0.55, r"$a = 5$", color="tab:green", fontsize=13, ha="center")
+ax.text(a / 2 - 0.5, -0.55, r"$a = 5$", color="tab:green", fontsize=13, ha="center")
 ax.text(-0.2, b / 2, r"$b = 3$", color="tab:purple", fontsize=13, ha="right")
 
-for pt, lab, off in [(F1, r"$F_1$", (-0.2, -0.6)), (F2, r"$F_2$", (-0.2, 0.25)),
+for pt, lab, off in [(F1, r"$F_1$", (-0.2, -0.6)), (F2, r"$F_2$", (-0.2, -0.6)),
                      (P, r"$P$", (0.15, 0.15))]:
     ax.plot(*pt, "ko", ms=5)
     ax.text(pt[0] + off[0], pt[1] + off[1], lab, fontsize=14)

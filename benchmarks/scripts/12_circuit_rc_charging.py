@@ -35,9 +35,9 @@ line((6.4, 2.15), (7.6, 2.15))
 line((6.4, 1.85), (7.6, 1.85))
 
 # 电流方向
-ax.annotate("", xy=(6.5, 4), xytext=(5.6, 4),
+ax.annotate("", xy=(7, 2.9), xytext=(7, 3.7),
             arrowprops=dict(arrowstyle="-|>", color="tab:red", lw=1.8, mutation_scale=16))
-ax.text(6.05, 4.25, "电流 I", color="tab:red", fontsize=12, ha="center")
+ax.text(7.2, 3.3, "电流 I", color="tab:red", fontsize=12, va="center")
 
 ax.text(-0.7, 2.0, "电源\nE = 9 V", ha="right", va="center", fontsize=13)
 ax.text(1.5, 4.75, "开关 S", ha="center", fontsize=13)

@@ -19,7 +19,7 @@ ax.annotate("", xy=(-u, h), xytext=(-u, 0), arrowprops=dict(arrowstyle="-|>", lw
 ax.annotate("", xy=(v, hi), xytext=(v, 0),
             arrowprops=dict(arrowstyle="-|>", lw=2.5, color="purple", ls="--"))
 ax.text(-u, h + 0.6, "object", ha="center", fontsize=11, color="darkgreen")
-ax.text(v + 0.5, hi - 0.8, "image", ha="left", fontsize=11, color="purple")
+ax.text(v + 0.6, hi / 2, "image", ha="left", va="center", fontsize=11, color="purple")
 
 # Three principal rays
 ray_kw = dict(color="tab:red", lw=1.3)

@@ -20,9 +20,11 @@ ax.quiver(x, y, Ex / mag, Ey / mag, np.log(mag), cmap="viridis", scale=30, width
 for cx, name in [(-2, "A"), (2, "B")]:
     ax.plot(cx, 0, "o", color="tab:red", ms=16)
     ax.text(cx, 0, "+", color="white", ha="center", va="center", fontsize=14, fontweight="bold")
-    ax.text(cx, -0.6, name + r" ($+q$)", ha="center", fontsize=12)
+    ax.text(cx, -0.6, name + r" ($+q$)", ha="center", fontsize=12, bbox=dict(fc="white", ec="none", pad=1))
 
 ax.plot(0, 2, "ks")
+ax.plot(0, 0, "ko", ms=4)
+ax.text(0.15, -0.35, "O", fontsize=13, bbox=dict(fc="white", ec="none", pad=1))
 ax.text(0.2, 2.2, "P", fontsize=14)
 ax.plot([-2, 0, 2], [0, 2, 0], "k--", lw=1)
 ax.text(0, -1.2, "AB = 4 cm,  OP = 2 cm,  q = 2 nC", ha="center", fontsize=12,

@@ -29,7 +29,7 @@ for k, (v, p) in pts.items():
 # Isotherm through A for reference
 V = np.linspace(0.8, 4.6, 200)
 ax.plot(V, 3.0 / V, color="tab:blue", ls="--", lw=1.2)
-ax.text(4.15, 3.0 / 4.6 + 0.05, r"isotherm $T_A$", color="tab:blue", fontsize=11)
+ax.text(3.85, 0.4, r"isotherm $T_A$", color="tab:blue", fontsize=11)
 
 ax.text(2.5, 3.15, "isobaric", ha="center", fontsize=11)
 ax.text(4.08, 2.0, "isochoric", rotation=90, va="center", fontsize=11)

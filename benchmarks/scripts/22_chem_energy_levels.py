@@ -11,7 +11,7 @@ for n, E in levels.items():
     ax1.text(-0.05, E, f"n = {n}", ha="right", va="center", fontsize=11)
     ax1.text(1.05, E, f"{E:.2f} eV", ha="left", va="center", fontsize=11)
 ax1.hlines(0, 0, 1, color="navy", lw=2, ls="--")
-ax1.text(-0.05, 0, r"$n = \infty$", ha="right", va="center", fontsize=11)
+ax1.text(-0.05, 0, "n = \u221e", ha="right", va="center", fontsize=11)
 ax1.text(1.05, 0, "0 eV", ha="left", va="center", fontsize=11)
 
 ax1.annotate("", xy=(0.55, levels[2]), xytext=(0.55, levels[3]),
@@ -45,5 +45,5 @@ ax2.set_ylim(-1.2, 4.6)
 ax2.axis("off")
 ax2.set_title("(b) Orbital diagram of nitrogen")
 
-fig.tight_layout()
+fig.subplots_adjust(wspace=0.25)
 plt.savefig("figure.png", dpi=150, bbox_inches="tight")

@@ -23,7 +23,7 @@ for i, w in enumerate([3.9, 4.5, 5.1]):
 ax.plot(rng.uniform(0.5, 3.5, 12), rng.uniform(-0.5, 1.0, 12), ".", color="black", ms=3)
 
 # Mitochondria with cristae
-for (cx, cy, ang) in [(2.4, 1.7, 20), (1.9, -2.0, -15), (-3.4, -1.2, 40)]:
+for (cx, cy, ang) in [(2.4, 1.7, 20), (1.9, -2.0, -15), (-3.6, 0.9, 60)]:
     ax.add_patch(Ellipse((cx, cy), 1.6, 0.7, angle=ang, facecolor="#f4a261", edgecolor="#9c4a1a", lw=1.5))
     s = np.linspace(-0.65, 0.65, 60)
     wave = 0.18 * np.sin(s * 14)

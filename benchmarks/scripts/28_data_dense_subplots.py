@@ -3,7 +3,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 
 rng = np.random.default_rng(0)
-fig, axes = plt.subplots(2, 2, figsize=(9, 7.5))
+fig, axes = plt.subplots(2, 2, figsize=(8.5, 7))
 (ax1, ax2), (ax3, ax4) = axes
 
 # (a) Histogram of 400 student heights with a normal curve
@@ -15,8 +15,8 @@ binw = bins[1] - bins[0]
 pdf = np.exp(-0.5 * ((xs - mu) / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi))
 ax1.plot(xs, pdf * heights.size * binw, "k-", lw=1.5, label=r"$N(\mu, \sigma^2)$")
 ax1.axvline(mu, color="tab:red", ls="--", lw=1.2)
-ax1.text(mu + 1, counts.max() * 0.95, r"$\mu = 165$ cm", color="tab:red")
-ax1.text(mu + 1, counts.max() * 0.85, r"$\sigma = 8$ cm", color="tab:red")
+ax1.text(176, counts.max() * 0.9, r"$\mu = 165$ cm", color="tab:red")
+ax1.text(176, counts.max() * 0.8, r"$\sigma = 8$ cm", color="tab:red")
 ax1.set_xlabel("Height (cm)")
 ax1.set_ylabel("Number of students")
 ax1.set_title("(a) Height distribution (n = 400)")
@@ -27,7 +27,7 @@ labels = ["O", "A", "B", "AB"]
 shares = [44, 42, 10, 4]
 ax2.pie(shares, labels=labels, autopct="%1.0f%%", startangle=90, explode=(0.03, 0.03, 0.03, 0.12),
         colors=["#66c2a5", "#fc8d62", "#8da0cb", "#e78ac3"], wedgeprops=dict(edgecolor="white"))
-ax2.set_title("(b) Blood types")
+ax2.set_title("(b) Blood types", pad=14)
 ax2.axis("equal")
 
 # (c) Box plots of reaction times for three groups
@@ -55,4 +55,4 @@ ax4.grid(alpha=0.3)
 
 fig.suptitle("Survey and measurement summary", fontsize=15)
 fig.subplots_adjust(left=0.07, right=0.93, bottom=0.07, top=0.9, hspace=0.35, wspace=0.3)
-plt.savefig("summary.png", dpi=150, bbox_inches="tight")
+fig.savefig("summary.png", dpi=150)

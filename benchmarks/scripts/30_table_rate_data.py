@@ -13,14 +13,14 @@ rows = [
 fig, ax = plt.subplots(figsize=(8, 2.8))
 ax.axis("off")
 tbl = ax.table(cellText=rows, colLabels=columns, loc="center", cellLoc="center",
-               colWidths=[0.16, 0.22, 0.22, 0.34])
+               colWidths=[0.17, 0.19, 0.19, 0.41])
 tbl.auto_set_font_size(False)
 tbl.set_fontsize(12)
 tbl.scale(1, 2.0)
 for (r, c), cell in tbl.get_celld().items():
     if r == 0:
         cell.set_facecolor("#34495e")
-        cell.set_text_props(color="white", fontweight="bold")
+        cell.set_text_props(color="white", fontweight="bold", fontsize=11)
     elif r % 2 == 0:
         cell.set_facecolor("#ecf0f1")
 ax.set_title(r"Initial rates for $\mathrm{A + B \rightarrow C}$ at 298 K", fontsize=13)

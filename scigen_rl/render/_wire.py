@@ -63,6 +63,27 @@ def read_frame(fd: int, deadline: float | None = None, max_bytes: int = 1 << 30)
     return header, [_read_exact(fd, s, deadline) for s in sizes]
 
 
+def frame_length(data: bytes | bytearray) -> int | None:
+    """Total length of the frame starting ``data`` once its header has arrived; None before that.
+
+    A prefix that is not a frame reports an impossible length, so the reader keeps reading to the end
+    and the parse fails there with the reason.
+    """
+    if len(data) < _PREFIX.size:
+        return None
+    magic, size = _PREFIX.unpack_from(data)
+    if magic != _MAGIC:
+        return 1 << 62
+    end = _PREFIX.size + size
+    if len(data) < end:
+        return None
+    try:
+        sizes = json.loads(bytes(data[_PREFIX.size : end]))["blobs"]
+        return end + sum(int(s) for s in sizes)
+    except (ValueError, KeyError, TypeError):
+        return 1 << 62
+
+
 def parse_frame(data: bytes, max_bytes: int) -> tuple[dict, list[bytes]]:
     """Parse one complete frame already read into memory (the child's result)."""
     if len(data) < _PREFIX.size:

@@ -34,10 +34,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _linux
-from ._wire import FrameError, parse_frame, read_frame, write_frame
+from ._wire import FrameError, frame_length, parse_frame, read_frame, write_frame
 from .config import RenderConfig
 
 FAILURES = ("syntax", "runtime", "timeout", "memory", "no_figure", "blank", "killed")
+_ACK = b"\x06"  # a child writes it when it has taken its script: a spare that died before never does
 _EXIT_GRACE_S = 0.5  # after the child exits, how long its result pipe may stay open (a straggler holds it)
 
 
@@ -133,16 +134,20 @@ class _Server:
         gc.set_threshold(50_000, 20, 20)  # a short-lived process: collect rarely, it dies soon anyway
         header, _ = read_frame(job_r)  # wait, already locked down, for the script
         os.close(job_r)
+        os.write(res_w, _ACK)
         from .capture import run_script
 
         result, pngs = run_script(str(header["code"]), str(header["name"]), cfg)
         write_frame(res_w, result, pngs)
 
     def _close_child_fds(self, child: _Child) -> None:
-        for fd in (child.job_w, child.res_r):
-            if fd in self.open_fds:
+        # By the child's own record, not by number: a closed number is soon reused by another pipe.
+        for name in ("job_w", "res_r"):
+            fd = getattr(child, name)
+            if fd >= 0:
                 os.close(fd)
                 self.open_fds.discard(fd)
+                setattr(child, name, -1)
 
     def _discard(self, child: _Child) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -161,6 +166,7 @@ class _Server:
                 _write_all(child.job_w, job)
                 os.close(child.job_w)
                 self.open_fds.discard(child.job_w)
+                child.job_w = -1
                 return child
             except OSError:
                 self._discard(child)
@@ -172,19 +178,36 @@ class _Server:
 
         cfg = self.cfg
         job = encode_frame({"code": request["code"], "name": request["name"]})
-        child = self._take_spare(job)
-        started = time.monotonic()
-        self.spare = self.fork_child()  # overlaps with the running script
-        data, status, rusage, why = self._collect(child, started + cfg.timeout_s)
-        self._close_child_fds(child)
+        for _ in range(3):
+            child = self._take_spare(job)
+            started = time.monotonic()
+            if self.spare is None:
+                self.spare = self.fork_child()  # overlaps with the running script
+            data, ended, why = self._collect(child, started + cfg.timeout_s)
+            self._close_child_fds(child)
+            if data[:1] == _ACK:
+                data = data[1:]
+                break
+            # The spare was dead before it took the script (a previous script killed it): retry.
+            shutil.rmtree(child.job_dir, ignore_errors=True)
+        seconds = round(time.monotonic() - started, 4)
+        if ended is None:
+            # The result is complete: the child has nothing left to do. Its address space is torn
+            # down while the next script runs instead of before it starts.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child.pid, signal.SIGKILL)
         self._sweep()
         shutil.rmtree(child.job_dir, ignore_errors=True)
-        seconds = round(time.monotonic() - started, 4)
-        header, pngs = self._interpret(data, status, rusage, why)
+        header, pngs = self._interpret(data, ended, why)
         header["seconds"] = seconds
         return header, pngs
 
-    def _collect(self, child: _Child, deadline: float) -> tuple[bytes, int, Any, str | None]:
+    def _collect(self, child: _Child, deadline: float) -> tuple[bytes, tuple[int, Any] | None, str | None]:
+        """Read the child's result until it is complete, the child ends, or the deadline passes.
+
+        Returns (bytes read, (wait status, rusage) if the child ended without a complete result, why it
+        was stopped: ``deadline``, ``oversize`` or None).
+        """
         cap = self.cfg.max_output_mb << 20
         buf = bytearray()
         pidfd = os.pidfd_open(child.pid)
@@ -192,6 +215,9 @@ class _Server:
         why: str | None = None
         try:
             while not (eof and exited):
+                end = frame_length(buf[1:])
+                if end is not None and len(buf) >= end + 1:
+                    return bytes(buf[: end + 1]), None, None
                 left = deadline - time.monotonic()
                 if left <= 0:
                     why = "deadline" if not exited else None
@@ -218,10 +244,10 @@ class _Server:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child.pid, signal.SIGKILL)
         _, status, rusage = os.wait4(child.pid, 0)
-        return bytes(buf), status, rusage, why
+        return bytes(buf), (status, rusage), why
 
     def _interpret(
-        self, data: bytes, status: int, rusage: Any, why: str | None
+        self, data: bytes, ended: tuple[int, Any] | None, why: str | None
     ) -> tuple[dict[str, Any], list[bytes]]:
         cfg = self.cfg
 
@@ -234,19 +260,21 @@ class _Server:
             )
         if why == "oversize":
             return failed("killed", f"the script's output exceeded {cfg.max_output_mb} MB and it was killed")
-        cpu = rusage.ru_utime + rusage.ru_stime
-        if os.WIFSIGNALED(status):
-            sig = os.WTERMSIG(status)
-            if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= cfg.cpu_limit_s - 0.5):
+        if ended is not None:
+            status, rusage = ended
+            if os.WIFSIGNALED(status):
+                sig = os.WTERMSIG(status)
+                cpu = rusage.ru_utime + rusage.ru_stime
+                if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= cfg.cpu_limit_s - 0.5):
+                    return failed(
+                        "timeout", f"the script used its {cfg.cpu_limit_s} s CPU-time limit and was killed"
+                    )
+                return failed("killed", f"the script's process was killed by {signal.Signals(sig).name}")
+            code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
+            if not data:
                 return failed(
-                    "timeout", f"the script used its {cfg.cpu_limit_s} s CPU-time limit and was killed"
+                    "killed", f"the process ended (exit status {code}) before its figures were captured"
                 )
-            return failed("killed", f"the script's process was killed by {signal.Signals(sig).name}")
-        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
-        if not data:
-            return failed(
-                "killed", f"the process ended (exit status {code}) before its figures were captured"
-            )
         try:
             header, pngs = parse_frame(data, cfg.max_output_mb << 20)
             clean = {
@@ -264,27 +292,35 @@ class _Server:
         return clean, (pngs if clean["status"] == "ok" else [])
 
     def _sweep(self) -> None:
-        """Kill and reap every process of ours that is not the spare: nothing outlives its script."""
+        """SIGKILL every process of ours but the spare, so nothing of a script runs on; reap the dead.
+
+        A SIGKILLed process never runs user code again, so there is no need to wait for it to finish
+        exiting: it is reaped by a later sweep.
+        """
         keep = {self.spare.pid} if self.spare else set()
-        for _ in range(100):
-            victims = [p for p in _descendants(os.getpid()) if p not in keep]
-            for pid in victims:
+        killed: set[int] = set()
+        for _ in range(1000):  # repeat while stragglers still had time to start new processes
+            fresh = [p for p in _descendants(os.getpid()) if p not in keep and p not in killed]
+            if not fresh:
+                break
+            for pid in fresh:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-            while True:
-                try:
-                    pid, _ = os.waitpid(-1, os.WNOHANG)
-                except ChildProcessError:
-                    break
-                if pid == 0:
-                    break
-                if self.spare and pid == self.spare.pid:
-                    self._close_child_fds(self.spare)
-                    shutil.rmtree(self.spare.job_dir, ignore_errors=True)
-                    self.spare = None
-            if not victims:
+                killed.add(pid)
+        self._reap(block=False)
+
+    def _reap(self, block: bool) -> None:
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, 0 if block else os.WNOHANG)
+            except ChildProcessError:
                 return
-            time.sleep(0.001)
+            if pid == 0:
+                return
+            if self.spare and pid == self.spare.pid:
+                self._close_child_fds(self.spare)
+                shutil.rmtree(self.spare.job_dir, ignore_errors=True)
+                self.spare = None
 
     # --- the request loop ------------------------------------------------------------------------
     def serve(self) -> None:
@@ -292,6 +328,8 @@ class _Server:
         self.spare = self.fork_child()
         write_frame(self.rep, {"op": "ready", "pid": os.getpid(), "isolation": self.isolation})
         while True:
+            while not select.select([self.req], [], [], 0.05)[0]:
+                self._reap(block=False)  # children killed after their result finish exiting meanwhile
             try:
                 request, _ = read_frame(self.req)
             except (EOFError, FrameError):
@@ -311,6 +349,7 @@ class _Server:
         if self.spare is not None:
             self._discard(self.spare)
         self._sweep()
+        self._reap(block=True)
 
 
 def _write_all(fd: int, data: bytes) -> None:
