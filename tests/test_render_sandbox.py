@@ -341,8 +341,12 @@ def test_grandchildren_die_with_the_job(tmp_path: Path) -> None:
             time.sleep(0.05)
         assert len(_descendants(worker.proc.pid)) == baseline
         # (after a pause, so that the server has forked the next spare for the script to kill)
-        result = r.render("import os, signal, time\ntime.sleep(0.5)\nos.kill(-1, signal.SIGKILL)\n", "killall.py")
-        assert result.failure == "no_figure", result.error  # kill(-1) spares the caller; the spare is replaced
+        result = r.render(
+            "import os, signal, time\ntime.sleep(0.5)\nos.kill(-1, signal.SIGKILL)\n", "killall.py"
+        )
+        assert result.failure == "no_figure", (
+            result.error
+        )  # kill(-1) spares the caller; the spare is replaced
         assert r.render(_script(GOOD["table"]), "table.py").ok
 
 

@@ -4,8 +4,8 @@ import matplotlib.pyplot as plt
 from matplotlib.patches import Circle
 
 # Grid (units: cm) and point charges (q, x, y)
-x = np.linspace(-3, 3, 121)
-y = np.linspace(-2.5, 2.5, 101)
+x = np.linspace(-3, 3, 61)
+y = np.linspace(-2.5, 2.5, 51)
 X, Y = np.meshgrid(x, y)
 charges = [(+1.0, -1.0, 0.0), (-1.0, 1.0, 0.0)]
 

