@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,9 +58,11 @@ def _render_command(args: argparse.Namespace) -> int:
 
     failures: Counter[str] = Counter()
     total_s = 0.0
+    started = time.monotonic()
     bar = tqdm(total=len(items), desc="render", unit="script", file=sys.stderr, disable=args.quiet or None)
     try:
         with Renderer(config) as renderer:
+            isolation = _describe_isolation(renderer.isolation)
             results = renderer.map(items, on_done=lambda _: bar.update(1))
             for result in results:
                 if result.name in unreadable:
@@ -87,7 +90,13 @@ def _render_command(args: argparse.Namespace) -> int:
 
     if not args.quiet:
         ok = len(items) - sum(failures.values())
-        table = Table(title=f"rendered {ok}/{len(items)} scripts into {out_dir}")
+        console = Console(stderr=True)
+        console.print(
+            f"rendered {ok}/{len(items)} scripts into {out_dir} in {time.monotonic() - started:.1f} s "
+            f"({config.n_workers} workers, isolation: {isolation})",
+            soft_wrap=True,
+        )
+        table = Table()
         table.add_column("outcome")
         table.add_column("scripts", justify="right")
         table.add_row("ok", str(ok))
@@ -95,8 +104,18 @@ def _render_command(args: argparse.Namespace) -> int:
             if failures[failure]:
                 table.add_row(failure, str(failures[failure]))
         table.add_row("render seconds (sum)", f"{total_s:.2f}")
-        Console(stderr=True).print(table)
+        console.print(table)
     return 0 if not failures else 1
+
+
+def _describe_isolation(isolation: dict[str, object]) -> str:
+    if isolation.get("namespaces") == "on":
+        layers = ["namespaces" + (" (user)" if isolation.get("user_namespace") else "")]
+    else:
+        layers = ["no namespaces"]
+    if isolation.get("seccomp") == "on":
+        layers.append("seccomp")
+    return " + ".join(layers)
 
 
 def _write_pngs(result: RenderResult, stem: str, out_dir: Path) -> str | None:
