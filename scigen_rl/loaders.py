@@ -97,15 +97,20 @@ def load_scigenbench(root: str | Path) -> list[Problem]:
                     row["extra"]["reference_image"] = str(image)
             else:
                 row["source"] = "scigenbench/" + str(row.get("id", "")).rsplit("-", 1)[0]
-            row["quizzes"] = [
-                _repair_option_keys(q) if isinstance(q, dict) else q for q in row.get("quizzes") or []
-            ]
-            try:
-                problems.append(Problem.from_dict(row))
-            except RecordError as e:
-                raise RecordError(e.record, e.record_id, e.field, f"{e.problem} ({path}, item {i})") from e
+            problems.append(_to_problem(row, f"{path}, item {i}"))
     _check_unique(problems)
     return problems
+
+
+def _to_problem(row: dict[str, Any], where: str) -> Problem:
+    """Validate one source row as a Problem; errors also say where in the source the row is."""
+    quizzes = row.get("quizzes")
+    if isinstance(quizzes, list):
+        row = dict(row, quizzes=[_repair_option_keys(q) if isinstance(q, dict) else q for q in quizzes])
+    try:
+        return Problem.from_dict(row)
+    except RecordError as e:
+        raise RecordError(e.record, e.record_id, e.field, f"{e.problem} ({where})") from e
 
 
 def _check_unique(problems: list[Problem]) -> None:
@@ -176,11 +181,7 @@ def load_problems(
         for fld in ("image_type", "elements", "quizzes", "multimodal_question"):
             column = getattr(mapping, fld)
             if column is not None:
-                value = row.get(column)
-                record[fld] = [_repair_option_keys(q) for q in value] if fld == "quizzes" and value else value
-        try:
-            problems.append(Problem.from_dict(record))
-        except RecordError as e:
-            raise RecordError(e.record, e.record_id, e.field, f"{e.problem} ({source}, row {i})") from e
+                record[fld] = row.get(column)
+        problems.append(_to_problem(record, f"{source}, row {i}"))
     _check_unique(problems)
     return problems
