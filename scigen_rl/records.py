@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+from .render.config import FAILURE_CLASSES
+
 SUBJECTS = ("Math", "Physics", "Chemistry", "Biology", "Universal")
 IMAGE_TYPES = (
     "Math - Plane Geometric", "Math - Solid Geometric", "Math - Analytic Geometry", "Math - Set & Probability",
@@ -27,7 +29,8 @@ IMAGE_TYPES = (
 )  # fmt: skip
 """The 25 SciGenBench image types, "Subject - Type"."""
 
-FIGURE_FAILURES = ("no_code", "syntax", "runtime", "timeout", "memory", "no_figure", "blank", "killed")
+FIGURE_FAILURES = ("no_code", *FAILURE_CLASSES)
+"""``no_code``: the model's answer held no script; the rest come from the renderer."""
 JUDGE_DIMENSIONS = (
     "correctness_fidelity",
     "layout_precision",

@@ -1,8 +1,6 @@
 """Sandboxed rendering of model-written matplotlib scripts (see :class:`Renderer`)."""
 
-from .config import RenderConfig
+from .config import FAILURE_CLASSES, RenderConfig
 from .pool import Renderer, RenderResult, SandboxUnavailable
-
-FAILURE_CLASSES = ("syntax", "runtime", "timeout", "memory", "no_figure", "blank", "killed")
 
 __all__ = ["FAILURE_CLASSES", "RenderConfig", "RenderResult", "Renderer", "SandboxUnavailable"]

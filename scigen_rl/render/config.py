@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 ISOLATION_MODES = ("strict", "relaxed")
+FAILURE_CLASSES = ("syntax", "runtime", "timeout", "memory", "no_figure", "blank", "killed")
+"""Why a script produced no figure: the renderer's half of the Figure record's failure classes."""
 
 
 @dataclass

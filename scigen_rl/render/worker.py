@@ -3,14 +3,16 @@
 Started by :class:`scigen_rl.render.pool.Renderer` as ``python -m scigen_rl.render.worker CONFIG SCRATCH``
 with a scrubbed environment. Its life:
 
-1. import matplotlib, apply the fixed style, install the capture hooks, render a warm-up figure;
+1. import matplotlib, apply the fixed style, install the capture hooks, render a warm-up figure and
+   resolve common fonts (children inherit all of it);
 2. enter new user (unprivileged only), network, mount, PID, IPC and UTS namespaces, then fork once
    more so that the server runs as PID 1 of its PID namespace (when it dies, the kernel kills every
    process left in the namespace);
 3. remount every filesystem read-only, mount a fresh ``/proc`` and a size-limited tmpfs scratch area;
 4. keep one *spare* child forked ahead of time, already locked down (own session, resource limits,
-   no capabilities, seccomp filter, own empty working directory) and waiting for a script, so the
-   fork is off the critical path; each request goes to the spare, a new spare is forked while it
+   no capabilities, seccomp filter, own empty working directory) and with the pages a typical render
+   writes already copied, waiting for a script, so that neither the fork nor most copy-on-write
+   faults are on the critical path; each request goes to the spare, a new spare is forked while it
    runs, and the server waits for the result with the wall-clock deadline;
 5. after each script, kill whatever the script left behind and delete its working directory.
 
@@ -35,9 +37,8 @@ from typing import Any
 
 from . import _linux
 from ._wire import FrameError, frame_length, parse_frame, read_frame, write_frame
-from .config import RenderConfig
+from .config import FAILURE_CLASSES, RenderConfig
 
-FAILURES = ("syntax", "runtime", "timeout", "memory", "no_figure", "blank", "killed")
 _ACK = b"\x06"  # a child writes it when it has taken its script: a spare that died before never does
 _EXIT_GRACE_S = 0.5  # after the child exits, how long its result pipe may stay open (a straggler holds it)
 
@@ -279,7 +280,7 @@ class _Server:
             header, pngs = parse_frame(data, cfg.max_output_mb << 20)
             clean = {
                 "status": "ok" if header.get("status") == "ok" else "failed",
-                "failure": header.get("failure") if header.get("failure") in FAILURES else None,
+                "failure": header.get("failure") if header.get("failure") in FAILURE_CLASSES else None,
                 "error": None if header.get("error") is None else str(header["error"])[:4000],
                 "warnings": [str(w)[:400] for w in header.get("warnings", [])][:20],
             }
