@@ -29,7 +29,7 @@ Ex_m = np.ma.masked_where(near, Ex)
 Ey_m = np.ma.masked_where(near, Ey)
 
 # Field lines start on a small circle around +q
-ang = np.linspace(0, 2 * np.pi, 18, endpoint=False)
+ang = np.linspace(0, 2 * np.pi, 12, endpoint=False)
 seeds = np.column_stack([-1 + 0.2 * np.cos(ang), 0.2 * np.sin(ang)])
 
 fig, ax = plt.subplots(figsize=(8, 6.5))

@@ -29,7 +29,7 @@ ax1.set_title("(a) Travelling wave at t = 0")
 L, nloops = 1.2, 3
 xs = np.linspace(0, L, 400)
 shape = np.sin(nloops * np.pi * xs / L)
-for phase in np.linspace(0, np.pi, 7):
+for phase in np.linspace(0, np.pi, 4):
     ax2.plot(xs, A * np.cos(phase) * shape, color="tab:purple", lw=1, alpha=0.5)
 ax2.plot(xs, A * shape, color="tab:purple", lw=2)
 ax2.plot(xs, -A * shape, color="tab:purple", lw=2)
