@@ -33,12 +33,14 @@ MS_NOATIME = 1024
 MS_NODIRATIME = 2048
 MS_REMOUNT = 32
 MS_BIND = 4096
+MS_MOVE = 8192
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
 MS_RELATIME = 1 << 21
 MS_STRICTATIME = 1 << 24
 
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
 PR_CAP_AMBIENT = 47
@@ -117,8 +119,11 @@ def mount_points() -> list[tuple[str, set[str]]]:
 
 
 def remount_read_only(point: str, options: set[str]) -> None:
-    """Make one mount point read-only in this mount namespace, keeping its locked flags."""
-    flags = MS_REMOUNT | MS_BIND | MS_RDONLY
+    """Make one mount point read-only and device-free in this mount namespace, keeping locked flags.
+
+    ``nodev``: a read-only mount still lets a writer reach the device nodes on it (/dev/kmsg, /dev/kvm).
+    """
+    flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NODEV
     for name, bit in _MOUNT_OPTION_FLAGS.items():
         if name in options:
             flags |= bit
@@ -184,14 +189,25 @@ _SIGNAL_CALLS = {
     "x86_64": {"kill": 62, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297},
     "aarch64": {"kill": 129, "tgkill": 131, "rt_sigqueueinfo": 138, "rt_tgsigqueueinfo": 240},
 }
-_DENIED["x86_64"].update(tkill=200, kcmp=312)
-_DENIED["aarch64"].update(tkill=130, kcmp=272)
+# Calls that act on other processes of the same user (priorities, CPU and memory placement), and
+# memfd_create, whose memory RLIMIT_AS does not count.
+_DENIED["x86_64"].update(
+    tkill=200, kcmp=312, setpriority=141, sched_setparam=142, sched_setscheduler=144, sched_setaffinity=203,
+    sched_setattr=314, ioprio_set=251, migrate_pages=256, move_pages=279, memfd_create=319,
+)  # fmt: skip
+_DENIED["aarch64"].update(
+    tkill=130, kcmp=272, setpriority=140, sched_setparam=118, sched_setscheduler=119, sched_setaffinity=122,
+    sched_setattr=274, ioprio_set=30, migrate_pages=238, move_pages=239, memfd_create=279,
+)  # fmt: skip
 _DENIED_ON_EVERY_ARCH = {
-    "pidfd_send_signal": 424,
-    "pidfd_open": 434,
-    "pidfd_getfd": 438,
-    "process_madvise": 440,
-}
+    "pidfd_send_signal": 424, "pidfd_open": 434, "pidfd_getfd": 438, "process_madvise": 440,
+    "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433,
+    "mount_setattr": 442,
+}  # fmt: skip
+# prlimit64 only on itself (pid 0 or its own); fcntl never to aim signals at another process.
+_PRLIMIT64 = {"x86_64": 302, "aarch64": 261}
+_FCNTL = {"x86_64": 72, "aarch64": 25}
+_F_SETOWN, _F_SETSIG, _F_SETOWN_EX = 8, 10, 15
 
 Instruction = tuple[int, int, int, int]
 
@@ -206,6 +222,14 @@ def _arg0_block(nr: int, allowed: list[int], on_deny: int) -> list[Instruction]:
     block: list[Instruction] = [(_JEQ, 0, m + 3, nr), (_LD_W_ABS, 0, 0, 16)]
     block += [(_JEQ, m - j, 0, v & 0xFFFFFFFF) for j, v in enumerate(allowed)]
     return block + [(_RET, 0, 0, on_deny), (_RET, 0, 0, _RET_ALLOW)]
+
+
+def _arg1_deny_block(nr: int, denied: list[int], on_deny: int) -> list[Instruction]:
+    """If the syscall is ``nr``: refuse it when the low word of args[1] is one of ``denied``."""
+    m = len(denied)
+    block: list[Instruction] = [(_JEQ, 0, m + 3, nr), (_LD_W_ABS, 0, 0, 24)]
+    block += [(_JEQ, m - j, 0, v) for j, v in enumerate(denied)]
+    return block + [(_RET, 0, 0, _RET_ALLOW), (_RET, 0, 0, on_deny)]
 
 
 def _seccomp_program(own_pid: int) -> list[Instruction]:
@@ -237,6 +261,8 @@ def _seccomp_program(own_pid: int) -> list[Instruction]:
     ]
     for name, nr in _SIGNAL_CALLS[machine].items():
         prog += _arg0_block(nr, [own_pid, 0] if name == "kill" else [own_pid], eperm)
+    prog += _arg0_block(_PRLIMIT64[machine], [own_pid, 0], eperm)
+    prog += _arg1_deny_block(_FCNTL[machine], [_F_SETOWN, _F_SETSIG, _F_SETOWN_EX], eperm)
     prog.append((_RET, 0, 0, _RET_ALLOW))
     return prog
 

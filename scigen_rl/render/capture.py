@@ -7,6 +7,7 @@ It never decides anything about isolation; it only turns a script into (result h
 from __future__ import annotations
 
 import builtins
+import contextlib
 import io
 import logging
 import math
@@ -21,11 +22,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import contextlib
-
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
+from matplotlib._pylab_helpers import Gcf  # noqa: E402
 from matplotlib.backend_bases import register_backend  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -34,9 +34,9 @@ from PIL import Image  # noqa: E402
 from .config import RenderConfig  # noqa: E402
 
 MAX_ERROR_CHARS = 2000
+MAX_WARNINGS = 20
 _CAPTURE_FORMAT = "scigenpng"
 _last_blank = False  # whether the last captured image was a single colour
-MAX_WARNINGS = 20
 
 _original_savefig = Figure.savefig
 _original_clear = Figure.clear
@@ -128,11 +128,16 @@ def _pyplot_savefig(*args: Any, **kwargs: Any) -> None:
     return _patched_savefig(plt.gcf(), *args, **kwargs)
 
 
+def _open_figures() -> list[Figure]:
+    """The pyplot figures, in number order, without making any of them current (plt.figure(n) would)."""
+    managers = sorted(Gcf.get_all_fig_managers(), key=lambda m: m.num)
+    return [m.canvas.figure for m in managers]
+
+
 def _patched_show(*args: Any, **kwargs: Any) -> None:
     if _session is None:
         return None
-    for num in plt.get_fignums():
-        fig = plt.figure(num)
+    for fig in _open_figures():
         if _has_content(fig):
             _session.emit(fig, {}, explicit=False)
     return None
@@ -150,6 +155,16 @@ def _counting_clear(self: Figure, *args: Any, **kwargs: Any) -> Any:
 
 def _seeded_default_rng(seed: Any = None) -> np.random.Generator:
     return _original_default_rng(_session.config.seed if seed is None and _session else seed)
+
+
+class _SeededRandomState(np.random.RandomState):
+    def __init__(self, seed: Any = None) -> None:
+        super().__init__(_session.config.seed if seed is None and _session else seed)
+
+
+class _SeededRandom(random.Random):
+    def __init__(self, x: Any = None) -> None:
+        super().__init__(_session.config.seed if x is None and _session else x)
 
 
 class _LogCatcher(logging.Handler):
@@ -197,6 +212,8 @@ def install_hooks() -> None:
     plt.show = _patched_show
     plt.savefig = _pyplot_savefig
     np.random.default_rng = _seeded_default_rng
+    np.random.RandomState = _SeededRandomState  # type: ignore[misc]
+    random.Random = _SeededRandom  # type: ignore[misc]
     handler = _LogCatcher(level=logging.WARNING)
     for name in ("matplotlib", "PIL"):
         logging.getLogger(name).addHandler(handler)
@@ -253,11 +270,24 @@ def warm_up(config: RenderConfig) -> None:
     plt.close("all")
 
 
-def _script_traceback(exc: BaseException, name: str) -> str:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == name]
-    lines = traceback.format_list(frames) + traceback.format_exception_only(type(exc), exc)
-    text = "".join(lines).strip()
+def _safe(text: str) -> str:
     return text if len(text) <= MAX_ERROR_CHARS else "..." + text[-MAX_ERROR_CHARS:]
+
+
+def _safe_repr(value: Any) -> str:
+    try:
+        return repr(value)[:200]
+    except BaseException:  # noqa: BLE001 - a script's object may raise from __repr__
+        return f"<unprintable {type(value).__name__}>"
+
+
+def _script_traceback(exc: BaseException, name: str) -> str:
+    try:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == name]
+        lines = traceback.format_list(frames) + traceback.format_exception_only(type(exc), exc)
+        return _safe("".join(lines).strip())
+    except BaseException:  # noqa: BLE001 - a script's exception may raise from __str__
+        return f"{type(exc).__name__} (its message could not be printed)"
 
 
 def run_script(code: str, name: str, config: RenderConfig) -> tuple[dict[str, Any], list[bytes]]:
@@ -280,14 +310,15 @@ def run_script(code: str, name: str, config: RenderConfig) -> tuple[dict[str, An
             warnings.simplefilter("always")
             try:
                 compiled = compile(code, name, "exec", dont_inherit=True)
-            except (SyntaxError, ValueError) as e:
-                failure, error = "syntax", "".join(traceback.format_exception_only(type(e), e)).strip()
+            except (SyntaxError, ValueError, OverflowError, RecursionError, MemoryError) as e:
+                # (the last three: source nested too deeply for the compiler)
+                failure, error = "syntax", _safe("".join(traceback.format_exception_only(type(e), e)).strip())
             else:
                 try:
                     exec(compiled, {"__name__": "__main__", "__file__": name, "__builtins__": builtins})
                 except SystemExit as e:
-                    if e.code not in (None, 0):
-                        failure, error = "runtime", f"the script exited with status {e.code!r}"
+                    if not (e.code is None or (type(e.code) is int and e.code == 0)):
+                        failure, error = "runtime", f"the script exited with status {_safe_repr(e.code)}"
                 except MemoryError as e:
                     failure, error = "memory", _script_traceback(e, name) or "MemoryError"
                 except BaseException as e:  # noqa: BLE001 - anything the script raised is its failure
@@ -296,23 +327,21 @@ def run_script(code: str, name: str, config: RenderConfig) -> tuple[dict[str, An
             blank: list[bytes] = []
             if failure is None:
                 try:
-                    if not session.snapshots:
-                        for num in plt.get_fignums():
-                            fig = plt.figure(num)
-                            if _has_content(fig):
-                                session.emit(fig, {}, explicit=False)
+                    for fig in _open_figures():  # drawn but never shown or saved (or drawn after that)
+                        if _has_content(fig):
+                            session.emit(fig, {}, explicit=False)
                     for png, is_blank in session.snapshots.values():
                         if png not in pngs and png not in blank:
                             (blank if is_blank else pngs).append(png)
                 except MemoryError:
                     failure, error = "memory", "MemoryError while saving the figure"
-                except Exception as e:  # noqa: BLE001 - a figure that cannot be drawn is the script's fault
-                    failure, error = (
-                        "runtime",
-                        "saving the figure failed: " + (_script_traceback(e, "") or repr(e)),
-                    )
+                except BaseException as e:  # noqa: BLE001 - a figure that cannot be drawn is the script's fault
+                    failure, error = "runtime", "saving the figure failed: " + _script_traceback(e, "")
             for w in caught:
-                session.warn(_describe_warning(str(w.message)))
+                try:
+                    session.warn(_describe_warning(str(w.message)))
+                except BaseException:  # noqa: BLE001 - a script's warning object may raise from __str__
+                    session.warn("a warning that could not be printed")
         if failure is None:
             if not pngs and not blank:
                 failure, error = "no_figure", "the script drew no figure"

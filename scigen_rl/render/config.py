@@ -57,6 +57,12 @@ class RenderConfig:
     seccomp: bool = True
     """Install a syscall filter that denies process creation, sockets, tracing and mount changes."""
 
+    hidden_paths: list[str] = field(
+        default_factory=lambda: ["/root", "/home", "/etc/shadow", "/etc/gshadow", "/etc/ssh", "/run/secrets"]
+    )
+    """Covered with empty ones inside the sandbox (the user's home too); the interpreter's own folders
+    inside them stay visible. Only writes are confined elsewhere: list here what scripts must not read."""
+
     seed: int = 0
     """Seed of ``random`` and ``numpy.random`` in every script, so renders are reproducible."""
 

@@ -74,6 +74,7 @@ def worker_environment(scratch: str) -> dict[str, str]:
         OPENBLAS_NUM_THREADS="1",
         OMP_NUM_THREADS="1",
         MKL_NUM_THREADS="1",
+        SCIGEN_HOST_HOME=str(Path.home()),  # to be hidden from scripts
     )
     return {k: v for k, v in env.items() if not _SECRET_NAME.search(k)}
 
@@ -92,7 +93,7 @@ class _Worker:
             stdout=subprocess.PIPE,
             stderr=self.log,
             env=env,
-            cwd=self.scratch,
+            cwd="/",
             start_new_session=True,
             close_fds=True,
         )
@@ -102,8 +103,9 @@ class _Worker:
         try:
             header, _ = read_frame(self.r, time.monotonic() + _STARTUP_TIMEOUT_S)
         except (EOFError, TimeoutError, FrameError) as e:
+            tail = self.log_tail()
             self.kill()
-            raise RuntimeError(f"render worker failed to start ({e}): {self.log_tail()}") from e
+            raise RuntimeError(f"render worker failed to start ({e}): {tail}") from e
         if header.get("op") == "error":
             self.kill()
             raise SandboxUnavailable(
@@ -123,8 +125,6 @@ class _Worker:
         if header.get("id") != job_id:
             raise FrameError(f"reply for job {header.get('id')} while waiting for {job_id}")
         self.jobs += 1
-        if os.environ.get("SCIGEN_RENDER_DEBUG"):
-            print("server_s", header.get("server_s"), "seconds", header.get("seconds"), file=sys.stderr)
         return RenderResult(
             name=name,
             status=header["status"],

@@ -48,12 +48,13 @@ class _Child:
     pid: int
     job_w: int
     res_r: int
-    job_dir: str
+    job_dir: str = ""
+    """Created only when the child takes a script: until then no other script can reach it."""
 
 
 class _Server:
     def __init__(
-        self, cfg: RenderConfig, scratch: str, req: int, rep: int, isolation: dict[str, Any]
+        self, cfg: RenderConfig, scratch: str, req: int, rep: int, devnull: int, isolation: dict[str, Any]
     ) -> None:
         self.cfg = cfg
         self.scratch = scratch
@@ -63,6 +64,8 @@ class _Server:
         self.counter = 0
         self.spare: _Child | None = None
         self.open_fds: set[int] = {req, rep}
+        # Children get /dev/null from here: no device can be opened inside (the mounts are nodev).
+        self.devnull = devnull
         self.rlimit_as = _address_space_limit(cfg.memory_mb)
         self.hot_pages: list[tuple[int, int]] = []
 
@@ -91,36 +94,35 @@ class _Server:
 
     # --- children --------------------------------------------------------------------------------
     def fork_child(self) -> _Child:
-        self.counter += 1
-        job_dir = os.path.join(self.scratch, f"job-{self.counter}")
-        os.mkdir(job_dir, 0o700)
         job_r, job_w = os.pipe()
         res_r, res_w = os.pipe()
         pid = os.fork()
         if pid == 0:
             code = 70
             try:
-                self._child_main(job_r, res_w, job_dir)
+                os.close(job_w)
+                os.close(res_r)
+                self._child_main(job_r, res_w)
                 code = 0
             finally:
                 os._exit(code)
         os.close(job_r)
         os.close(res_w)
         self.open_fds |= {job_w, res_r}
-        return _Child(pid, job_w, res_r, job_dir)
+        return _Child(pid, job_w, res_r)
 
-    def _child_main(self, job_r: int, res_w: int, job_dir: str) -> None:
+    def _child_main(self, job_r: int, res_w: int) -> None:
+        # Not dumpable: the script that runs meanwhile (same uid, no capabilities) can then not open
+        # this process's pipes or memory through /proc/<pid>/.
+        _linux.prctl(_linux.PR_SET_DUMPABLE, 0)
         os.setsid()
         _linux.set_parent_death_signal(signal.SIGKILL)
         _linux.populate_write(self.hot_pages)  # while the previous script still runs
         for fd in self.open_fds:
             os.close(fd)
-        devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
-            os.dup2(devnull, fd)
-        os.close(devnull)
-        os.chdir(job_dir)
-        os.environ.update(HOME=job_dir, TMPDIR=job_dir)
+            os.dup2(self.devnull, fd)
+        os.close(self.devnull)
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails with EFBIG instead
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         cfg = self.cfg
@@ -129,6 +131,7 @@ class _Server:
         size = cfg.file_size_mb << 20
         resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
         resource.setrlimit(resource.RLIMIT_AS, (self.rlimit_as, self.rlimit_as))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
         _linux.drop_capabilities()
         if self.isolation["seccomp"] == "on":
             _linux.install_seccomp_filter()
@@ -136,6 +139,9 @@ class _Server:
         header, _ = read_frame(job_r)  # wait, already locked down, for the script
         os.close(job_r)
         os.write(res_w, _ACK)
+        job_dir = str(header["dir"])
+        os.chdir(job_dir)
+        os.environ.update(HOME=job_dir, TMPDIR=job_dir)
         from .capture import run_script
 
         result, pngs = run_script(str(header["code"]), str(header["name"]), cfg)
@@ -156,7 +162,18 @@ class _Server:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(child.pid, 0)
         self._close_child_fds(child)
-        shutil.rmtree(child.job_dir, ignore_errors=True)
+        if child.job_dir:
+            shutil.rmtree(child.job_dir, ignore_errors=True)
+
+    def _new_job_dir(self) -> str:
+        while True:  # a name nobody made before us (the scratch root is read-only to scripts anyway)
+            self.counter += 1
+            path = os.path.join(self.scratch, f"job-{self.counter}")
+            try:
+                os.mkdir(path, 0o700)
+                return path
+            except FileExistsError:
+                continue
 
     def _take_spare(self, job: bytes) -> _Child:
         """Hand the script to the waiting spare (a new one if the last script killed it)."""
@@ -178,9 +195,11 @@ class _Server:
         from ._wire import encode_frame
 
         cfg = self.cfg
-        job = encode_frame({"code": request["code"], "name": request["name"]})
         for _ in range(3):
+            job_dir = self._new_job_dir()
+            job = encode_frame({"code": request["code"], "name": request["name"], "dir": job_dir})
             child = self._take_spare(job)
+            child.job_dir = job_dir
             started = time.monotonic()
             if self.spare is None:
                 self.spare = self.fork_child()  # overlaps with the running script
@@ -320,7 +339,6 @@ class _Server:
                 return
             if self.spare and pid == self.spare.pid:
                 self._close_child_fds(self.spare)
-                shutil.rmtree(self.spare.job_dir, ignore_errors=True)
                 self.spare = None
 
     # --- the request loop ------------------------------------------------------------------------
@@ -343,9 +361,14 @@ class _Server:
                 continue
             if self.spare is None:
                 self.spare = self.fork_child()
-            t0 = time.monotonic()
-            header, pngs = self.render(request)
-            header["server_s"] = round(time.monotonic() - t0, 4)
+            try:
+                header, pngs = self.render(request)
+            except Exception as e:  # noqa: BLE001 - a bug of ours must not take the server down
+                print(f"render server error: {e!r}", file=sys.stderr, flush=True)
+                header, pngs = (
+                    {"status": "failed", "failure": "killed", "error": f"render server error: {e!r}"},
+                    [],
+                )
             write_frame(self.rep, dict(header, op="result", id=request.get("id")), pngs)
         if self.spare is not None:
             self._discard(self.spare)
@@ -413,13 +436,60 @@ def _enter_namespaces(cfg: RenderConfig, req: int, rep: int) -> dict[str, Any]:
     return {"namespaces": "on", "user_namespace": use_userns}
 
 
-def _lock_filesystem(cfg: RenderConfig, scratch: str) -> list[str]:
-    """Everything read-only but a fresh /proc and tmpfs scratch; returns the mounts left writable."""
+def _keep_paths() -> list[str]:
+    """What the interpreter needs to keep importing: its prefixes and every directory on sys.path."""
+    paths = {sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix}
+    paths |= {p for p in sys.path if p and os.path.isdir(p)}
+    paths |= {os.environ.get("MPLCONFIGDIR", "")} - {""}
+    ordered = sorted({os.path.realpath(p) for p in paths} - {"/"})
+    return [p for i, p in enumerate(ordered) if not any(p.startswith(q + os.sep) for q in ordered[:i])]
+
+
+def _hide(paths: list[str], scratch: str) -> list[str]:
+    """Cover private files and folders (homes, keys) with empty ones, re-exposing what Python needs."""
+    hidden: list[str] = []
+    keep = _keep_paths()
+    empty_file = os.path.join(scratch, ".empty")
+    with open(empty_file, "w"):
+        pass
+    for n, path in enumerate(os.path.realpath(p) for p in paths if p):
+        if not os.path.lexists(path) or any(path == h or path.startswith(h + os.sep) for h in hidden):
+            continue
+        if not os.path.isdir(path):
+            _linux.mount(empty_file, path, None, _linux.MS_BIND)
+            hidden.append(path)
+            continue
+        inside = [k for k in keep if k == path or k.startswith(path + os.sep)]
+        if path in inside:
+            continue  # the interpreter lives right here: nothing can be hidden
+        staged = []
+        for i, k in enumerate(inside):
+            stage = os.path.join(scratch, f".keep-{n}-{i}")
+            os.mkdir(stage)
+            _linux.mount(k, stage, None, _linux.MS_BIND | _linux.MS_REC)
+            staged.append((stage, k))
+        _linux.mount("tmpfs", path, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV, "size=1m,mode=0755")
+        for stage, k in staged:
+            os.makedirs(k, exist_ok=True)
+            _linux.mount(stage, k, None, _linux.MS_MOVE)
+            os.rmdir(stage)
+        hidden.append(path)
+    return hidden
+
+
+def _lock_filesystem(cfg: RenderConfig, scratch: str) -> dict[str, list[str]]:
+    """Private paths hidden, everything read-only and device-free, a fresh /proc, a tmpfs scratch area.
+
+    The scratch root ends read-only to scripts: they can write only inside the directory each is given.
+    """
     _linux.mount(None, "/", None, _linux.MS_REC | _linux.MS_PRIVATE)
     _linux.mount("proc", "/proc", "proc", _linux.MS_NOSUID | _linux.MS_NODEV | _linux.MS_NOEXEC)
+    tmpfs_flags = _linux.MS_NOSUID | _linux.MS_NODEV
+    _linux.mount("tmpfs", scratch, "tmpfs", tmpfs_flags, f"size={cfg.scratch_mb}m,mode=0700")
+    hidden = _hide([*cfg.hidden_paths, os.environ.get("SCIGEN_HOST_HOME", "")], scratch)
     skipped = []
     for point, options in _linux.mount_points():
-        if "ro" in options:
+        if os.path.realpath(point) == os.path.realpath(scratch):
             continue
         try:
             _linux.remount_read_only(point, options)
@@ -428,14 +498,13 @@ def _lock_filesystem(cfg: RenderConfig, scratch: str) -> list[str]:
                 skipped.append(point)  # kernel interfaces that refuse it; writes there need privileges
                 continue
             raise
-    tmpfs_flags = _linux.MS_NOSUID | _linux.MS_NODEV
-    _linux.mount("tmpfs", scratch, "tmpfs", tmpfs_flags, f"size={cfg.scratch_mb}m,mode=0700")
-    if os.path.isdir("/dev/shm"):
-        _linux.mount("tmpfs", "/dev/shm", "tmpfs", tmpfs_flags | _linux.MS_NOEXEC, "size=16m,mode=1777")
-    return skipped
+    os.chmod(scratch, 0o500)  # the server still creates job folders in it (it keeps its capabilities)
+    return {"hidden_paths": hidden, "unlocked_mounts": skipped}
 
 
 def main(argv: list[str]) -> int:
+    # `python -m` puts the working directory first on sys.path; scripts must not import from there.
+    sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd())]
     cfg = RenderConfig(**json.loads(argv[1]))
     scratch = argv[2]
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the pool handles Ctrl-C and shuts us down
@@ -443,7 +512,6 @@ def main(argv: list[str]) -> int:
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)  # stray prints can never corrupt the protocol
-    os.close(devnull)
 
     from . import capture
 
@@ -462,7 +530,7 @@ def main(argv: list[str]) -> int:
             raise OSError(0, "disabled by configuration")
         isolation.update(_enter_namespaces(cfg, req, rep))
         entered = True
-        isolation["unlocked_mounts"] = _lock_filesystem(cfg, scratch)
+        isolation.update(_lock_filesystem(cfg, scratch))
     except OSError as e:
         reason = e.strerror or str(e)
         if entered or cfg.isolation == "strict":
@@ -475,7 +543,7 @@ def main(argv: list[str]) -> int:
     if isolation["namespaces"] != "on":
         _linux.prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphans of a script come back to us to be killed
         os.makedirs(scratch, exist_ok=True)
-    _Server(cfg, scratch, req, rep, isolation).serve()
+    _Server(cfg, scratch, req, rep, devnull, isolation).serve()
     return 0
 
 
