@@ -450,3 +450,144 @@ def test_every_shipped_diagram_script_renders(renderer: Renderer) -> None:
     assert not failed
     assert all(len(r.pngs) == 1 for r in results)
     assert not [(r.name, w) for r in results for w in r.warnings if w.startswith("missing_glyph")]
+
+
+def test_a_script_cannot_reach_the_spare_that_runs_the_next_script() -> None:
+    forger = """
+        import glob, os
+        opened = []
+        for path in glob.glob("/proc/[0-9]*/fd/*"):
+            if path.split("/")[2] == str(os.getpid()):
+                continue
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                continue
+            opened.append(path)
+            os.write(fd, b"\\x06SGR1 forged")
+        raise SystemExit("opened: " + repr(opened))
+    """
+    with Renderer(RenderConfig(workers=1, timeout_s=3)) as r:
+        result = r.render(_script(forger), "forger.py")
+        assert result.failure == "runtime" and "opened: []" in result.error, result.error
+        victim = r.render("raise SystemExit('the victim ran')\n", "victim.py")
+        assert victim.failure == "runtime" and "the victim ran" in victim.error
+
+
+def test_nothing_carries_over_to_the_next_script(renderer: Renderer) -> None:
+    src = """
+        import os
+        refused = []
+        for path in ["../seaborn_poison.py", "../job-999999", "/dev/shm/note", "/tmp/note"]:
+            try:
+                (os.mkdir if "job-" in path else lambda p: open(p, "w").write("x"))(path)
+            except OSError as e:
+                refused.append(type(e).__name__)
+        raise SystemExit(f"refused {len(refused)}")
+    """
+    result = renderer.render(_script(src), "plant.py")
+    assert "refused 4" in result.error
+    probe = """
+        import os, sys
+        import matplotlib.pyplot as plt
+        assert os.listdir(".") == [], os.listdir(".")
+        assert os.getcwd() not in sys.path[:1] and "" not in sys.path
+        try:
+            import seaborn_poison
+            raise SystemExit("imported a planted module")
+        except ImportError:
+            pass
+        plt.plot([0, 1])
+    """
+    assert renderer.render(_script(probe), "probe.py").ok
+
+
+def test_devices_cannot_be_opened(renderer: Renderer) -> None:
+    src = """
+        opened = []
+        for dev in ["/dev/kmsg", "/dev/kvm", "/dev/tty0", "/dev/userfaultfd", "/dev/vda", "/dev/mem"]:
+            try:
+                open(dev, "wb")
+                opened.append(dev)
+            except OSError:
+                pass
+        raise SystemExit("opened: " + repr(opened))
+    """
+    assert "opened: []" in renderer.render(_script(src), "dev.py").error
+
+
+def test_private_files_are_hidden(tmp_path: Path) -> None:
+    secret_dir = tmp_path / "home"
+    secret_dir.mkdir()
+    (secret_dir / ".netrc").write_text(SECRET)
+    src = f"""
+        import os
+        seen = []
+        for path in [{str(secret_dir / ".netrc")!r}, "/etc/shadow"]:
+            try:
+                seen.append(open(path).read())
+            except OSError as e:
+                seen.append(type(e).__name__)
+        raise SystemExit(repr(seen) + " " + repr(os.listdir("/root")))
+    """
+    with Renderer(
+        RenderConfig(workers=1, timeout_s=3, hidden_paths=["/root", "/etc/shadow", str(secret_dir)])
+    ) as r:
+        result = r.render(_script(src), "peek.py")
+        assert SECRET not in result.error
+        assert "FileNotFoundError" in result.error and "['FileNotFoundError', '']" in result.error
+        # the interpreter's own files under a hidden folder stay visible: modules not yet loaded import
+        lazy = (
+            "import fractions, statistics, xml.dom.minidom\nimport matplotlib.pyplot as plt\nplt.plot([1])\n"
+        )
+        assert r.render(lazy, "imports.py").ok
+
+
+def test_calls_on_other_processes_are_refused(renderer: Renderer) -> None:
+    for src in [
+        "import resource\nresource.prlimit(1, resource.RLIMIT_NOFILE, (0, 0))\n",
+        "import os, fcntl\nr, w = os.pipe()\nfcntl.fcntl(r, fcntl.F_SETOWN, 1)\n",
+        "import os\nos.setpriority(os.PRIO_PROCESS, 1, 19)\n",
+        "import os\nos.sched_setaffinity(1, {0})\n",
+        "import os\nos.memfd_create('hoard')\n",
+    ]:
+        result = renderer.render(src, "other.py")
+        assert result.failure == "runtime" and "PermissionError" in result.error, (src, result.error)
+    own = "import resource\nresource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))\nimport matplotlib.pyplot as plt\nplt.plot([1])\n"
+    assert renderer.render(own, "own.py").ok  # its own limits it may lower
+    assert renderer.render(_script(GOOD["table"]), "table.py").ok
+
+
+def test_odd_endings_are_classified(renderer: Renderer) -> None:
+    nested = "x = " + "-" * 200_000 + "1\n"
+    assert renderer.render(nested, "nested.py").failure == "syntax"
+    weird_exit = "class Code:\n    def __repr__(self):\n        raise ValueError\nraise SystemExit(Code())\n"
+    result = renderer.render(weird_exit, "weird.py")
+    assert result.failure == "runtime" and "unprintable" in result.error
+
+
+def test_figures_after_show_are_captured_and_show_keeps_the_current_figure(renderer: Renderer) -> None:
+    src = """
+        import matplotlib.pyplot as plt
+        plt.figure(1); plt.plot([0, 1])
+        plt.figure(2); plt.bar([1], [1])
+        plt.figure(1)
+        plt.show()
+        assert plt.gcf().number == 1, plt.gcf().number
+        plt.figure(3); plt.scatter([0], [0])
+    """
+    result = renderer.render(_script(src), "late.py")
+    assert result.ok, result.error
+    assert len(result.pngs) == 3
+
+
+def test_explicit_unseeded_generators_are_reproducible(renderer: Renderer) -> None:
+    src = """
+        import random
+        import numpy as np
+        import matplotlib.pyplot as plt
+        rs, rr = np.random.RandomState(), random.Random()
+        plt.scatter(rs.rand(20), [rr.random() for _ in range(20)])
+    """
+    first, second = (renderer.render(_script(src), "gen.py") for _ in range(2))
+    assert first.ok and first.pngs == second.pngs

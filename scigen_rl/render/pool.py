@@ -115,8 +115,11 @@ class _Worker:
         self.isolation: dict[str, Any] = header.get("isolation", {})
 
     def log_tail(self) -> str:
-        self.log.seek(0)
-        return self.log.read()[-1500:].decode(errors="replace").strip()
+        try:
+            self.log.seek(0)
+            return self.log.read()[-1500:].decode(errors="replace").strip()
+        except ValueError:  # already closed
+            return ""
 
     def render(self, job_id: int, name: str, code: str) -> RenderResult:
         write_frame(self.w, {"op": "render", "id": job_id, "name": name, "code": code})
@@ -174,6 +177,8 @@ class Renderer:
         self._ids = iter(range(1, 1 << 62))
         self.isolation: dict[str, Any] = {}
         self.restarts = 0
+        self._missing = 0  # workers that died and could not be replaced yet
+        self._closed = False
 
     def __enter__(self) -> Renderer:
         self.start()
@@ -207,19 +212,46 @@ class Renderer:
                 self._all.remove(worker)
         worker.kill() if hard else worker.close()
 
-    def render(self, code: str, name: str = "script.py") -> RenderResult:
-        """Render one script; never raises for anything the script does."""
+    def _replace(self) -> str | None:
+        """Start a worker for one that is gone; on failure remember the gap and say why."""
+        try:
+            self._adopt(_Worker(self.config))
+            return None
+        except Exception as e:  # noqa: BLE001 - reported on the result, retried on the next script
+            with self._lock:
+                self._missing += 1
+            return str(e)
+
+    def _fill_gaps(self) -> str | None:
         with self._lock:
+            missing, self._missing = self._missing, 0
+        errors = [e for e in (self._replace() for _ in range(missing)) if e]
+        with self._lock:
+            empty = not self._all
+        return errors[0] if errors and empty else None
+
+    def render(self, code: str, name: str = "script.py") -> RenderResult:
+        """Render one script; never raises for anything the script does, nor when a worker dies."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the renderer is closed")
             job_id = next(self._ids)
         for attempt in range(2):
+            problem = self._fill_gaps()
+            if problem is not None:
+                return RenderResult(name, "failed", "killed", f"no render worker could be started: {problem}")
             worker = self._idle.get()
             try:
                 result = worker.render(job_id, name, code)
-            except (OSError, EOFError, TimeoutError, FrameError) as e:
+            except (OSError, EOFError, TimeoutError, FrameError, ValueError) as e:
                 tail = worker.log_tail()
                 self._retire(worker, hard=True)
-                self.restarts += 1
-                self._adopt(_Worker(self.config))
+                with self._lock:
+                    self.restarts += 1
+                    closed = self._closed
+                if closed:
+                    return RenderResult(name, "failed", "killed", "the renderer was closed during the script")
+                self._replace()
                 if attempt == 1:
                     return RenderResult(
                         name, "failed", "killed", f"the render worker died twice ({e}); {tail}"
@@ -227,7 +259,7 @@ class Renderer:
                 continue
             if worker.jobs >= self.config.recycle_after:
                 self._retire(worker, hard=False)
-                self._adopt(_Worker(self.config))
+                self._replace()
             else:
                 self._idle.put(worker)
             return result
@@ -251,6 +283,7 @@ class Renderer:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             workers, self._all = self._all, []
         for w in workers:
             w.close()
