@@ -1,0 +1,170 @@
+"""An async chat client for any OpenAI-compatible endpoint: bounded, retried, cached, accounted."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import openai
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from .cache import ResponseCache, request_key
+from .config import LLMConfig
+
+_RETRY_STATUS = {408, 409, 429}
+
+
+def image_part(png: bytes, mime: str = "image/png") -> dict[str, Any]:
+    """A message content part carrying an image inline (the form vLLM, Gemini and OpenAI all accept).
+
+    >>> image_part(b"\\x89PNG")["image_url"]["url"]
+    'data:image/png;base64,iVBORw=='
+    """
+    return {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{base64.b64encode(png).decode()}"}}
+
+
+@dataclass
+class ChatResult:
+    """One call's outcome; a failed call has ``text=None`` and the reason in ``error`` (never an exception)."""
+
+    text: str | None
+    error: str | None = None
+    finish_reason: str | None = None
+    usage: dict[str, int] = field(default_factory=dict)
+    cached: bool = False
+    attempts: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class UsageStats:
+    """Totals over a client's life: what a run cost and how the endpoint behaved."""
+
+    requests: int = 0
+    cache_hits: int = 0
+    retries: int = 0
+    errors: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+def _retryable(error: BaseException) -> bool:
+    if isinstance(error, openai.APIConnectionError):  # includes time-outs
+        return True
+    if isinstance(error, openai.APIStatusError):
+        return error.status_code in _RETRY_STATUS or error.status_code >= 500
+    return False
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, openai.APITimeoutError):
+        return "timeout"
+    if isinstance(error, openai.APIStatusError):
+        return f"HTTP {error.status_code}: {str(error)[:300]}"
+    if isinstance(error, openai.APIConnectionError):
+        return f"connection error: {error.__cause__ or error}"[:300]
+    return f"{type(error).__name__}: {error}"[:300]
+
+
+class ChatClient:
+    """Chat completions with bounded concurrency, retries with backoff, and a response cache.
+
+    >>> client = ChatClient(LLMConfig(base_url="http://127.0.0.1:9/v1", model="m", max_retries=0))
+    >>> client.payload([{"role": "user", "content": "hi"}], max_tokens=8)["max_tokens"]
+    8
+    """
+
+    def __init__(self, config: LLMConfig) -> None:
+        self.config = config
+        key = None
+        if config.api_key_env:
+            key = os.environ.get(config.api_key_env)
+            if not key:
+                raise ValueError(
+                    f"LLMConfig.api_key_env: the environment variable {config.api_key_env} is not set"
+                )
+        self._client = openai.AsyncOpenAI(
+            base_url=config.base_url, api_key=key or "EMPTY", timeout=config.timeout_s, max_retries=0
+        )
+        self.cache = ResponseCache(config.cache_dir) if config.cache_dir else None
+        self.stats = UsageStats()
+        self._semaphore: asyncio.Semaphore | None = None
+
+    def payload(self, messages: list[dict[str, Any]], **overrides: Any) -> dict[str, Any]:
+        """The exact request body (also what the cache key is computed from)."""
+        cfg = self.config
+        body: dict[str, Any] = {"model": cfg.model, "messages": messages, "temperature": cfg.temperature}
+        if cfg.top_p is not None:
+            body["top_p"] = cfg.top_p
+        if cfg.max_tokens is not None:
+            body["max_tokens"] = cfg.max_tokens
+        body.update(cfg.extra_body)
+        body.update(overrides)
+        return {k: v for k, v in body.items() if v is not None}
+
+    async def chat(self, messages: list[dict[str, Any]], **overrides: Any) -> ChatResult:
+        body = self.payload(messages, **overrides)
+        key = request_key(body)
+        if self.cache is not None and (hit := self.cache.get(key)) is not None:
+            self.stats.cache_hits += 1
+            return ChatResult(hit["text"], None, hit.get("finish_reason"), hit.get("usage", {}), cached=True)
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.config.concurrency)
+        known = {"model", "messages", "temperature", "top_p", "max_tokens", "seed", "stop", "n"}
+        kwargs = {k: v for k, v in body.items() if k in known}
+        extra = {k: v for k, v in body.items() if k not in known}
+        attempts = 0
+        started = time.monotonic()
+        async with self._semaphore:
+            try:
+                async for attempt in AsyncRetrying(
+                    stop=stop_after_attempt(self.config.max_retries + 1),
+                    wait=wait_exponential_jitter(
+                        multiplier=self.config.backoff_s,
+                        max=self.config.backoff_max_s,
+                        jitter=self.config.backoff_s,
+                    ),
+                    retry=retry_if_exception(_retryable),
+                    reraise=True,
+                ):
+                    with attempt:
+                        attempts += 1
+                        self.stats.requests += 1
+                        response = await self._client.chat.completions.create(
+                            **kwargs, extra_body=extra or None
+                        )
+            except Exception as e:  # noqa: BLE001 - a failed call is recorded on its item, never raised
+                self.stats.errors += 1
+                self.stats.retries += attempts - 1
+                return ChatResult(None, _describe(e), attempts=attempts, seconds=time.monotonic() - started)
+        self.stats.retries += attempts - 1
+        choice = response.choices[0]
+        usage = (
+            response.usage.model_dump(include={"prompt_tokens", "completion_tokens", "total_tokens"})
+            if response.usage
+            else {}
+        )
+        self.stats.prompt_tokens += usage.get("prompt_tokens", 0)
+        self.stats.completion_tokens += usage.get("completion_tokens", 0)
+        result = ChatResult(
+            choice.message.content or "",
+            None,
+            choice.finish_reason,
+            usage,
+            attempts=attempts,
+            seconds=time.monotonic() - started,
+        )
+        if self.cache is not None:
+            self.cache.put(key, {"text": result.text, "finish_reason": result.finish_reason, "usage": usage})
+        return result
+
+    async def close(self) -> None:
+        await self._client.close()
