@@ -35,6 +35,8 @@ from .config import RenderConfig  # noqa: E402
 
 MAX_ERROR_CHARS = 2000
 MAX_WARNINGS = 20
+MAX_TEXTS = 500
+MAX_TEXT_CHARS = 300
 _CAPTURE_FORMAT = "scigenpng"
 _last_blank = False  # whether the last captured image was a single colour
 
@@ -53,6 +55,7 @@ class _Session:
         self.snapshots: dict[tuple[int, int], tuple[bytes, bool]] = {}  # PNG, blank
         self.figures: list[Figure] = []  # keeps ids unique while the session lives
         self.warnings: list[str] = []
+        self.texts: list[str] = []  # every label the figures show, for the answer-leakage check
 
     def emit(self, fig: Figure, kwargs: dict[str, Any], explicit: bool) -> None:
         key = (id(fig), getattr(fig, "_scigen_generation", 0))
@@ -61,6 +64,9 @@ class _Session:
         if key not in self.snapshots:
             self.figures.append(fig)
         self.snapshots[key] = _snapshot(fig, kwargs)  # a later savefig of the same drawing wins
+        for text in _drawn_texts(fig):
+            if text not in self.texts and len(self.texts) < MAX_TEXTS:
+                self.texts.append(text[:MAX_TEXT_CHARS])
 
     def warn(self, message: str) -> None:
         if message not in self.warnings and len(self.warnings) < MAX_WARNINGS:
@@ -68,6 +74,26 @@ class _Session:
 
 
 _session: _Session | None = None
+
+
+def _drawn_texts(fig: Figure) -> list[str]:
+    """The words a reader sees: titles, axis labels, annotations, legends, tables (not tick numbers)."""
+    texts = [t.get_text() for t in fig.texts]
+    suptitle = fig.get_suptitle()
+    if suptitle:
+        texts.append(suptitle)
+    for legend in fig.legends:
+        texts += [t.get_text() for t in legend.get_texts()]
+    for ax in fig.axes:
+        texts += [ax.get_title(loc) for loc in ("left", "center", "right")]
+        texts += [ax.get_xlabel(), ax.get_ylabel()]
+        texts += [t.get_text() for t in ax.texts if t.get_visible()]
+        axes_legend = ax.get_legend()
+        if axes_legend is not None:
+            texts += [t.get_text() for t in axes_legend.get_texts()]
+        for table in ax.tables:
+            texts += [cell.get_text().get_text() for cell in table.get_celld().values()]
+    return [t for t in texts if isinstance(t, str) and t.strip()]
 
 
 def _has_content(fig: Figure) -> bool:
@@ -359,6 +385,7 @@ def run_script(code: str, name: str, config: RenderConfig) -> tuple[dict[str, An
         "failure": failure,
         "error": error,
         "warnings": session.warnings,
+        "texts": session.texts if failure is None else [],
         "seconds": round(time.perf_counter() - started, 4),
     }
     return header, pngs

@@ -49,6 +49,8 @@ class RenderResult:
     """Wall-clock time from handing the script to a child to having its figures."""
     pngs: list[bytes] = field(default_factory=list)
     """One PNG per figure the script drew, in the order it emitted them."""
+    texts: list[str] = field(default_factory=list)
+    """The labels drawn (titles, axis labels, annotations, legends, tables; not tick numbers)."""
 
     @property
     def ok(self) -> bool:
@@ -136,6 +138,7 @@ class _Worker:
             warnings=list(header.get("warnings", [])),
             seconds=float(header.get("seconds", 0.0)),
             pngs=pngs,
+            texts=list(header.get("texts", [])),
         )
 
     def close(self) -> None:

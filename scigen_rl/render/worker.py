@@ -272,7 +272,7 @@ class _Server:
         cfg = self.cfg
 
         def failed(failure: str, error: str) -> tuple[dict[str, Any], list[bytes]]:
-            return {"status": "failed", "failure": failure, "error": error, "warnings": []}, []
+            return {"status": "failed", "failure": failure, "error": error, "warnings": [], "texts": []}, []
 
         if why == "deadline":
             return failed(
@@ -302,6 +302,7 @@ class _Server:
                 "failure": header.get("failure") if header.get("failure") in FAILURE_CLASSES else None,
                 "error": None if header.get("error") is None else str(header["error"])[:4000],
                 "warnings": [str(w)[:400] for w in header.get("warnings", [])][:20],
+                "texts": [str(t)[:300] for t in header.get("texts", [])][:500],
             }
         except (FrameError, AttributeError, TypeError) as e:
             return failed("killed", f"the script's process sent a malformed result ({e})")

@@ -1,0 +1,73 @@
+"""Cheap figure filters and the answer-leakage check, on real renders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scigen_rl.filters import DuplicateIndex, answer_leak, image_issues
+from scigen_rl.render import Renderer
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "benchmarks" / "scripts"
+
+
+def _render(renderer: Renderer, code: str) -> bytes:
+    result = renderer.render(code, "f.py")
+    assert result.ok, result.error
+    return result.pngs[0]
+
+
+def test_pixel_filters(renderer: Renderer) -> None:
+    good = _render(renderer, (SCRIPTS / "01_geometry_triangle.py").read_text())
+    assert image_issues(good) == []
+    strip = _render(
+        renderer, "import matplotlib.pyplot as plt\nplt.figure(figsize=(12, 1.2))\nplt.plot([0, 1], [0, 1])\n"
+    )
+    assert "aspect_ratio" in image_issues(strip)
+    tiny = _render(
+        renderer,
+        "import matplotlib.pyplot as plt\nplt.figure(figsize=(1, 1))\nplt.plot([0, 1])\nplt.axis('off')\n",
+    )
+    assert "too_small" in image_issues(tiny)
+    speck = _render(
+        renderer,
+        "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.axis('off')\nax.plot([0.5], [0.5], ',')\n",
+    )
+    assert "near_blank" in image_issues(speck)
+
+
+def test_near_duplicates(renderer: Renderer) -> None:
+    a = _render(renderer, (SCRIPTS / "13_force_incline_fbd.py").read_text())
+    a2 = _render(renderer, (SCRIPTS / "13_force_incline_fbd.py").read_text().replace("30", "31", 1))
+    b = _render(renderer, (SCRIPTS / "24_bio_cell_diagram.py").read_text())
+    index = DuplicateIndex()
+    assert index.check_and_add("p1", a) is None
+    assert index.check_and_add("p2", b) is None
+    assert index.check_and_add("p3", a2) == "p1"
+
+
+@pytest.mark.parametrize(
+    ("answer", "texts", "question", "leak"),
+    [
+        ("290.588 cm", ["d = 290.59 cm"], "", True),
+        ("290.588 cm", ["d = ?", "26 cm", "1.9E+6 ly"], "", False),
+        ("1.9E+6 ly", ["$1.9 \\times 10^{6}$ ly"], "", True),
+        ("1.9E+6 ly", ["$1.9 \\times 10^{6}$ ly"], "The distance is about 1.9E+6 ly.", False),
+        ("4.9 m/s^2", ["$a = 4.9\\ \\mathrm{m/s^2}$"], "", True),
+        ("4.9 m/s^2", ["$\\theta = 30^\\circ$", "$m = 2$ kg"], "", False),
+        ("6", ["6"], "How many bricks are missing?", True),
+        ("3.14", ["3", "1"], "", False),
+        ("mitochondrion", ["Mitochondrion"], "Which organelle makes ATP?", True),
+        ("B", ["B", "A"], "", False),
+    ],
+)
+def test_answer_leak(answer: str, texts: list[str], question: str, leak: bool) -> None:
+    assert (answer_leak(answer, texts, question) is not None) is leak
+
+
+def test_leak_found_in_what_a_script_really_draws(renderer: Renderer) -> None:
+    src = "import matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.title('Distance')\nplt.annotate('d = 290.59 cm', (0.5, 0.5))\nplt.xticks([290.588])\n"
+    result = renderer.render(src, "leaky.py")
+    assert "d = 290.59 cm" in result.texts and "290.588" not in result.texts  # tick labels are not read
+    assert answer_leak("290.588 cm", result.texts) == "d = 290.59 cm"
