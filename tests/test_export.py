@@ -1,0 +1,69 @@
+"""Export to verl parquet: rows, split, nested stratified scaling subsets, manifest."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+
+from data_builders.export import export, make_sample, scaling_subsets, split_of
+from scigen_rl.loaders import load_scigenbench
+from scigen_rl.records import Sample
+
+
+@pytest.fixture(scope="module")
+def samples(shared_data: Path) -> list[Sample]:
+    problems = [p for p in load_scigenbench(shared_data / "scigenbench") if p.image_type][:240]
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), "white").save(buf, "PNG")
+    return [make_sample(p, buf.getvalue(), "imgcoder:test", i) for i, p in enumerate(problems)]
+
+
+def test_rows_are_valid_samples(samples: list[Sample], tmp_path: Path) -> None:
+    manifest = export(samples, tmp_path, val_fraction=0.1)
+    table = pq.read_table(tmp_path / "train.parquet")
+    assert set(table.column_names) == {
+        "data_source",
+        "prompt",
+        "images",
+        "ability",
+        "reward_model",
+        "extra_info",
+    }
+    rows = table.to_pylist()
+    assert len(rows) == manifest["train"]["rows"] and manifest["train"]["rows"] + manifest["val"][
+        "rows"
+    ] == len(samples)
+    for row in rows[:20]:
+        s = Sample.from_dict(row)  # the record's own validation: one <image> per image, style, ...
+        assert s.prompt[0]["content"].count("<image>") == 1 and s.prompt[0]["content"].endswith("\\boxed{}.")
+        assert Image.open(io.BytesIO(s.images[0]["bytes"])).size == (64, 48)
+        assert s.reward_model["style"] == "model" and s.extra_info["question"]
+
+
+def test_split_is_by_id_and_stable(samples: list[Sample]) -> None:
+    ids = [str(s.extra_info["problem_id"]) for s in samples]
+    first = [split_of(i, 0.2) for i in ids]
+    assert first == [split_of(i, 0.2) for i in reversed(ids)][::-1]
+    assert 0.1 < first.count("val") / len(ids) < 0.3
+
+
+def test_scaling_subsets_nest_and_keep_the_type_mix(samples: list[Sample], tmp_path: Path) -> None:
+    subsets = scaling_subsets(samples, [0.125, 0.25, 0.5, 1.0])
+    sizes = [len(subsets[f]) for f in (0.125, 0.25, 0.5, 1.0)]
+    assert sizes == sorted(sizes) and sizes[-1] == len(samples)
+    for small, large in ((0.125, 0.25), (0.25, 0.5), (0.5, 1.0)):
+        assert set(subsets[small]) <= set(subsets[large])
+    full = Counter(str(s.extra_info["image_type"]) for s in samples)
+    half = Counter(str(samples[i].extra_info["image_type"]) for i in subsets[0.5])
+    for image_type, n in full.items():
+        assert abs(half[image_type] - n / 2) <= 1
+    manifest = export(samples, tmp_path)
+    paths = [tmp_path / s["path"] for s in manifest["scaling_subsets"]]
+    assert [pq.read_metadata(p).num_rows for p in paths] == [s["rows"] for s in manifest["scaling_subsets"]]
+    with pytest.raises(ValueError, match="not in"):
+        scaling_subsets(samples, [0.0])
