@@ -134,6 +134,80 @@ def _write_pngs(result: RenderResult, stem: str, out_dir: Path) -> str | None:
     return str(main)
 
 
+def _default_scigenbench_dir() -> str:
+    env = os.environ.get("SCIGENBENCH_DIR")
+    if env:
+        return env
+    return str(Path(__file__).resolve().parents[2] / "shared" / "data" / "scigenbench")
+
+
+def _build_command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from data_builders.build import BuildConfig, run_build
+
+    from .llm import LLMConfig
+    from .loaders import load_problems, load_scigenbench
+
+    if args.llm == "embedded":
+        print(
+            "scigen-rl build: the embedded model is not available yet; pass --llm-base-url and --llm-model",
+            file=sys.stderr,
+        )
+        return 2
+    if not (args.llm_base_url and args.llm_model):
+        print(
+            "scigen-rl build: give --llm-base-url and --llm-model (an OpenAI-compatible endpoint)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        if args.source == "scigenbench":
+            problems = load_scigenbench(args.scigenbench_dir)
+        else:
+            problems = load_problems(args.source, args.mapping)
+        if args.image_types:
+            wanted = {t.strip() for t in args.image_types.split(",")}
+            problems = [p for p in problems if p.image_type in wanted]
+        if args.limit is not None:
+            problems = problems[: args.limit]
+        llm = LLMConfig(
+            base_url=args.llm_base_url,
+            model=args.llm_model,
+            api_key_env=args.llm_api_key_env,
+            concurrency=args.concurrency,
+            max_tokens=args.max_tokens,
+        )
+        cfg = BuildConfig(
+            run_dir=args.run_dir,
+            llm=llm,
+            concurrency=args.concurrency,
+            repair_rounds=args.repair_rounds,
+            render=RenderConfig(workers=args.workers),
+        )
+    except (ValueError, OSError, RuntimeError) as e:
+        print(f"scigen-rl build: {e}", file=sys.stderr)
+        return 2
+    summary = run_build(problems, cfg)
+    table = Table(title=f"build summary ({args.run_dir})")
+    columns = ["attempted", "rendered", "repaired", "filtered", *FAILURE_CLASSES, "no_code"]
+    table.add_column("image type")
+    for c in columns:
+        table.add_column(c, justify="right")
+    for image_type, counts in summary["by_image_type"].items():
+        table.add_row(image_type, *(str(counts.get(c, 0)) for c in columns))
+    console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+    console.print(table)
+    console.print(
+        f"exported {summary['exported']} of {summary['attempted']} problems "
+        f"({summary['filtered']} filtered) to {Path(args.run_dir) / 'export'}",
+        soft_wrap=True,
+    )
+    print(json.dumps({k: summary[k] for k in ("attempted", "rendered", "filtered", "exported", "failures")}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scigen-rl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -163,6 +237,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
     render.set_defaults(func=_render_command)
+
+    build = sub.add_parser(
+        "build",
+        help="text problems -> ImgCoder figures -> verl parquet (resumable)",
+        description="Plan and code a figure for every problem with a model, render it in the sandbox, "
+        "filter, and export verl parquet to RUN_DIR/export. Re-running with the same --run-dir resumes.",
+    )
+    build.add_argument(
+        "--source", default="scigenbench", help="'scigenbench', a datasets name or a local file"
+    )
+    build.add_argument("--scigenbench-dir", default=_default_scigenbench_dir())
+    build.add_argument("--mapping", default="webinstruct-verified", help="field mapping for other sources")
+    build.add_argument("--run-dir", required=True)
+    build.add_argument("--limit", type=int)
+    build.add_argument("--image-types", help="comma-separated 'Subject - Type' names")
+    build.add_argument("--llm", choices=["embedded", "remote"], default="remote")
+    build.add_argument("--llm-base-url")
+    build.add_argument("--llm-model")
+    build.add_argument("--llm-api-key-env", help="name of the environment variable that holds the key")
+    build.add_argument("--max-tokens", type=int, default=4096)
+    build.add_argument("--concurrency", type=int, default=32)
+    build.add_argument("--workers", type=int, default=0, help="render workers (default: one per core)")
+    build.add_argument("--repair-rounds", type=int, default=2)
+    build.set_defaults(func=_build_command)
     return parser
 
 

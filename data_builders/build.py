@@ -1,0 +1,218 @@
+"""`scigen-rl build`: text problems -> ImgCoder figures -> filtered -> verl parquet, resumable.
+
+Run directory::
+
+    DIR/problems.jsonl               the selected problems (written once)
+    DIR/synthesize/figures.jsonl     one Figure per finished problem, appended as each finishes
+    DIR/synthesize/png/<id>.png      the figures
+    DIR/llm-cache/                   every model response, by request hash
+    DIR/export/                      train/val parquet, scaling subsets, manifest
+    DIR/summary.json
+
+A re-run skips the problems already in ``figures.jsonl``. A problem interrupted half-way is redone
+from the start, but its model calls come from the cache and its render is deterministic, so a killed
+and resumed build ends with exactly the output of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import re
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scigen_rl.filters import DuplicateIndex, FilterConfig, answer_leak, image_issues
+from scigen_rl.imgcoder import build_messages, parse_response, repair_messages
+from scigen_rl.llm import ChatClient, LLMConfig
+from scigen_rl.records import Figure, JsonlWriter, Problem, read_jsonl, write_jsonl
+from scigen_rl.render import RenderConfig, Renderer
+
+from .export import export, make_sample
+
+
+@dataclass
+class BuildConfig:
+    run_dir: str
+    """Where everything of this build lives; re-running with the same directory resumes."""
+    llm: LLMConfig
+    """The model that writes the figures (its cache goes to ``run_dir/llm-cache``)."""
+    concurrency: int = 32
+    """Problems in flight at once (model calls and renders overlap across them)."""
+    repair_rounds: int = 2
+    """Extra tries with the render error fed back to the model."""
+    render: RenderConfig = field(default_factory=RenderConfig)
+    filters: FilterConfig = field(default_factory=FilterConfig)
+    val_fraction: float = 0.05
+    scaling_fractions: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0)
+    seed: int = 0
+
+
+def _png_name(problem_id: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", problem_id)[:80]
+    return f"{safe}-{hashlib.sha1(problem_id.encode()).hexdigest()[:8]}.png"
+
+
+async def _make_figure(
+    problem: Problem, client: ChatClient, renderer: Renderer, cfg: BuildConfig, png_dir: Path
+) -> Figure:
+    generator = f"imgcoder:{cfg.llm.model}"
+    messages = build_messages(problem)
+    usage: Counter[str] = Counter()
+    timings: dict[str, float] = defaultdict(float)
+    rounds = 0
+    while True:
+        started = time.monotonic()
+        reply = await client.chat(messages)
+        timings["llm_s"] += time.monotonic() - started
+        usage.update(reply.usage)
+        if not reply.ok:
+            return Figure(
+                problem.id,
+                generator,
+                "failed",
+                "no_code",
+                error=f"model call failed: {reply.error}",
+                repair_rounds=rounds,
+                timings=dict(timings),
+                usage=dict(usage),
+            )
+        parsed = parse_response(reply.text or "")
+        if not parsed.has_code:
+            return Figure(
+                problem.id,
+                generator,
+                "failed",
+                "no_code",
+                plan=parsed.plan,
+                raw_response=reply.text,
+                error="the answer held no script",
+                repair_rounds=rounds,
+                timings=dict(timings),
+                usage=dict(usage),
+            )
+        started = time.monotonic()
+        result = await asyncio.to_thread(renderer.render, parsed.code or "", f"{problem.id}.py")
+        timings["render_s"] += time.monotonic() - started
+        if result.ok or rounds >= cfg.repair_rounds:
+            break
+        rounds += 1
+        messages = repair_messages(messages, reply.text or "", f"{result.failure}: {result.error}")
+    common = dict(
+        plan=parsed.plan,
+        code=parsed.code,
+        raw_response=reply.text,
+        warnings=result.warnings,
+        repair_rounds=rounds,
+        timings={k: round(v, 3) for k, v in timings.items()},
+        usage=dict(usage),
+    )
+    if not result.ok:
+        return Figure(
+            problem.id, generator, "failed", result.failure or "runtime", error=result.error, **common
+        )  # type: ignore[arg-type]
+    png = result.pngs[0]
+    path = png_dir / _png_name(problem.id)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(png)
+    os.replace(tmp, path)
+    rejected = image_issues(png, cfg.filters)
+    leak = answer_leak(problem.answer, result.texts, problem.question)
+    if leak is not None:
+        rejected.append("answer_leak")
+    extra = {"rejected": rejected, "leak": leak, "texts": result.texts}
+    return Figure(
+        problem.id,
+        generator,
+        "ok",
+        None,
+        png_path=str(path),
+        png_sha256=hashlib.sha256(png).hexdigest(),
+        extra=extra,
+        **common,
+    )  # type: ignore[arg-type]
+
+
+async def _synthesize(problems: list[Problem], cfg: BuildConfig, figures_path: Path, png_dir: Path) -> None:
+    done = {f.problem_id for f in read_jsonl(figures_path, Figure)} if figures_path.exists() else set()
+    todo = [p for p in problems if p.id not in done]
+    if not todo:
+        return
+    from tqdm import tqdm
+
+    client = ChatClient(cfg.llm)
+    gate = asyncio.Semaphore(cfg.concurrency)
+    bar = tqdm(total=len(problems), initial=len(done), desc="build", unit="problem")
+    with Renderer(cfg.render) as renderer, JsonlWriter(figures_path) as writer:
+
+        async def one(problem: Problem) -> None:
+            async with gate:
+                figure = await _make_figure(problem, client, renderer, cfg, png_dir)
+            writer.write(figure)
+            bar.update(1)
+
+        await asyncio.gather(*(one(p) for p in todo))
+    bar.close()
+    await client.close()
+
+
+def run_build(problems: list[Problem], cfg: BuildConfig) -> dict[str, Any]:
+    """Synthesize, filter and export; returns the summary also written to ``summary.json``."""
+    run = Path(cfg.run_dir)
+    (run / "synthesize" / "png").mkdir(parents=True, exist_ok=True)
+    problems_path = run / "problems.jsonl"
+    if problems_path.exists():
+        problems = list(read_jsonl(problems_path, Problem))  # a resumed run keeps its own selection
+    else:
+        write_jsonl(problems_path, problems)
+    if cfg.llm.cache_dir is None:
+        cfg.llm.cache_dir = str(run / "llm-cache")
+    figures_path = run / "synthesize" / "figures.jsonl"
+    asyncio.run(_synthesize(problems, cfg, figures_path, run / "synthesize" / "png"))
+
+    figures = {f.problem_id: f for f in read_jsonl(figures_path, Figure)}
+    order = {p.id: i for i, p in enumerate(problems)}
+    duplicates = DuplicateIndex(cfg.filters.max_hash_distance)
+    samples = []
+    per_type: dict[str, Counter[str]] = defaultdict(Counter)
+    failures: Counter[str] = Counter()
+    for problem in problems:  # problem order, not completion order: the same output every time
+        figure = figures.get(problem.id)
+        if figure is None:
+            continue
+        counts = per_type[problem.image_type or "(none)"]
+        counts["attempted"] += 1
+        counts["repaired"] += figure.status == "ok" and figure.repair_rounds > 0
+        if figure.status != "ok":
+            failures[figure.failure or "runtime"] += 1
+            counts[figure.failure or "runtime"] += 1
+            continue
+        counts["rendered"] += 1
+        png = Path(figure.png_path or "").read_bytes()
+        rejected = list(figure.extra.get("rejected", []))
+        twin = duplicates.check_and_add(problem.id, png)
+        if twin is not None:
+            rejected.append(f"near_duplicate:{twin}")
+        if rejected:
+            counts["filtered"] += 1
+            continue
+        samples.append(make_sample(problem, png, figure.generator, order[problem.id]))
+    manifest = export(samples, run / "export", cfg.val_fraction, cfg.scaling_fractions, cfg.seed)
+    summary = {
+        "attempted": sum(c["attempted"] for c in per_type.values()),
+        "rendered": sum(c["rendered"] for c in per_type.values()),
+        "filtered": sum(c["filtered"] for c in per_type.values()),
+        "exported": len(samples),
+        "failures": dict(sorted(failures.items())),
+        "by_image_type": {k: dict(v) for k, v in sorted(per_type.items())},
+        "export": manifest,
+    }
+    tmp = run / "summary.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=2))
+    os.replace(tmp, run / "summary.json")
+    return summary

@@ -1,0 +1,135 @@
+"""`scigen-rl build` end to end against the stand-in model server: repair, filters, export, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from .openai_standin import StandInServer
+
+GOOD = """PLAN
+1. Image content: the objects of the problem.
+2. Layout: centred.
+3. Labels: the given values.
+4. Drawing constraints: no answer.
+
+CODE
+```python
+import matplotlib.pyplot as plt
+import numpy as np
+fig, ax = plt.subplots(figsize=(5, 4))
+rng = np.random.default_rng({seed})
+pts = rng.uniform(0, 4, size=({n}, 2))
+ax.fill(pts[:, 0], pts[:, 1], color=plt.cm.tab10({n} % 10), alpha=0.6)
+ax.scatter(*rng.uniform(0, 4, size=(2, {n})), s=80)
+ax.text(2, -0.4, "4 units {tag}")
+ax.set_title("{title}")
+ax.axis("off")
+plt.savefig("figure.png", bbox_inches="tight")
+```
+"""
+BROKEN = "PLAN\n1. Image content: x\n```python\nimport matplotlib.pyplot as plt\nplt.plot([0, 1]\n```"
+
+
+def model(body: dict[str, Any]) -> str:
+    """A scripted stand-in model: broken first for one problem, leaky for another, fine otherwise."""
+    user = body["messages"][1]["content"]
+    repairing = "Running your script failed" in body["messages"][-1]["content"]
+    key = user.split("\n")[1][:40].replace('"', "'")
+    seed = sum(map(ord, key))
+    good = GOOD.replace("{seed}", str(seed)).replace("{n}", str(3 + seed % 6))
+    if "Milky Way" in user and not repairing:
+        return BROKEN
+    if "2110-kg space station" in user:
+        return good.replace("{title}", "F = 1.76e+04 N").replace("{tag}", key[:10])  # draws the answer
+    if "cannot" in user:
+        return "I cannot draw this."
+    return good.replace("{title}", key).replace("{tag}", key[:10])
+
+
+def _build(
+    server: StandInServer, run_dir: Path, limit: int, data: Path, *extra: str
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "scigen_rl.cli", "build", "--run-dir", str(run_dir), "--limit", str(limit),
+         "--scigenbench-dir", str(data), "--llm-base-url", server.base_url, "--llm-model", "stand-in",
+         "--llm-api-key-env", "STANDIN_KEY", "--workers", "2", "--concurrency", "4", *extra],
+        env=dict(os.environ, STANDIN_KEY="test-key"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def _rows(run_dir: Path) -> list[dict]:
+    return pq.read_table(run_dir / "export" / "train.parquet").to_pylist()
+
+
+def test_build_exports_verl_rows_with_repair_and_filters(tmp_path: Path, shared_data: Path) -> None:
+    server = StandInServer(reply=model)
+    try:
+        proc = _build(server, tmp_path / "run", 8, shared_data / "scigenbench")
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        summary = json.loads(out.strip().splitlines()[-1])
+        assert summary["attempted"] == 8 and summary["rendered"] == 8
+        saved = json.loads((tmp_path / "run" / "summary.json").read_text())
+        assert saved["exported"] == summary["exported"] == 8 - summary["filtered"]
+        figures = [
+            json.loads(line)
+            for line in (tmp_path / "run" / "synthesize" / "figures.jsonl").read_text().splitlines()
+        ]
+        milky = next(f for f in figures if f["problem_id"] == "webinstruct-994992")
+        assert milky["status"] == "ok" and milky["repair_rounds"] == 1
+        assert "build summary" in err and "Physics - Astronomical" in err
+        station = next(f for f in figures if f["problem_id"] == "webinstruct-10985")
+        assert station["extra"]["rejected"] == ["answer_leak"] and "1.76e+04" in station["extra"]["leak"]
+        assert summary["filtered"] >= 1
+        rows = (
+            _rows(tmp_path / "run") + pq.read_table(tmp_path / "run" / "export" / "val.parquet").to_pylist()
+        )
+        assert len(rows) == summary["exported"]
+        for row in rows:
+            assert (
+                row["prompt"][0]["content"].startswith("<image>")
+                and row["images"][0]["bytes"][:4] == b"\x89PNG"
+            )
+            assert (
+                row["data_source"] == "scigen/imgcoder:stand-in" and row["reward_model"]["style"] == "model"
+            )
+        calls = len(server.requests)
+        again = _build(server, tmp_path / "run", 8, shared_data / "scigenbench")
+        assert again.wait(timeout=300) == 0
+        assert len(server.requests) == calls  # nothing redone, nothing re-asked
+    finally:
+        server.close()
+
+
+def test_kill_9_then_resume_gives_the_same_output(tmp_path: Path, shared_data: Path) -> None:
+    slow = StandInServer(reply=lambda body: (time.sleep(0.15), model(body))[1])
+    try:
+        reference = _build(slow, tmp_path / "clean", 16, shared_data / "scigenbench")
+        assert reference.wait(timeout=300) == 0
+        victim = _build(slow, tmp_path / "killed", 16, shared_data / "scigenbench")
+        figures = tmp_path / "killed" / "synthesize" / "figures.jsonl"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and (
+            not figures.exists() or len(figures.read_text().splitlines()) < 5
+        ):
+            time.sleep(0.05)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        done_before = len(figures.read_text().splitlines())
+        assert 5 <= done_before < 16
+        resumed = _build(slow, tmp_path / "killed", 16, shared_data / "scigenbench")
+        assert resumed.wait(timeout=300) == 0
+        ids = [json.loads(line)["problem_id"] for line in figures.read_text().splitlines()]
+        assert len(ids) == len(set(ids)) == 16  # no duplicate, nothing lost
+        assert _rows(tmp_path / "killed") == _rows(tmp_path / "clean")
+    finally:
+        slow.close()
