@@ -103,19 +103,22 @@ async def _make_figure(
             break
         rounds += 1
         messages = repair_messages(messages, reply.text or "", f"{result.failure}: {result.error}")
-    common = dict(
+    figure = Figure(
+        problem.id,
+        generator,
+        "failed",
+        result.failure or "runtime",
         plan=parsed.plan,
         code=parsed.code,
         raw_response=reply.text,
+        error=result.error,
         warnings=result.warnings,
         repair_rounds=rounds,
         timings={k: round(v, 3) for k, v in timings.items()},
         usage=dict(usage),
     )
     if not result.ok:
-        return Figure(
-            problem.id, generator, "failed", result.failure or "runtime", error=result.error, **common
-        )  # type: ignore[arg-type]
+        return figure
     png = result.pngs[0]
     path = png_dir / _png_name(problem.id)
     tmp = path.with_name(path.name + ".tmp")
@@ -125,17 +128,10 @@ async def _make_figure(
     leak = answer_leak(problem.answer, result.texts, problem.question)
     if leak is not None:
         rejected.append("answer_leak")
-    extra = {"rejected": rejected, "leak": leak, "texts": result.texts}
-    return Figure(
-        problem.id,
-        generator,
-        "ok",
-        None,
-        png_path=str(path),
-        png_sha256=hashlib.sha256(png).hexdigest(),
-        extra=extra,
-        **common,
-    )  # type: ignore[arg-type]
+    figure.status, figure.failure, figure.error = "ok", None, None
+    figure.png_path, figure.png_sha256 = str(path), hashlib.sha256(png).hexdigest()
+    figure.extra = {"rejected": rejected, "leak": leak, "texts": result.texts}
+    return figure
 
 
 async def _synthesize(problems: list[Problem], cfg: BuildConfig, figures_path: Path, png_dir: Path) -> None:
