@@ -41,6 +41,7 @@ test: lint typecheck
 
 bench: setup
 	$(BIN)/python benchmarks/render_throughput.py
+	$(BIN)/python benchmarks/build_throughput.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

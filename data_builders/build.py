@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scigen_rl.filters import DuplicateIndex, FilterConfig, answer_leak, image_issues
+from scigen_rl.filters import DuplicateIndex, FilterConfig, answer_leak, image_issues, perceptual_hash
 from scigen_rl.imgcoder import build_messages, parse_response, repair_messages
 from scigen_rl.llm import ChatClient, LLMConfig
 from scigen_rl.records import Figure, JsonlWriter, Problem, read_jsonl, write_jsonl
@@ -119,18 +119,26 @@ async def _make_figure(
     )
     if not result.ok:
         return figure
-    png = result.pngs[0]
+    # Decoding, hashing and writing the PNG take milliseconds: off the event loop, so that no model
+    # response waits for them.
+    return await asyncio.to_thread(_accept, figure, result.pngs[0], result.texts, problem, cfg, png_dir)
+
+
+def _accept(
+    figure: Figure, png: bytes, texts: list[str], problem: Problem, cfg: BuildConfig, png_dir: Path
+) -> Figure:
+    """Save a rendered figure and note the cheap filters' verdicts on it."""
     path = png_dir / _png_name(problem.id)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(png)
     os.replace(tmp, path)
     rejected = image_issues(png, cfg.filters)
-    leak = answer_leak(problem.answer, result.texts, problem.question)
+    leak = answer_leak(problem.answer, texts, problem.question)
     if leak is not None:
         rejected.append("answer_leak")
     figure.status, figure.failure, figure.error = "ok", None, None
     figure.png_path, figure.png_sha256 = str(path), hashlib.sha256(png).hexdigest()
-    figure.extra = {"rejected": rejected, "leak": leak, "texts": result.texts}
+    figure.extra = {"rejected": rejected, "leak": leak, "texts": texts, "phash": perceptual_hash(png)}
     return figure
 
 
@@ -142,14 +150,21 @@ async def _synthesize(problems: list[Problem], cfg: BuildConfig, figures_path: P
     from tqdm import tqdm
 
     client = ChatClient(cfg.llm)
-    gate = asyncio.Semaphore(cfg.concurrency)
+    # Renders block a thread each until a render worker is free; PNG checks and record writes must
+    # not queue behind them, so the loop gets enough threads for both.
+    from concurrent.futures import ThreadPoolExecutor
+
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=cfg.concurrency * 2 + 8))
+    # Model calls are bounded by the client; this only bounds problems held in memory. It is wider
+    # than the call limit so that a finished call's render never holds up the next call.
+    gate = asyncio.Semaphore(cfg.concurrency * 4)
     bar = tqdm(total=len(problems), initial=len(done), desc="build", unit="problem")
     with Renderer(cfg.render) as renderer, JsonlWriter(figures_path) as writer:
 
         async def one(problem: Problem) -> None:
             async with gate:
                 figure = await _make_figure(problem, client, renderer, cfg, png_dir)
-            writer.write(figure)
+            await asyncio.to_thread(writer.write, figure)  # flushed and fsynced: off the event loop
             bar.update(1)
 
         await asyncio.gather(*(one(p) for p in todo))
@@ -189,14 +204,18 @@ def run_build(problems: list[Problem], cfg: BuildConfig) -> dict[str, Any]:
             counts[figure.failure or "runtime"] += 1
             continue
         counts["rendered"] += 1
-        png = Path(figure.png_path or "").read_bytes()
         rejected = list(figure.extra.get("rejected", []))
-        twin = duplicates.check_and_add(problem.id, png)
+        twin = duplicates.check_and_add(
+            problem.id,
+            Path(figure.png_path or "").read_bytes() if "phash" not in figure.extra else None,
+            figure.extra.get("phash"),
+        )
         if twin is not None:
             rejected.append(f"near_duplicate:{twin}")
         if rejected:
             counts["filtered"] += 1
             continue
+        png = Path(figure.png_path or "").read_bytes()
         samples.append(make_sample(problem, png, figure.generator, order[problem.id]))
     manifest = export(samples, run / "export", cfg.val_fraction, cfg.scaling_fractions, cfg.seed)
     summary = {

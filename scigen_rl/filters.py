@@ -58,14 +58,22 @@ class DuplicateIndex:
     max_distance: int = 4
     _hashes: list[tuple[str, imagehash.ImageHash]] = field(default_factory=list)
 
-    def check_and_add(self, item_id: str, png: bytes) -> str | None:
-        """The id of an earlier near-identical figure, or None (and then this one is remembered)."""
-        h = imagehash.phash(Image.open(io.BytesIO(png)))
+    def check_and_add(self, item_id: str, png: bytes | None = None, phash: str | None = None) -> str | None:
+        """The id of an earlier near-identical figure, or None (and then this one is remembered).
+
+        Give the PNG, or its ``perceptual_hash`` computed earlier.
+        """
+        h = imagehash.hex_to_hash(phash) if phash else imagehash.phash(Image.open(io.BytesIO(png or b"")))
         for other, other_hash in self._hashes:
             if h - other_hash <= self.max_distance:
                 return other
         self._hashes.append((item_id, h))
         return None
+
+
+def perceptual_hash(png: bytes) -> str:
+    """The figure's perceptual hash as hex, to store and compare later without decoding it again."""
+    return str(imagehash.phash(Image.open(io.BytesIO(png))))
 
 
 def _plain(text: str) -> str:

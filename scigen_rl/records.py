@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -484,6 +485,7 @@ class JsonlWriter:
         self.fsync = fsync
         self._repair_tail()
         self._f = self.path.open("ab")
+        self._lock = threading.Lock()
 
     def _repair_tail(self) -> None:
         """Cut an unfinished last line left by a killed writer, so appends start on a fresh line."""
@@ -497,10 +499,12 @@ class JsonlWriter:
 
     def write(self, record: _Record | dict[str, Any]) -> None:
         data = record if isinstance(record, dict) else record.to_dict()
-        self._f.write(json.dumps(data, ensure_ascii=False).encode() + b"\n")
-        self._f.flush()
-        if self.fsync:
-            os.fsync(self._f.fileno())
+        line = json.dumps(data, ensure_ascii=False).encode() + b"\n"
+        with self._lock:  # one whole line at a time, whichever thread writes
+            self._f.write(line)
+            self._f.flush()
+            if self.fsync:
+                os.fsync(self._f.fileno())
 
     def close(self) -> None:
         self._f.close()

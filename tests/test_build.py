@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from .openai_standin import StandInServer
+from scigen_rl.llm.standin import StandInServer
 
 GOOD = """PLAN
 1. Image content: the objects of the problem.

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from scigen_rl.llm import ChatClient, LLMConfig, image_part
-
-from .openai_standin import StandInServer
+from scigen_rl.llm.standin import StandInServer
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""A stand-in for a remote OpenAI-compatible chat server, on 127.0.0.1, for tests.
+"""A stand-in for a remote OpenAI-compatible chat server, on 127.0.0.1, for tests and benchmarks.
 
 It checks every request's format strictly (path, auth header, body fields, message and content-part
 shapes) and answers 400 with the reason when something is off. The last user text can script its
@@ -60,9 +60,12 @@ def _last_user_text(body: dict[str, Any]) -> str:
 
 
 class StandInServer:
-    def __init__(self, api_key: str | None = "test-key", reply: Any = None) -> None:
+    def __init__(self, api_key: str | None = "test-key", reply: Any = None, delay_s: float = 0.0) -> None:
         self.api_key = api_key
         self.reply = reply  # optional callable(body) -> str
+        self.delay_s = delay_s  # every answer takes at least this long (a model's generation time)
+        self.first_request_at: float | None = None  # time.monotonic() of the first well-formed request
+        self.arrivals: list[float] = []
         self.requests: list[dict[str, Any]] = []
         self.calls: Counter[str] = Counter()
         self.in_flight = 0
@@ -92,7 +95,10 @@ class StandInServer:
                     with server.lock:
                         server.in_flight -= 1
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 256  # the stdlib's 5 makes bursts of connections wait a second
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -112,6 +118,9 @@ class StandInServer:
             return send(400, {"error": {"message": problem}})
         text = _last_user_text(body)
         with self.lock:
+            if self.first_request_at is None:
+                self.first_request_at = time.monotonic()
+            self.arrivals.append(time.monotonic())
             self.requests.append(body)
             self.calls[text] += 1
             n = self.calls[text]
@@ -120,6 +129,8 @@ class StandInServer:
                 return send(status, {"error": {"message": f"scripted {status}"}})
         if text.startswith(("hang:", "sleep:")):
             time.sleep(float(text.split(":")[1].split()[0]))
+        if self.delay_s:
+            time.sleep(self.delay_s)
         answer = self.reply(body) if self.reply else f"echo: {text}"
         return send(
             200,
