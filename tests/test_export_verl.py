@@ -1,0 +1,42 @@
+"""The exported parquet through verl 0.9.1's own RLHFDataset, images included."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from PIL import Image
+from verl.utils.dataset import rl_dataset as verl_dataset
+
+from data_builders.export import export, make_sample
+from scigen_rl.loaders import load_scigenbench
+from scigen_rl.render import Renderer
+
+
+
+def test_rlhf_dataset_reads_exported_rows(renderer: Renderer, shared_data: Path, tmp_path: Path) -> None:
+    from omegaconf import OmegaConf
+    from transformers import Qwen2VLImageProcessorPil
+
+    problems = [p for p in load_scigenbench(shared_data / "scigenbench") if p.image_type][:6]
+    script = (Path(__file__).resolve().parents[1] / "benchmarks" / "scripts" / "13_force_incline_fbd.py").read_text()
+    png = renderer.render(script, "incline.py").pngs[0]
+    samples = [make_sample(p, png, "imgcoder:test", i) for i, p in enumerate(problems)]
+    export(samples, tmp_path, val_fraction=0.0, fractions=(1.0,))
+
+    processor = Qwen2VLImageProcessorPil()  # the Qwen-VL image processor needs no downloaded files
+    config = OmegaConf.create({"filter_overlong_prompts": False, "cache_dir": str(tmp_path / "verl-cache")})
+    dataset = verl_dataset.RLHFDataset(
+        data_files=[str(tmp_path / "train.parquet")], tokenizer=None, config=config, processor=processor
+    )
+    assert len(dataset) == len(samples)
+    for i in range(len(dataset)):
+        item = dataset[i]
+        image_part, text_part = item["raw_prompt"][0]["content"]
+        assert image_part["type"] == "image" and text_part["type"] == "text"
+        assert text_part["text"].endswith("\\boxed{}.")
+        assert image_part["image"].size == Image.open(io.BytesIO(png)).size
+        assert item["reward_model"] == {"style": "model", "ground_truth": problems[i].answer}
+        assert item["index"] == i and item["extra_info"]["problem_id"] == problems[i].id
+    features = processor(images=[dataset[0]["raw_prompt"][0]["content"][0]["image"].convert("RGB")])
+    assert features["pixel_values"].shape[0] > 0 and tuple(features["image_grid_thw"].shape) == (1, 3)
