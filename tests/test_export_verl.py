@@ -13,13 +13,14 @@ from scigen_rl.loaders import load_scigenbench
 from scigen_rl.render import Renderer
 
 
-
 def test_rlhf_dataset_reads_exported_rows(renderer: Renderer, shared_data: Path, tmp_path: Path) -> None:
     from omegaconf import OmegaConf
     from transformers import Qwen2VLImageProcessorPil
 
     problems = [p for p in load_scigenbench(shared_data / "scigenbench") if p.image_type][:6]
-    script = (Path(__file__).resolve().parents[1] / "benchmarks" / "scripts" / "13_force_incline_fbd.py").read_text()
+    script = (
+        Path(__file__).resolve().parents[1] / "benchmarks" / "scripts" / "13_force_incline_fbd.py"
+    ).read_text()
     png = renderer.render(script, "incline.py").pngs[0]
     samples = [make_sample(p, png, "imgcoder:test", i) for i, p in enumerate(problems)]
     export(samples, tmp_path, val_fraction=0.0, fractions=(1.0,))
