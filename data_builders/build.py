@@ -29,7 +29,7 @@ from typing import Any
 
 from scigen_rl.filters import DuplicateIndex, FilterConfig, answer_leak, image_issues, perceptual_hash
 from scigen_rl.imgcoder import build_messages, parse_response, repair_messages
-from scigen_rl.llm import ChatClient, LLMConfig
+from scigen_rl.llm import CachedChat, LLMConfig, make_client
 from scigen_rl.records import Figure, JsonlWriter, Problem, read_jsonl, write_jsonl
 from scigen_rl.render import RenderConfig, Renderer
 
@@ -59,7 +59,7 @@ def _png_name(problem_id: str) -> str:
 
 
 async def _make_figure(
-    problem: Problem, client: ChatClient, renderer: Renderer, cfg: BuildConfig, png_dir: Path
+    problem: Problem, client: CachedChat, renderer: Renderer, cfg: BuildConfig, png_dir: Path
 ) -> Figure:
     generator = f"imgcoder:{cfg.llm.model}"
     messages = build_messages(problem)
@@ -149,7 +149,7 @@ async def _synthesize(problems: list[Problem], cfg: BuildConfig, figures_path: P
         return
     from tqdm import tqdm
 
-    client = ChatClient(cfg.llm)
+    client = make_client(cfg.llm)
     # Renders block a thread each until a render worker is free; PNG checks and record writes must
     # not queue behind them, so the loop gets enough threads for both.
     from concurrent.futures import ThreadPoolExecutor

@@ -150,17 +150,8 @@ def _build_command(args: argparse.Namespace) -> int:
     from .llm import LLMConfig
     from .loaders import load_problems, load_scigenbench
 
-    if args.llm == "embedded":
-        print(
-            "scigen-rl build: the embedded model is not available yet; pass --llm-base-url and --llm-model",
-            file=sys.stderr,
-        )
-        return 2
-    if not (args.llm_base_url and args.llm_model):
-        print(
-            "scigen-rl build: give --llm-base-url and --llm-model (an OpenAI-compatible endpoint)",
-            file=sys.stderr,
-        )
+    if args.llm != "embedded" and not (args.llm_base_url and args.llm_model):
+        print("scigen-rl build: give --llm embedded, or --llm-base-url and --llm-model", file=sys.stderr)
         return 2
     try:
         if args.source == "scigenbench":
@@ -172,13 +163,18 @@ def _build_command(args: argparse.Namespace) -> int:
             problems = [p for p in problems if p.image_type in wanted]
         if args.limit is not None:
             problems = problems[: args.limit]
-        llm = LLMConfig(
-            base_url=args.llm_base_url,
-            model=args.llm_model,
-            api_key_env=args.llm_api_key_env,
-            concurrency=args.concurrency,
-            max_tokens=args.max_tokens,
-        )
+        if args.llm == "embedded":
+            from .llm.embedded import embedded_config
+
+            llm = embedded_config(max_tokens=args.max_tokens)
+        else:
+            llm = LLMConfig(
+                base_url=args.llm_base_url,
+                model=args.llm_model,
+                api_key_env=args.llm_api_key_env,
+                concurrency=args.concurrency,
+                max_tokens=args.max_tokens,
+            )
         cfg = BuildConfig(
             run_dir=args.run_dir,
             llm=llm,
@@ -252,7 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--run-dir", required=True)
     build.add_argument("--limit", type=int)
     build.add_argument("--image-types", help="comma-separated 'Subject - Type' names")
-    build.add_argument("--llm", choices=["embedded", "remote"], default="remote")
+    build.add_argument(
+        "--llm", choices=["embedded", "remote"], default="remote", help="embedded: SmolLM2-135M on CPU"
+    )
     build.add_argument("--llm-base-url")
     build.add_argument("--llm-model")
     build.add_argument("--llm-api-key-env", help="name of the environment variable that holds the key")

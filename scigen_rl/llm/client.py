@@ -74,29 +74,13 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"[:300]
 
 
-class ChatClient:
-    """Chat completions with bounded concurrency, retries with backoff, and a response cache.
-
-    >>> client = ChatClient(LLMConfig(base_url="http://127.0.0.1:9/v1", model="m", max_retries=0))
-    >>> client.payload([{"role": "user", "content": "hi"}], max_tokens=8)["max_tokens"]
-    8
-    """
+class CachedChat:
+    """What every chat backend shares: the request body, the response cache, the usage totals."""
 
     def __init__(self, config: LLMConfig) -> None:
         self.config = config
-        key = None
-        if config.api_key_env:
-            key = os.environ.get(config.api_key_env)
-            if not key:
-                raise ValueError(
-                    f"LLMConfig.api_key_env: the environment variable {config.api_key_env} is not set"
-                )
-        self._client = openai.AsyncOpenAI(
-            base_url=config.base_url, api_key=key or "EMPTY", timeout=config.timeout_s, max_retries=0
-        )
         self.cache = ResponseCache(config.cache_dir) if config.cache_dir else None
         self.stats = UsageStats()
-        self._semaphore: asyncio.Semaphore | None = None
 
     def payload(self, messages: list[dict[str, Any]], **overrides: Any) -> dict[str, Any]:
         """The exact request body (also what the cache key is computed from)."""
@@ -116,13 +100,57 @@ class ChatClient:
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             self.stats.cache_hits += 1
             return ChatResult(hit["text"], None, hit.get("finish_reason"), hit.get("usage", {}), cached=True)
+        started = time.monotonic()
+        result = await self._complete(body)
+        result.seconds = time.monotonic() - started
+        self.stats.retries += max(0, result.attempts - 1)
+        if not result.ok:
+            self.stats.errors += 1
+            return result
+        self.stats.prompt_tokens += result.usage.get("prompt_tokens", 0)
+        self.stats.completion_tokens += result.usage.get("completion_tokens", 0)
+        if self.cache is not None:
+            self.cache.put(
+                key, {"text": result.text, "finish_reason": result.finish_reason, "usage": result.usage}
+            )
+        return result
+
+    async def _complete(self, body: dict[str, Any]) -> ChatResult:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        return None
+
+
+class ChatClient(CachedChat):
+    """Chat completions over HTTP with bounded concurrency, retries with backoff, and a response cache.
+
+    >>> client = ChatClient(LLMConfig(base_url="http://127.0.0.1:9/v1", model="m", max_retries=0))
+    >>> client.payload([{"role": "user", "content": "hi"}], max_tokens=8)["max_tokens"]
+    8
+    """
+
+    def __init__(self, config: LLMConfig) -> None:
+        super().__init__(config)
+        key = None
+        if config.api_key_env:
+            key = os.environ.get(config.api_key_env)
+            if not key:
+                raise ValueError(
+                    f"LLMConfig.api_key_env: the environment variable {config.api_key_env} is not set"
+                )
+        self._client = openai.AsyncOpenAI(
+            base_url=config.base_url, api_key=key or "EMPTY", timeout=config.timeout_s, max_retries=0
+        )
+        self._semaphore: asyncio.Semaphore | None = None
+
+    async def _complete(self, body: dict[str, Any]) -> ChatResult:
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.config.concurrency)
         known = {"model", "messages", "temperature", "top_p", "max_tokens", "seed", "stop", "n"}
         kwargs = {k: v for k, v in body.items() if k in known}
         extra = {k: v for k, v in body.items() if k not in known}
         attempts = 0
-        started = time.monotonic()
         async with self._semaphore:
             try:
                 async for attempt in AsyncRetrying(
@@ -142,29 +170,14 @@ class ChatClient:
                             **kwargs, extra_body=extra or None
                         )
             except Exception as e:  # noqa: BLE001 - a failed call is recorded on its item, never raised
-                self.stats.errors += 1
-                self.stats.retries += attempts - 1
-                return ChatResult(None, _describe(e), attempts=attempts, seconds=time.monotonic() - started)
-        self.stats.retries += attempts - 1
+                return ChatResult(None, _describe(e), attempts=attempts)
         choice = response.choices[0]
         usage = (
             response.usage.model_dump(include={"prompt_tokens", "completion_tokens", "total_tokens"})
             if response.usage
             else {}
         )
-        self.stats.prompt_tokens += usage.get("prompt_tokens", 0)
-        self.stats.completion_tokens += usage.get("completion_tokens", 0)
-        result = ChatResult(
-            choice.message.content or "",
-            None,
-            choice.finish_reason,
-            usage,
-            attempts=attempts,
-            seconds=time.monotonic() - started,
-        )
-        if self.cache is not None:
-            self.cache.put(key, {"text": result.text, "finish_reason": result.finish_reason, "usage": usage})
-        return result
+        return ChatResult(choice.message.content or "", None, choice.finish_reason, usage, attempts=attempts)
 
     async def close(self) -> None:
         await self._client.close()
