@@ -60,7 +60,9 @@ def _png_name(problem_id: str) -> str:
 
 async def _make_figure(
     problem: Problem, client: CachedChat, renderer: Renderer, cfg: BuildConfig, png_dir: Path
-) -> Figure:
+) -> Figure | str:
+    """The problem's Figure, or (a string) why the model could not be asked: then nothing is recorded
+    and the next run asks again, so an outage of the model server loses no problem."""
     generator = f"imgcoder:{cfg.llm.model}"
     messages = build_messages(problem)
     usage: Counter[str] = Counter()
@@ -72,16 +74,7 @@ async def _make_figure(
         timings["llm_s"] += time.monotonic() - started
         usage.update(reply.usage)
         if not reply.ok:
-            return Figure(
-                problem.id,
-                generator,
-                "failed",
-                "no_code",
-                error=f"model call failed: {reply.error}",
-                repair_rounds=rounds,
-                timings=dict(timings),
-                usage=dict(usage),
-            )
+            return reply.error or "model call failed"
         parsed = parse_response(reply.text or "")
         if not parsed.has_code:
             return Figure(
@@ -142,11 +135,15 @@ def _accept(
     return figure
 
 
-async def _synthesize(problems: list[Problem], cfg: BuildConfig, figures_path: Path, png_dir: Path) -> None:
+async def _synthesize(
+    problems: list[Problem], cfg: BuildConfig, figures_path: Path, png_dir: Path
+) -> Counter[str]:
+    """Make the figures not made yet; returns the model errors that left problems to a later run."""
+    model_errors: Counter[str] = Counter()
     done = {f.problem_id for f in read_jsonl(figures_path, Figure)} if figures_path.exists() else set()
     todo = [p for p in problems if p.id not in done]
     if not todo:
-        return
+        return model_errors
     from tqdm import tqdm
 
     client = make_client(cfg.llm)
@@ -164,12 +161,16 @@ async def _synthesize(problems: list[Problem], cfg: BuildConfig, figures_path: P
         async def one(problem: Problem) -> None:
             async with gate:
                 figure = await _make_figure(problem, client, renderer, cfg, png_dir)
-            await asyncio.to_thread(writer.write, figure)  # flushed and fsynced: off the event loop
+            if isinstance(figure, str):
+                model_errors[figure[:120]] += 1
+            else:
+                await asyncio.to_thread(writer.write, figure)  # flushed and fsynced: off the event loop
             bar.update(1)
 
         await asyncio.gather(*(one(p) for p in todo))
     bar.close()
     await client.close()
+    return model_errors
 
 
 def run_build(problems: list[Problem], cfg: BuildConfig) -> dict[str, Any]:
@@ -184,7 +185,7 @@ def run_build(problems: list[Problem], cfg: BuildConfig) -> dict[str, Any]:
     if cfg.llm.cache_dir is None:
         cfg.llm.cache_dir = str(run / "llm-cache")
     figures_path = run / "synthesize" / "figures.jsonl"
-    asyncio.run(_synthesize(problems, cfg, figures_path, run / "synthesize" / "png"))
+    model_errors = asyncio.run(_synthesize(problems, cfg, figures_path, run / "synthesize" / "png"))
 
     figures = {f.problem_id: f for f in read_jsonl(figures_path, Figure)}
     order = {p.id: i for i, p in enumerate(problems)}
@@ -224,6 +225,8 @@ def run_build(problems: list[Problem], cfg: BuildConfig) -> dict[str, Any]:
         "filtered": sum(c["filtered"] for c in per_type.values()),
         "exported": len(samples),
         "failures": dict(sorted(failures.items())),
+        "pending": len(problems) - len(figures),
+        "model_errors": dict(model_errors),
         "by_image_type": {k: dict(v) for k, v in sorted(per_type.items())},
         "export": manifest,
     }

@@ -174,6 +174,8 @@ def _build_command(args: argparse.Namespace) -> int:
                 api_key_env=args.llm_api_key_env,
                 concurrency=args.concurrency,
                 max_tokens=args.max_tokens,
+                max_retries=args.llm_max_retries,
+                timeout_s=args.llm_timeout,
             )
         cfg = BuildConfig(
             run_dir=args.run_dir,
@@ -200,8 +202,14 @@ def _build_command(args: argparse.Namespace) -> int:
         f"({summary['filtered']} filtered) to {Path(args.run_dir) / 'export'}",
         soft_wrap=True,
     )
+    if summary["pending"]:
+        console.print(
+            f"{summary['pending']} problems could not reach the model ({summary['model_errors']}); "
+            "run the same command again to finish them",
+            soft_wrap=True,
+        )
     print(json.dumps({k: summary[k] for k in ("attempted", "rendered", "filtered", "exported", "failures")}))
-    return 0
+    return 0 if not summary["pending"] else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -255,6 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--llm-model")
     build.add_argument("--llm-api-key-env", help="name of the environment variable that holds the key")
     build.add_argument("--max-tokens", type=int, default=4096)
+    build.add_argument("--llm-max-retries", type=int, default=5, help="retries of a failed model call")
+    build.add_argument("--llm-timeout", type=float, default=300.0, help="seconds per model call")
     build.add_argument("--concurrency", type=int, default=32)
     build.add_argument("--workers", type=int, default=0, help="render workers (default: one per core)")
     build.add_argument("--repair-rounds", type=int, default=2)

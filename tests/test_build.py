@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -133,3 +134,32 @@ def test_kill_9_then_resume_gives_the_same_output(tmp_path: Path, shared_data: P
         assert _rows(tmp_path / "killed") == _rows(tmp_path / "clean")
     finally:
         slow.close()
+
+
+def test_a_model_outage_leaves_problems_for_the_next_run(tmp_path: Path, shared_data: Path) -> None:
+    down = {"on": True}
+    server = StandInServer(reply=model)
+    try:
+        # While "down", every request for the Milky Way problem fails with 500, beyond the retries.
+        original = server.handle
+
+        def handle(h: Any) -> None:
+            body = h.rfile.read(int(h.headers["Content-Length"]))
+            if down["on"] and b"Milky Way" in body:
+                return h._send(500, {"error": {"message": "server busy"}})
+            h.rfile = io.BytesIO(body)  # put the body back for the real handler
+            return original(h)
+
+        server.handle = handle  # type: ignore[method-assign]
+        first = _build(server, tmp_path / "run", 3, shared_data / "scigenbench", "--llm-max-retries", "1")
+        out, err = first.communicate(timeout=300)
+        assert first.returncode == 1 and "could not reach the model" in err
+        figures = tmp_path / "run" / "synthesize" / "figures.jsonl"
+        assert "webinstruct-994992" not in figures.read_text() and len(figures.read_text().splitlines()) == 2
+        down["on"] = False
+        second = _build(server, tmp_path / "run", 3, shared_data / "scigenbench")
+        assert second.wait(timeout=300) == 0
+        ids = [json.loads(line)["problem_id"] for line in figures.read_text().splitlines()]
+        assert sorted(ids) == sorted(set(ids)) and "webinstruct-994992" in ids and len(ids) == 3
+    finally:
+        server.close()
