@@ -112,7 +112,7 @@ def test_build_exports_verl_rows_with_repair_and_filters(tmp_path: Path, shared_
 
 
 def test_kill_9_then_resume_gives_the_same_output(tmp_path: Path, shared_data: Path) -> None:
-    slow = StandInServer(reply=lambda body: (time.sleep(0.15), model(body))[1])
+    slow = StandInServer(reply=lambda body: (time.sleep(0.3), model(body))[1])
     try:
         reference = _build(slow, tmp_path / "clean", 16, shared_data / "scigenbench")
         assert reference.wait(timeout=300) == 0
