@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import re
 import time
 from collections import Counter, defaultdict
@@ -30,7 +29,7 @@ from typing import Any
 from scigen_rl.filters import DuplicateIndex, FilterConfig, answer_leak, image_issues, perceptual_hash
 from scigen_rl.imgcoder import build_messages, parse_response, repair_messages
 from scigen_rl.llm import CachedChat, LLMConfig, make_client
-from scigen_rl.records import Figure, JsonlWriter, Problem, read_jsonl, write_jsonl
+from scigen_rl.records import Figure, JsonlWriter, Problem, read_jsonl, write_atomic, write_jsonl
 from scigen_rl.render import RenderConfig, Renderer
 
 from .export import export, make_sample
@@ -121,10 +120,7 @@ def _accept(
     figure: Figure, png: bytes, texts: list[str], problem: Problem, cfg: BuildConfig, png_dir: Path
 ) -> Figure:
     """Save a rendered figure and note the cheap filters' verdicts on it."""
-    path = png_dir / _png_name(problem.id)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(png)
-    os.replace(tmp, path)
+    path = write_atomic(png_dir / _png_name(problem.id), png)
     rejected = image_issues(png, cfg.filters)
     leak = answer_leak(problem.answer, texts, problem.question)
     if leak is not None:
@@ -230,7 +226,5 @@ def run_build(problems: list[Problem], cfg: BuildConfig) -> dict[str, Any]:
         "by_image_type": {k: dict(v) for k, v in sorted(per_type.items())},
         "export": manifest,
     }
-    tmp = run / "summary.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2))
-    os.replace(tmp, run / "summary.json")
+    write_atomic(run / "summary.json", json.dumps(summary, indent=2))
     return summary

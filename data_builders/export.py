@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from scigen_rl.records import Problem, Sample, Verdict
+from scigen_rl.records import Problem, Sample, Verdict, write_atomic
 
 INSTRUCTION = "Reason step by step inside <think> </think> first, then give the final answer in \\boxed{}."
 """Appended to every prompt, training and evaluation alike (the reward reads the last \\boxed{})."""
@@ -139,7 +139,5 @@ def export(
             }
         )
     manifest["scaling_subsets"] = subsets
-    tmp = out / "manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2))
-    os.replace(tmp, out / "manifest.json")
+    write_atomic(out / "manifest.json", json.dumps(manifest, indent=2))
     return manifest

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from .records import write_atomic
 from .render import FAILURE_CLASSES, RenderConfig, Renderer, RenderResult, SandboxUnavailable
 
 
@@ -125,10 +126,7 @@ def _write_pngs(result: RenderResult, stem: str, out_dir: Path) -> str | None:
         main.unlink(missing_ok=True)
         return None
     for i, png in enumerate(result.pngs):
-        path = main if i == 0 else out_dir / f"{stem}-{i + 1}.png"
-        tmp = path.with_suffix(".png.tmp")
-        tmp.write_bytes(png)
-        os.replace(tmp, path)
+        write_atomic(main if i == 0 else out_dir / f"{stem}-{i + 1}.png", png)
     if len(result.pngs) > 1:
         result.warnings.append(f"{len(result.pngs)} figures: extra ones written as {stem}-2.png ...")
     return str(main)

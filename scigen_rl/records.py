@@ -516,15 +516,22 @@ class JsonlWriter:
         self.close()
 
 
-def write_jsonl(path: str | os.PathLike[str], records: list[Any]) -> None:
-    """Write a whole file atomically (temp file + rename): readers never see half of it."""
+def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> Path:
+    """Replace a file's content whole (temp file + rename): a reader or a killed run never sees half."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     with tmp.open("wb") as f:
-        for r in records:
-            data = r if isinstance(r, dict) else r.to_dict()
-            f.write(json.dumps(data, ensure_ascii=False).encode() + b"\n")
+        f.write(data.encode() if isinstance(data, str) else data)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+    return path
+
+
+def write_jsonl(path: str | os.PathLike[str], records: list[Any]) -> None:
+    """Write a whole file of records atomically."""
+    lines = (
+        json.dumps(r if isinstance(r, dict) else r.to_dict(), ensure_ascii=False) + "\n" for r in records
+    )
+    write_atomic(path, "".join(lines))

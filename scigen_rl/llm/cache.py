@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..records import write_atomic
+
 
 def request_key(payload: dict[str, Any]) -> str:
     """sha256 of the canonical JSON of everything that decides the answer (not the API key)."""
@@ -31,8 +33,4 @@ class ResponseCache:
         return data if isinstance(data, dict) else None
 
     def put(self, key: str, value: dict[str, Any]) -> None:
-        path = self._path(key)
-        path.parent.mkdir(exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(self._path(key), json.dumps(value, ensure_ascii=False))
