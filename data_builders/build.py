@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scigen_rl.filters import DuplicateIndex, FilterConfig, answer_leak, image_issues, perceptual_hash
+from scigen_rl.filters import DuplicateIndex, FilterConfig, answer_leak, check_pixels
 from scigen_rl.imgcoder import build_messages, parse_response, repair_messages
 from scigen_rl.llm import CachedChat, LLMConfig, make_client
 from scigen_rl.records import Figure, JsonlWriter, Problem, read_jsonl, write_atomic, write_jsonl
@@ -121,13 +121,14 @@ def _accept(
 ) -> Figure:
     """Save a rendered figure and note the cheap filters' verdicts on it."""
     path = write_atomic(png_dir / _png_name(problem.id), png)
-    rejected = image_issues(png, cfg.filters)
+    pixels = check_pixels(png, cfg.filters)
+    rejected = list(pixels.issues)
     leak = answer_leak(problem.answer, texts, problem.question)
     if leak is not None:
         rejected.append("answer_leak")
     figure.status, figure.failure, figure.error = "ok", None, None
     figure.png_path, figure.png_sha256 = str(path), hashlib.sha256(png).hexdigest()
-    figure.extra = {"rejected": rejected, "leak": leak, "texts": texts, "phash": perceptual_hash(png)}
+    figure.extra = {"rejected": rejected, "leak": leak, "texts": texts, "phash": pixels.phash}
     return figure
 
 
@@ -202,11 +203,8 @@ def run_build(problems: list[Problem], cfg: BuildConfig) -> dict[str, Any]:
             continue
         counts["rendered"] += 1
         rejected = list(figure.extra.get("rejected", []))
-        twin = duplicates.check_and_add(
-            problem.id,
-            Path(figure.png_path or "").read_bytes() if "phash" not in figure.extra else None,
-            figure.extra.get("phash"),
-        )
+        phash = figure.extra.get("phash") or check_pixels(Path(figure.png_path or "").read_bytes()).phash
+        twin = duplicates.check_and_add(problem.id, phash)
         if twin is not None:
             rejected.append(f"near_duplicate:{twin}")
         if rejected:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 
-from scigen_rl.filters import DuplicateIndex, answer_leak, image_issues
+from scigen_rl.filters import DuplicateIndex, answer_leak, check_pixels
 from scigen_rl.render import Renderer
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "benchmarks" / "scripts"
@@ -20,21 +21,21 @@ def _render(renderer: Renderer, code: str) -> bytes:
 
 def test_pixel_filters(renderer: Renderer) -> None:
     good = _render(renderer, (SCRIPTS / "01_geometry_triangle.py").read_text())
-    assert image_issues(good) == []
+    assert check_pixels(good).issues == []
     strip = _render(
         renderer, "import matplotlib.pyplot as plt\nplt.figure(figsize=(12, 1.2))\nplt.plot([0, 1], [0, 1])\n"
     )
-    assert "aspect_ratio" in image_issues(strip)
+    assert "aspect_ratio" in check_pixels(strip).issues
     tiny = _render(
         renderer,
         "import matplotlib.pyplot as plt\nplt.figure(figsize=(1, 1))\nplt.plot([0, 1])\nplt.axis('off')\n",
     )
-    assert "too_small" in image_issues(tiny)
+    assert "too_small" in check_pixels(tiny).issues
     speck = _render(
         renderer,
         "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.axis('off')\nax.plot([0.5], [0.5], ',')\n",
     )
-    assert "near_blank" in image_issues(speck)
+    assert "near_blank" in check_pixels(speck).issues
 
 
 def test_near_duplicates(renderer: Renderer) -> None:
@@ -42,9 +43,9 @@ def test_near_duplicates(renderer: Renderer) -> None:
     a2 = _render(renderer, (SCRIPTS / "13_force_incline_fbd.py").read_text().replace("30", "31", 1))
     b = _render(renderer, (SCRIPTS / "24_bio_cell_diagram.py").read_text())
     index = DuplicateIndex()
-    assert index.check_and_add("p1", a) is None
-    assert index.check_and_add("p2", b) is None
-    assert index.check_and_add("p3", a2) == "p1"
+    assert index.check_and_add("p1", check_pixels(a).phash) is None
+    assert index.check_and_add("p2", check_pixels(b).phash) is None
+    assert index.check_and_add("p3", check_pixels(a2).phash) == "p1"
 
 
 @pytest.mark.parametrize(
@@ -71,3 +72,24 @@ def test_leak_found_in_what_a_script_really_draws(renderer: Renderer) -> None:
     result = renderer.render(src, "leaky.py")
     assert "d = 290.59 cm" in result.texts and "290.588" not in result.texts  # tick labels are not read
     assert answer_leak("290.588 cm", result.texts) == "d = 290.59 cm"
+
+
+def test_duplicate_index_matches_a_scan_of_every_pair() -> None:
+    """The banded lookup finds exactly what comparing with every earlier figure finds."""
+    rng = random.Random(7)
+    base = [rng.getrandbits(64) for _ in range(40)]
+    # Near copies of the bases with 0-7 flipped bits, so distances fall on both sides of the limit.
+    hashes = [
+        b ^ sum(1 << rng.randrange(64) for _ in range(rng.randrange(8))) for b in base for _ in range(5)
+    ]
+    rng.shuffle(hashes)
+    for max_distance in (0, 4, 10):
+        index, seen, found = DuplicateIndex(max_distance), [], 0
+        for i, h in enumerate(hashes):
+            expected = next((j for j, o in seen if (h ^ o).bit_count() <= max_distance), None)
+            twin = index.check_and_add(f"p{i}", f"{h:016x}")
+            assert twin == (None if expected is None else f"p{expected}")
+            if expected is None:
+                seen.append((i, h))
+            found += expected is not None
+        assert found > 0

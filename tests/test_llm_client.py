@@ -89,6 +89,16 @@ def test_exhausted_retries_are_recorded_not_raised(
     )  # failures are not cached
 
 
+def test_a_malformed_answer_is_a_recorded_failure(
+    server: StandInServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = _client(server, tmp_path, monkeypatch)
+    result = asyncio.run(client.chat(_user("malformed:")))
+    assert not result.ok and result.text is None
+    assert result.error.startswith("malformed response (KeyError") and "chat.completion" in result.error
+    assert client.stats.errors == 1 and not list(Path(client.config.cache_dir).rglob("*.json"))
+
+
 def test_a_hanging_server_times_out(
     server: StandInServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

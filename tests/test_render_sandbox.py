@@ -591,3 +591,12 @@ def test_explicit_unseeded_generators_are_reproducible(renderer: Renderer) -> No
     """
     first, second = (renderer.render(_script(src), "gen.py") for _ in range(2))
     assert first.ok and first.pngs == second.pngs
+
+
+def test_scripts_run_at_the_configured_lower_priority(renderer: Renderer) -> None:
+    """Rendering yields the CPU to the process that sends model requests (RenderConfig.nice)."""
+    src = "import os\nimport matplotlib.pyplot as plt\nplt.title(f'nice={os.getpriority(os.PRIO_PROCESS, 0)}')\n"
+    result = renderer.render(src, "nice.py")
+    assert result.ok, result.error
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert result.texts == [f"nice={min(19, ours + RenderConfig().nice)}"]

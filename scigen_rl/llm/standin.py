@@ -3,7 +3,7 @@
 It checks every request's format strictly (path, auth header, body fields, message and content-part
 shapes) and answers 400 with the reason when something is off. The last user text can script its
 behaviour: ``fail429:N`` / ``fail500:N`` fail the first N calls with that text, ``hang:S`` and
-``sleep:S`` wait S seconds before answering. Otherwise it answers ``echo: <text>``.
+``sleep:S`` wait S seconds before answering, ``malformed:`` answers 200 with no ``choices``. Otherwise it answers ``echo: <text>``.
 """
 
 from __future__ import annotations
@@ -74,6 +74,11 @@ class StandInServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as vLLM and hosted APIs answer
+            # Headers and body go out in two writes; with Nagle's algorithm the body would wait for
+            # the client's delayed ACK (40 ms) on a kept-alive connection. Real servers set this too.
+            disable_nagle_algorithm = True
+
             def log_message(self, *args: Any) -> None:
                 pass
 
@@ -127,6 +132,8 @@ class StandInServer:
         for kind, status in (("fail429:", 429), ("fail500:", 500)):
             if text.startswith(kind) and n <= int(text.split(":")[1].split()[0]):
                 return send(status, {"error": {"message": f"scripted {status}"}})
+        if text.startswith("malformed:"):
+            return send(200, {"id": f"chatcmpl-{n}", "object": "chat.completion"})
         if text.startswith(("hang:", "sleep:")):
             time.sleep(float(text.split(":")[1].split()[0]))
         if self.delay_s:

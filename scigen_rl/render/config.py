@@ -41,6 +41,11 @@ class RenderConfig:
     max_pixels: int = 16_000_000
     """A figure larger than this many pixels is saved at a lower DPI (with a warning) instead."""
 
+    nice: int = 5
+    """Scheduling niceness added to the workers (0-19). Rendering is batch work; the process that
+    drives it also waits on model answers and sends the next requests, and must not queue for a core
+    behind the scripts, or every model call starts late when the machine is busy."""
+
     recycle_after: int = 500
     """A worker is replaced by a fresh one after this many scripts."""
 
@@ -95,6 +100,8 @@ class RenderConfig:
                 raise ValueError(f"RenderConfig.{name}: must be positive, got {getattr(self, name)!r}")
         if not 0 <= self.png_compress_level <= 9:
             raise ValueError(f"RenderConfig.png_compress_level: must be 0-9, got {self.png_compress_level}")
+        if not 0 <= self.nice <= 19:
+            raise ValueError(f"RenderConfig.nice: must be 0-19, got {self.nice}")
         if self.workers < 0:
             raise ValueError(f"RenderConfig.workers: must be >= 0, got {self.workers}")
 

@@ -508,6 +508,7 @@ def main(argv: list[str]) -> int:
     sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd())]
     cfg = RenderConfig(**json.loads(argv[1]))
     scratch = argv[2]
+    os.nice(cfg.nice)  # before seccomp, which denies setpriority to scripts
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the pool handles Ctrl-C and shuts us down
     req, rep = os.dup(0), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
