@@ -183,10 +183,29 @@ def run_build(problems: list[Problem], cfg: BuildConfig) -> dict[str, Any]:
         cfg.llm.cache_dir = str(run / "llm-cache")
     figures_path = run / "synthesize" / "figures.jsonl"
     model_errors = asyncio.run(_synthesize(problems, cfg, figures_path, run / "synthesize" / "png"))
+    return export_run(run, cfg.filters, cfg.val_fraction, cfg.scaling_fractions, cfg.seed, model_errors)
 
-    figures = {f.problem_id: f for f in read_jsonl(figures_path, Figure)}
+
+def export_run(
+    run_dir: str | Path,
+    filters: FilterConfig | None = None,
+    val_fraction: float = 0.05,
+    scaling_fractions: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0),
+    seed: int = 0,
+    model_errors: Counter[str] | None = None,
+) -> dict[str, Any]:
+    """The export stage alone, from a run directory's records (``scigen-rl export``): no model call
+    and no render, so the split or the scaling fractions can change after a build. The pixel and
+    leakage verdicts are those recorded at build time; near-duplicates are decided here."""
+    filters = filters or FilterConfig()
+    run = Path(run_dir)
+    problems_path, figures_path = run / "problems.jsonl", run / "synthesize" / "figures.jsonl"
+    if not problems_path.exists():
+        raise FileNotFoundError(f"{problems_path}: not a build's run directory (no problems.jsonl)")
+    problems = list(read_jsonl(problems_path, Problem))
+    figures = {f.problem_id: f for f in read_jsonl(figures_path, Figure)} if figures_path.exists() else {}
     order = {p.id: i for i, p in enumerate(problems)}
-    duplicates = DuplicateIndex(cfg.filters.max_hash_distance)
+    duplicates = DuplicateIndex(filters.max_hash_distance)
     samples = []
     per_type: dict[str, Counter[str]] = defaultdict(Counter)
     failures: Counter[str] = Counter()
@@ -202,17 +221,17 @@ def run_build(problems: list[Problem], cfg: BuildConfig) -> dict[str, Any]:
             counts[figure.failure or "runtime"] += 1
             continue
         counts["rendered"] += 1
+        png_path = Path(figure.png_path or "")
         rejected = list(figure.extra.get("rejected", []))
-        phash = figure.extra.get("phash") or check_pixels(Path(figure.png_path or "").read_bytes()).phash
+        phash = figure.extra.get("phash") or check_pixels(png_path.read_bytes(), filters).phash
         twin = duplicates.check_and_add(problem.id, phash)
         if twin is not None:
             rejected.append(f"near_duplicate:{twin}")
         if rejected:
             counts["filtered"] += 1
             continue
-        png = Path(figure.png_path or "").read_bytes()
-        samples.append(make_sample(problem, png, figure.generator, order[problem.id]))
-    manifest = export(samples, run / "export", cfg.val_fraction, cfg.scaling_fractions, cfg.seed)
+        samples.append(make_sample(problem, png_path.read_bytes(), figure.generator, order[problem.id]))
+    manifest = export(samples, run / "export", val_fraction, scaling_fractions, seed)
     summary = {
         "attempted": sum(c["attempted"] for c in per_type.values()),
         "rendered": sum(c["rendered"] for c in per_type.values()),
@@ -220,7 +239,7 @@ def run_build(problems: list[Problem], cfg: BuildConfig) -> dict[str, Any]:
         "exported": len(samples),
         "failures": dict(sorted(failures.items())),
         "pending": len(problems) - len(figures),
-        "model_errors": dict(model_errors),
+        "model_errors": dict(model_errors or {}),
         "by_image_type": {k: dict(v) for k, v in sorted(per_type.items())},
         "export": manifest,
     }

@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .records import write_atomic
 from .render import FAILURE_CLASSES, RenderConfig, Renderer, RenderResult, SandboxUnavailable
@@ -140,9 +141,6 @@ def _default_scigenbench_dir() -> str:
 
 
 def _build_command(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
     from data_builders.build import BuildConfig, run_build
 
     from .llm import LLMConfig
@@ -181,12 +179,36 @@ def _build_command(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             repair_rounds=args.repair_rounds,
             render=RenderConfig(workers=args.workers),
+            val_fraction=args.val_fraction,
+            scaling_fractions=args.scaling_fractions,
+            seed=args.seed,
         )
     except (ValueError, OSError, RuntimeError) as e:
         print(f"scigen-rl build: {e}", file=sys.stderr)
         return 2
     summary = run_build(problems, cfg)
-    table = Table(title=f"build summary ({args.run_dir})")
+    _print_summary(summary, args.run_dir)
+    return 0 if not summary["pending"] else 1
+
+
+def _export_command(args: argparse.Namespace) -> int:
+    from data_builders.build import export_run
+
+    try:
+        summary = export_run(args.run_dir, None, args.val_fraction, args.scaling_fractions, args.seed)
+    except (ValueError, OSError) as e:
+        print(f"scigen-rl export: {e}", file=sys.stderr)
+        return 2
+    _print_summary(summary, args.run_dir)
+    return 0
+
+
+def _print_summary(summary: dict[str, Any], run_dir: str) -> None:
+    """The per-image-type table and totals on stderr; the CLI contract's JSON line on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"build summary ({run_dir})")
     columns = ["attempted", "rendered", "repaired", "filtered", *FAILURE_CLASSES, "no_code"]
     table.add_column("image type")
     for c in columns:
@@ -195,9 +217,12 @@ def _build_command(args: argparse.Namespace) -> int:
         table.add_row(image_type, *(str(counts.get(c, 0)) for c in columns))
     console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
     console.print(table)
+    subsets = ", ".join(f"{s['fraction']:g}: {s['rows']}" for s in summary["export"]["scaling_subsets"])
     console.print(
         f"exported {summary['exported']} of {summary['attempted']} problems "
-        f"({summary['filtered']} filtered) to {Path(args.run_dir) / 'export'}",
+        f"({summary['filtered']} filtered) to {Path(run_dir) / 'export'}: "
+        f"train {summary['export']['train']['rows']}, val {summary['export']['val']['rows']}; "
+        f"scaling subsets {subsets}",
         soft_wrap=True,
     )
     if summary["pending"]:
@@ -207,7 +232,29 @@ def _build_command(args: argparse.Namespace) -> int:
             soft_wrap=True,
         )
     print(json.dumps({k: summary[k] for k in ("attempted", "rendered", "filtered", "exported", "failures")}))
-    return 0 if not summary["pending"] else 1
+
+
+def _fractions(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text!r}") from None
+    if not values or not all(0 < v <= 1 for v in values):
+        raise argparse.ArgumentTypeError(f"fractions must lie in (0, 1]: {text!r}")
+    return values
+
+
+def _add_export_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--val-fraction", type=float, default=0.05, help="share of problems (by id hash) in val.parquet"
+    )
+    parser.add_argument(
+        "--scaling-fractions",
+        type=_fractions,
+        default=(0.125, 0.25, 0.5, 1.0),
+        help="nested training subsets for data-scaling sweeps, e.g. 0.125,0.25,0.5,1",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split and the subset order")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -266,7 +313,18 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--concurrency", type=int, default=32)
     build.add_argument("--workers", type=int, default=0, help="render workers (default: one per core)")
     build.add_argument("--repair-rounds", type=int, default=2)
+    _add_export_options(build)
     build.set_defaults(func=_build_command)
+
+    export = sub.add_parser(
+        "export",
+        help="re-export a build's run directory (no model, no render)",
+        description="Write RUN_DIR/export again from the build's records, e.g. with other scaling "
+        "fractions or another validation share. Prints the same summary as build.",
+    )
+    export.add_argument("--run-dir", required=True)
+    _add_export_options(export)
+    export.set_defaults(func=_export_command)
     return parser
 
 

@@ -107,6 +107,28 @@ def test_build_exports_verl_rows_with_repair_and_filters(tmp_path: Path, shared_
         again = _build(server, tmp_path / "run", 8, shared_data / "scigenbench")
         assert again.wait(timeout=300) == 0
         assert len(server.requests) == calls  # nothing redone, nothing re-asked
+
+        # The export stage alone, with another split and other scaling fractions: no model call.
+        run = tmp_path / "run"
+        cmd = [sys.executable, "-m", "scigen_rl.cli", "export", "--run-dir", str(run)]
+        done = subprocess.run(
+            [*cmd, "--val-fraction", "0", "--scaling-fractions", "0.5,1"], capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout.strip().splitlines()[-1]) == summary
+        manifest = json.loads((run / "export" / "manifest.json").read_text())
+        assert manifest["val"]["rows"] == 0 and manifest["train"]["rows"] == summary["exported"]
+        assert [s["fraction"] for s in manifest["scaling_subsets"]] == [0.5, 1.0]
+        assert len(pq.read_table(run / "export" / "val.parquet")) == 0
+        assert len(server.requests) == calls
+        bad = subprocess.run([*cmd, "--scaling-fractions", "0.5,2"], capture_output=True, text=True)
+        assert bad.returncode == 2 and "fractions must lie in (0, 1]" in bad.stderr
+        missing = subprocess.run(
+            [sys.executable, "-m", "scigen_rl.cli", "export", "--run-dir", str(tmp_path / "nowhere")],
+            capture_output=True,
+            text=True,
+        )
+        assert missing.returncode == 2 and "not a build's run directory" in missing.stderr
     finally:
         server.close()
 
