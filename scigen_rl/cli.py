@@ -257,6 +257,65 @@ def _add_export_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and the subset order")
 
 
+def _serve_reward_command(args: argparse.Namespace) -> int:
+    from omegaconf import OmegaConf
+
+    from reward.config import RewardConfig
+    from reward.server import serve
+
+    settings: dict[str, Any] = {}
+    if args.config:
+        settings.update(OmegaConf.to_container(OmegaConf.load(args.config), resolve=True))  # type: ignore[arg-type]
+    settings.update(
+        {k: v for k, v in vars(args).items() if k in RewardConfig.__dataclass_fields__ and v is not None}
+    )
+    try:
+        config = RewardConfig.from_kwargs(settings)
+    except (ValueError, TypeError) as e:
+        print(f"scigen-rl serve-reward: {e}", file=sys.stderr)
+        return 2
+    print(
+        f"reward server on http://{args.host}:{args.port} (mode {config.mode}, verifier {config.verifier_model} "
+        f"at {', '.join(config.verifier_urls) or 'none'})",
+        file=sys.stderr,
+    )
+    serve(config, args.host, args.port, args.log_level)
+    return 0
+
+
+def _add_reward_options(parser: argparse.ArgumentParser) -> None:
+    """One flag per RewardConfig setting (``--verifier-url`` repeats), its docstring as the help."""
+    import dataclasses
+
+    from reward.config import RewardConfig
+
+    docs = _field_docs(RewardConfig)
+    for f in dataclasses.fields(RewardConfig):
+        if f.name == "verifier_urls":
+            parser.add_argument(
+                "--verifier-url", dest="verifier_urls", action="append", help=docs.get(f.name, "")
+            )
+            continue
+        kind = type(f.default) if f.default is not None and f.default is not dataclasses.MISSING else str
+        parser.add_argument(
+            f"--{f.name.replace('_', '-')}", dest=f.name, type=kind, help=docs.get(f.name, "")
+        )
+
+
+def _field_docs(cls: type) -> dict[str, str]:
+    """The docstring under each dataclass field (the attribute-docstring convention), for --help."""
+    import ast
+    import inspect
+
+    docs: dict[str, str] = {}
+    body = ast.parse(inspect.getsource(cls)).body[0].body  # type: ignore[attr-defined]
+    for node, after in zip(body, body[1:], strict=False):
+        documented = isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and documented:
+            docs[node.target.id] = " ".join(str(after.value.value).split()).replace("%", "%%")
+    return docs
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scigen-rl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -325,6 +384,19 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--run-dir", required=True)
     _add_export_options(export)
     export.set_defaults(func=_export_command)
+
+    serve_reward = sub.add_parser(
+        "serve-reward",
+        help="the Compass-Verifier reward server (POST /score, GET /health, GET /metrics)",
+        description="Judge answers rule first (math-verify, option letters) and with a served verifier "
+        "second. Settings: --config FILE (YAML of reward.config.RewardConfig), then the flags below.",
+    )
+    serve_reward.add_argument("--host", default="127.0.0.1")
+    serve_reward.add_argument("--port", type=int, default=8765)
+    serve_reward.add_argument("--config", help="YAML or JSON with RewardConfig settings")
+    serve_reward.add_argument("--log-level", default="warning")
+    _add_reward_options(serve_reward)
+    serve_reward.set_defaults(func=_serve_reward_command)
     return parser
 
 

@@ -3,7 +3,8 @@
 It checks every request's format strictly (path, auth header, body fields, message and content-part
 shapes) and answers 400 with the reason when something is off. The last user text can script its
 behaviour: ``fail429:N`` / ``fail500:N`` fail the first N calls with that text, ``hang:S`` and
-``sleep:S`` wait S seconds before answering, ``malformed:`` answers 200 with no ``choices``. Otherwise it answers ``echo: <text>``.
+``sleep:S`` wait S seconds before answering, ``malformed:`` answers 200 with no ``choices``.
+Otherwise it answers ``echo: <text>``, or what a ``reply(body)`` callable returns.
 """
 
 from __future__ import annotations
@@ -59,11 +60,29 @@ def _last_user_text(body: dict[str, Any]) -> str:
     return " ".join(p["text"] for p in content if p.get("type") == "text")
 
 
+class StandInError(Exception):
+    """Raised by a ``reply`` callable to answer with this HTTP status instead."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class StandInServer:
-    def __init__(self, api_key: str | None = "test-key", reply: Any = None, delay_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        api_key: str | None = "test-key",
+        reply: Any = None,
+        delay_s: float = 0.0,
+        model_id: str = "stand-in",
+        max_concurrent: int | None = None,
+    ) -> None:
         self.api_key = api_key
-        self.reply = reply  # optional callable(body) -> str
+        self.model_id = model_id  # what GET /v1/models lists
+        self.reply = reply  # optional callable(body) -> str; a ValueError it raises is answered 400
         self.delay_s = delay_s  # every answer takes at least this long (a model's generation time)
+        # Like a serving engine's batch limit: more requests than this wait for a slot.
+        self.slots = threading.BoundedSemaphore(max_concurrent) if max_concurrent else None
         self.first_request_at: float | None = None  # time.monotonic() of the first well-formed request
         self.arrivals: list[float] = []
         self.requests: list[dict[str, Any]] = []
@@ -89,6 +108,18 @@ class StandInServer:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+                if self.path != "/v1/models":
+                    return self._send(404, {"error": {"message": f"unknown path {self.path}"}})
+                if (
+                    server.api_key is not None
+                    and self.headers.get("Authorization") != f"Bearer {server.api_key}"
+                ):
+                    return self._send(401, {"error": {"message": "bad or missing bearer token"}})
+                return self._send(
+                    200, {"object": "list", "data": [{"id": server.model_id, "object": "model"}]}
+                )
 
             def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
                 with server.lock:
@@ -136,9 +167,19 @@ class StandInServer:
             return send(200, {"id": f"chatcmpl-{n}", "object": "chat.completion"})
         if text.startswith(("hang:", "sleep:")):
             time.sleep(float(text.split(":")[1].split()[0]))
-        if self.delay_s:
-            time.sleep(self.delay_s)
-        answer = self.reply(body) if self.reply else f"echo: {text}"
+        if self.slots is not None:
+            self.slots.acquire()
+        try:
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            answer = self.reply(body) if self.reply else f"echo: {text}"
+        except StandInError as e:
+            return send(e.status, {"error": {"message": str(e)}})
+        except ValueError as e:
+            return send(400, {"error": {"message": str(e)}})
+        finally:
+            if self.slots is not None:
+                self.slots.release()
         return send(
             200,
             {

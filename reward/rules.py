@@ -1,0 +1,108 @@
+"""The rule path: decide an answer without a model when that is safe.
+
+``correct`` when math-verify proves the boxed answer equal to the gold one, or the boxed option letter
+(or option text) is the gold option; ``incorrect`` only for a multiple-choice answer that names
+another option; otherwise undecided (None), and the verifier judges. A wrong-looking free-form answer
+is never failed by rule: units, rounding and wording defeat rules, and that is the verifier's job.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+_LETTER = re.compile(r"^\(?([A-H])\)?[.:]?$")
+# math-verify warns on every call made without its timer, which we do on purpose off the main thread.
+logging.getLogger("math_verify").setLevel(logging.ERROR)
+
+
+def last_boxed(text: str) -> str | None:
+    """The content of the last ``\\boxed{...}`` (or ``\\fbox{...}``), braces balanced; None if absent.
+
+    >>> last_boxed("first \\\\boxed{1}, then \\\\boxed{\\\\frac{1}{2}}.")
+    '\\\\frac{1}{2}'
+    >>> last_boxed("no box") is None
+    True
+    """
+    start = max(text.rfind("\\boxed{"), text.rfind("\\fbox{"))
+    if start < 0:
+        return None
+    i = text.index("{", start) + 1
+    depth, begin = 1, i
+    while i < len(text):
+        if text[i] == "{":
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[begin:i].strip()
+        i += 1
+    return None  # unclosed: cut off mid-answer
+
+
+def _option_letter(text: str, options: Any) -> str | None:
+    """The option a short answer names: ``B``, ``(B)``, ``\\text{B}``, or an option's exact text."""
+    plain = re.sub(r"\\text(?:bf)?\{([^{}]*)\}", r"\1", text).strip().rstrip(".")
+    match = _LETTER.match(plain)
+    if match:
+        return match.group(1)
+    if isinstance(options, dict):
+        items = [(str(k), str(v)) for k, v in options.items()]
+    elif isinstance(options, list | tuple):
+        items = [(chr(65 + i), str(v)) for i, v in enumerate(options)]
+    else:
+        items = []
+    for letter, option_text in items:
+        if plain.lower() == option_text.strip().lower():
+            return letter
+    return None
+
+
+def _math_equal(gold: str, answer: str, timeouts: bool) -> bool:
+    from math_verify import parse, verify
+
+    seconds = 5 if timeouts else None
+    gold_parsed = parse(f"${gold}$", parsing_timeout=seconds)
+    answer_parsed = parse(f"\\boxed{{{answer}}}", parsing_timeout=seconds)
+    if not gold_parsed or not answer_parsed:
+        return False
+    return bool(verify(gold_parsed, answer_parsed, timeout_seconds=seconds))
+
+
+def rule_verdict(response: str, gold: str, options: Any = None, timeouts: bool = False) -> str | None:
+    """``correct``, ``incorrect`` or None (undecided) for a response's last boxed answer.
+
+    ``timeouts``: let math-verify time itself out, which only works on a process's main thread
+    (a rule-check process); in a thread it must be False.
+
+    >>> rule_verdict("so \\\\boxed{0.5}", "\\\\frac{1}{2}")
+    'correct'
+    >>> rule_verdict("\\\\boxed{(C)}", "B", options=["1", "2", "3"])
+    'incorrect'
+    >>> rule_verdict("\\\\boxed{13}", "12") is None  # wrong-looking, but the verifier decides
+    True
+    """
+    answer = last_boxed(response.rsplit("</think>", 1)[-1])
+    if answer is None or not answer:
+        return None
+    gold = gold.strip()
+    gold_letter = _option_letter(gold, options)
+    if gold_letter is not None and (options or _LETTER.match(gold)):
+        named = _option_letter(answer, options)
+        if named is None:
+            return None
+        return "correct" if named == gold_letter else "incorrect"
+    try:
+        return "correct" if _math_equal(gold, answer, timeouts) else None
+    except Exception:  # noqa: BLE001 - a parser failure only means the rule cannot decide
+        return None
+
+
+def has_boxed(response: str) -> bool:
+    """Whether the final answer is in ``\\boxed{}`` (the format reward).
+
+    >>> has_boxed("<think>\\\\boxed{1}?</think> It is 2."), has_boxed("It is \\\\boxed{2}.")
+    (False, True)
+    """
+    return last_boxed(response.rsplit("</think>", 1)[-1]) is not None

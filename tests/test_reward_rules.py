@@ -1,0 +1,156 @@
+"""Reading the verifier's reply, and the rule path (math-verify, option letters), on realistic text."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from reward.compass_reward import KEYS, compute_score
+from reward.config import RewardConfig
+from reward.rules import has_boxed, last_boxed, rule_verdict
+from reward.verifier_prompt import answer_segment, parse_verdict, verifier_messages
+
+VERIFIER_REPLIES = [
+    # plain letters, as CompassVerifier answers with max_tokens small
+    ("A", "A"),
+    ("B", "B"),
+    ("C", "C"),
+    (" A\n", "A"),
+    ("A.", "A"),
+    ("(B)", "B"),
+    ("[C]", "C"),
+    ("**A**", "A"),
+    ("\\boxed{B}", "B"),
+    ("A: CORRECT", "A"),
+    ("B - the final answer differs", "B"),
+    ("Judgement: C", "C"),
+    ("Final Judgment: A", "A"),
+    # words: the naive last-letter regex maps both of the first two to C
+    ("INCORRECT", "B"),
+    ("CORRECT", "A"),
+    ("Incorrect.", "B"),
+    ("correct", "A"),
+    ("INVALID", "C"),
+    # the CoT variant ends with a boxed judgment
+    ("The candidate gives 4 while the standard answer is 5.\nFinal Judgment: \\boxed{B}", "B"),
+    ("Analysis: both are 1/2. Final Judgement: \\boxed{A}", "A"),
+    # garbage: counted as unparsed, never a guess
+    ("", None),
+    ("   ", None),
+    ("D", None),
+    ("Analysis: the candidate ...", None),
+    ("The answer is correct", None),
+    ("Apple", None),
+    ("a", None),
+    ("<|im_end|>", None),
+    ("I cannot judge this.", None),
+]
+
+
+@pytest.mark.parametrize(("reply", "expected"), VERIFIER_REPLIES)
+def test_verifier_replies_are_read_strictly(reply: str, expected: str | None) -> None:
+    assert parse_verdict(reply) == expected
+
+
+MATH_CASES = [
+    # (response, gold, options, expected rule verdict)
+    ("\\boxed{48}", "48", None, "correct"),
+    ("x = \\boxed{48.0}", "48", None, "correct"),
+    ("so \\boxed{0.5}", "\\frac{1}{2}", None, "correct"),
+    ("\\boxed{\\frac{2}{4}}", "0.5", None, "correct"),
+    ("\\boxed{2\\sqrt{221}}", "2 \\sqrt { 221 }", None, "correct"),
+    ("\\boxed{1+x^2}", "x^2+1", None, "correct"),
+    ("\\boxed{30^\\circ}", "30", None, "correct"),
+    ("\\boxed{3.5\\,\\text{m/s}}", "3.5 m/s", None, None),  # units: the verifier's job
+    ("\\boxed{13}", "12", None, None),  # wrong-looking free form is never failed by rule
+    ("The answer is 48.", "48", None, None),  # no box: the verifier reads prose
+    ("\\boxed{4", "4", None, None),  # cut off inside the box
+    (
+        "<think>\\boxed{48}</think> I am not sure.",
+        "48",
+        None,
+        None,
+    ),  # a box in the thinking is not the answer
+    # multiple choice: letters, decorated letters, option text
+    ("\\boxed{B}", "B", ["1", "2", "3"], "correct"),
+    ("\\boxed{(B)}", "B", ["1", "2", "3"], "correct"),
+    ("\\boxed{\\text{B}}", "B", ["1", "2", "3"], "correct"),
+    ("\\boxed{C}", "B", ["1", "2", "3"], "incorrect"),
+    ("\\boxed{2}", "B", ["1", "2", "3"], "correct"),
+    ("\\boxed{3}", "B", ["1", "2", "3"], "incorrect"),
+    ("\\boxed{B}", "2", ["1", "2", "3"], "correct"),  # gold given as option text
+    ("\\boxed{B}", "B", {"A": "north", "B": "south"}, "correct"),
+    ("\\boxed{south}", "B", {"A": "north", "B": "south"}, "correct"),
+    ("\\boxed{the second one}", "B", ["1", "2", "3"], None),
+    ("\\boxed{D}", "D", None, "correct"),  # a letter answer without listed options
+]
+
+
+@pytest.mark.parametrize(("response", "gold", "options", "expected"), MATH_CASES)
+def test_rule_path(response: str, gold: str, options: object, expected: str | None) -> None:
+    assert rule_verdict(response, gold, options) == expected
+
+
+def test_rule_checks_run_in_threads_at_once() -> None:
+    """math-verify is called without its signal timer, so it works off the main thread, in parallel."""
+    results: list[str | None] = []
+    lock = threading.Lock()
+
+    def work(i: int) -> None:
+        verdict = rule_verdict(f"\\boxed{{\\frac{{{i}}}{{2}}}}", str(i / 2))
+        with lock:
+            results.append(verdict)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(1, 9)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert results == ["correct"] * 8
+
+
+def test_boxed_extraction_and_format() -> None:
+    assert last_boxed("\\boxed{a} and \\boxed{\\{1, 2\\}}") == "\\{1, 2\\}"
+    assert last_boxed("\\fbox{7}") == "7"
+    assert has_boxed("<think>x</think>\\boxed{1}") and not has_boxed("\\boxed{1}</think> so 1")
+
+
+def test_verifier_sees_the_answer_segment_with_options() -> None:
+    response = "<think>" + "long reasoning " * 500 + "</think>" + "step " * 400 + "Final: \\boxed{B}"
+    segment = answer_segment(response, 1000)
+    assert len(segment) == 1000 and segment.endswith("\\boxed{B}") and "reasoning" not in segment
+    (message,) = verifier_messages("Which way?", "B", segment, {"A": "north", "B": "south"})
+    text = message["content"]
+    assert message["role"] == "user" and "A. north\nB. south" in text
+    assert text.index("<Question>") < text.index("<Standard Answer>") < text.index("<Candidate Response>")
+    assert text.endswith("Judgement:") and "reasoning" not in text
+
+
+def test_config_errors_name_the_setting() -> None:
+    with pytest.raises(ValueError, match="verifier_urls"):
+        RewardConfig()
+    with pytest.raises(ValueError, match="mode"):
+        RewardConfig(mode="verifier_first", verifier_urls=["http://x/v1"])
+    with pytest.raises(ValueError, match=r"unknown setting\(s\) \['verifier_url'\]"):
+        RewardConfig.from_kwargs({"verifier_url": "http://x/v1"})
+    assert RewardConfig(verifier_urls="http://a/v1,http://b/v1").verifier_urls == [
+        "http://a/v1",
+        "http://b/v1",
+    ]  # type: ignore[arg-type]
+
+
+def test_compute_score_rule_only_and_format_weight() -> None:
+    async def run() -> list[dict]:
+        return [
+            await compute_score("s", "\\boxed{7}", "7", {"question": "q"}, mode="rule_only"),
+            await compute_score("s", "it is 7", "7", {"question": "q"}, mode="rule_only"),
+            await compute_score("s", "\\boxed{8}", "7", {}, mode="rule_only", format_weight=0.1),
+        ]
+
+    right, unboxed, wrong = asyncio.run(run())
+    assert all(tuple(r) == KEYS for r in (right, unboxed, wrong))
+    assert right["score"] == 1.0 and right["path"] == "rule"
+    assert unboxed["score"] == 0.0 and unboxed["verdict"] == "incorrect" and unboxed["format"] == 0.0
+    assert wrong["score"] == pytest.approx(0.1) and wrong["acc"] == 0.0
