@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
+import aiohttp
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
@@ -38,12 +38,12 @@ def create_app(config: RewardConfig) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state["judge"] = Judge(config, metrics)
         key = os.environ.get(config.verifier_api_key_env) if config.verifier_api_key_env else None
-        state["probe"] = httpx.AsyncClient(
-            timeout=5.0, headers={"Authorization": f"Bearer {key}"} if key else {}
+        state["probe"] = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=5), headers={"Authorization": f"Bearer {key}"} if key else {}
         )
         yield
         await state["judge"].close()
-        await state["probe"].aclose()
+        await state["probe"].close()
 
     app = FastAPI(title="scigen-rl reward", lifespan=lifespan)
 
@@ -95,14 +95,14 @@ def create_app(config: RewardConfig) -> FastAPI:
     return app
 
 
-async def _probe(client: httpx.AsyncClient, base_url: str) -> tuple[bool, str]:
+async def _probe(session: aiohttp.ClientSession, base_url: str) -> tuple[bool, str]:
     started = time.monotonic()
     try:
-        response = await client.get(base_url.rstrip("/") + "/models")
-    except httpx.HTTPError as e:
+        async with session.get(base_url.rstrip("/") + "/models") as response:
+            if response.status != 200:
+                return False, f"HTTP {response.status}"
+    except (aiohttp.ClientError, asyncio.TimeoutError) as e:
         return False, f"{type(e).__name__}: {e}"[:200]
-    if response.status_code != 200:
-        return False, f"HTTP {response.status_code}"
     return True, f"{(time.monotonic() - started) * 1000:.0f} ms"
 
 

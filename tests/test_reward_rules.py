@@ -65,6 +65,9 @@ MATH_CASES = [
     ("\\boxed{30^\\circ}", "30", None, "correct"),
     ("\\boxed{3.5\\,\\text{m/s}}", "3.5 m/s", None, None),  # units: the verifier's job
     ("\\boxed{13}", "12", None, None),  # wrong-looking free form is never failed by rule
+    ("\\boxed{0.3333333}", "0.333333", None, "correct"),  # math-verify's rounding to 6 decimals
+    ("\\boxed{12}", "1,2", None, None),
+    ("\\boxed{-2.50}", "-2.5", None, "correct"),
     ("The answer is 48.", "48", None, None),  # no box: the verifier reads prose
     ("\\boxed{4", "4", None, None),  # cut off inside the box
     (
@@ -91,6 +94,25 @@ MATH_CASES = [
 @pytest.mark.parametrize(("response", "gold", "options", "expected"), MATH_CASES)
 def test_rule_path(response: str, gold: str, options: object, expected: str | None) -> None:
     assert rule_verdict(response, gold, options) == expected
+
+
+@pytest.mark.parametrize(
+    ("gold", "answer", "shortcut"),
+    [("48", "48.0", True), ("0.5", ".5", True), ("-3", "3", False), ("12", "13", False), ("7", "7.01", False),
+     ("-2.5", "-2.50", True), ("100", "1e2", None), ("2", "2.0000001", None)],
+)  # fmt: skip
+def test_plain_number_shortcut_agrees_with_math_verify(gold: str, answer: str, shortcut: bool | None) -> None:
+    from math_verify import parse, verify
+
+    from reward.rules import _plain_numbers_equal
+
+    fast = _plain_numbers_equal(gold, answer)
+    slow = verify(
+        parse(f"${gold}$", parsing_timeout=None),
+        parse(f"\\boxed{{{answer}}}", parsing_timeout=None),
+        timeout_seconds=None,
+    )
+    assert fast is shortcut and (fast is None or fast == slow)  # None: math-verify decides
 
 
 def test_rule_checks_run_in_threads_at_once() -> None:

@@ -66,9 +66,21 @@ def _retryable(error: BaseException) -> bool:
     return False
 
 
+def _root_oserror(error: BaseException) -> OSError | None:
+    seen = 0
+    cause: BaseException | None = error
+    while cause is not None and seen < 10:
+        if isinstance(cause, OSError) and not isinstance(cause, TimeoutError):
+            return cause
+        cause, seen = cause.__cause__ or cause.__context__, seen + 1
+    return None
+
+
 def _describe(error: BaseException) -> str:
     if isinstance(error, openai.APITimeoutError):
-        return "timeout"
+        # The SDK's aiohttp transport reports a refused connection as a connect time-out.
+        refused = _root_oserror(error)
+        return f"connection error: {refused}"[:300] if refused is not None else "timeout"
     if isinstance(error, openai.APIStatusError):
         return f"HTTP {error.status_code}: {str(error)[:300]}"
     if isinstance(error, openai.APIConnectionError):
@@ -141,8 +153,14 @@ class ChatClient(CachedChat):
                 raise ValueError(
                     f"LLMConfig.api_key_env: the environment variable {config.api_key_env} is not set"
                 )
+        # The SDK's aiohttp transport: with dozens of requests in flight it keeps up where its
+        # default (httpx) connection pool spends milliseconds per request choosing a connection.
         self._client = openai.AsyncOpenAI(
-            base_url=config.base_url, api_key=key or "EMPTY", timeout=config.timeout_s, max_retries=0
+            base_url=config.base_url,
+            api_key=key or "EMPTY",
+            timeout=config.timeout_s,
+            max_retries=0,
+            http_client=openai.DefaultAioHttpClient(),
         )
         self._semaphore: asyncio.Semaphore | None = None
 

@@ -44,7 +44,7 @@ def _gguf_dir() -> Path:
     return Path(list(spec.submodule_search_locations)[0])
 
 
-def _model_dir() -> Path:
+def model_dir() -> Path:
     cache = (
         Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "scigen-rl" / "smollm2-135m-instruct"
     )
@@ -88,7 +88,7 @@ class EmbeddedChat(CachedChat):
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
             torch.set_num_threads(max(1, os.cpu_count() or 1))
-            folder = _model_dir()
+            folder = model_dir()
             self._tokenizer = AutoTokenizer.from_pretrained(folder)
             self._model = AutoModelForCausalLM.from_pretrained(folder)
             self._model.eval()

@@ -1,0 +1,113 @@
+"""The reward inside real verl 0.9.1 on a local Ray cluster: the recipe's reward keys composed into
+verl's trainer config, verl's own RewardLoopManager and reward workers, a DataProto batch of real
+tokenized responses, scored through ``compute_score`` and the reward server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reward.compass_reward import KEYS
+from reward.standin_verifier import verifier_reply
+from scigen_rl.llm.standin import StandInServer
+
+from .test_reward_server import _start, _stop
+
+RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "qwen3vl8b_grpo"
+
+ROLLOUTS = [
+    # (response, gold, extra_info, expected score, expected path)
+    ("<think>48 or 46?</think> x = \\boxed{48}", "48", {"question": "Find x."}, 1.0, "rule"),
+    ("The length is \\boxed{3.5\\,\\text{m/s}}", "3.5 m/s", {"question": "Find v."}, 1.0, "verifier"),
+    ("I get \\boxed{46}", "48", {"question": "Find x."}, 0.0, "verifier"),
+    ("\\boxed{B}", "C", {"question": "Pick one.", "options": ["1", "2", "3"]}, 0.0, "rule"),
+    ("[invalid] I won't.", "7", {"question": "How many?"}, 0.0, "verifier"),
+    ("\\boxed{C}", "C", {"question": "Pick one.", "options": ["1", "2", "3"]}, 1.0, "rule"),
+]
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[None]:
+    ray = pytest.importorskip("ray")
+    # A cluster of our own (never `ray stop`: it would kill every Ray process on the machine). More
+    # CPUs than cores, as verl needs a few actors at once on this 2-core machine.
+    ray.init(num_cpus=8, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def _compose(overrides: list[str]):  # type: ignore[no-untyped-def]
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(RECIPE), version_base=None):
+        return compose(config_name="qwen3vl8b_grpo", overrides=overrides)
+
+
+def _batch(tokenizer, rollouts):  # type: ignore[no-untyped-def]
+    import torch
+    from verl import DataProto
+
+    prompt_len, response_len = 16, 48
+    prompts = torch.full((len(rollouts), prompt_len), tokenizer.pad_token_id or 0, dtype=torch.long)
+    responses = torch.full((len(rollouts), response_len), tokenizer.pad_token_id or 0, dtype=torch.long)
+    mask = torch.zeros((len(rollouts), prompt_len + response_len), dtype=torch.long)
+    lengths = []
+    for i, (response, _, extra, _, _) in enumerate(rollouts):
+        p = tokenizer(extra["question"], add_special_tokens=False)["input_ids"][:prompt_len]
+        r = tokenizer(response, add_special_tokens=False)["input_ids"]
+        assert len(r) <= response_len, "make response_len larger"
+        prompts[i, prompt_len - len(p) :] = torch.tensor(p)  # left-padded prompt, right-padded response
+        responses[i, : len(r)] = torch.tensor(r)
+        mask[i, prompt_len - len(p) : prompt_len + len(r)] = 1
+        lengths.append(len(r))
+    batch = DataProto.from_dict(
+        tensors={"prompts": prompts, "responses": responses, "attention_mask": mask},
+        non_tensors={
+            "data_source": np.array(["scigen/imgcoder:test"] * len(rollouts), dtype=object),
+            "reward_model": np.array([{"style": "model", "ground_truth": g} for _, g, _, _, _ in rollouts], dtype=object),
+            "extra_info": np.array([{**e, "index": i} for i, (_, _, e, _, _) in enumerate(rollouts)], dtype=object),
+        },
+    )  # fmt: skip
+    return batch, lengths
+
+
+def test_verl_reward_loop_scores_through_the_reward_server(ray_cluster: None) -> None:
+    from transformers import AutoTokenizer
+    from verl.experimental.reward_loop.reward_loop import RewardLoopManager
+
+    from scigen_rl.llm.embedded import model_dir
+
+    tokenizer_dir = model_dir()  # a real tokenizer, from the model the package ships
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    verifier = StandInServer(api_key=None, reply=verifier_reply, delay_s=0.05)
+    url, proc = _start("--verifier-url", verifier.base_url)
+    try:
+        config = _compose(
+            [
+                f"actor_rollout_ref.model.path={tokenizer_dir}",
+                "reward.num_workers=2",
+                f"reward.custom_reward_function.reward_kwargs.server_url={url}",
+            ]
+        )
+        assert config.reward.custom_reward_function.path == "pkg://reward.compass_reward"
+        assert config.reward.reward_manager.name == "rate_limited"
+        manager = RewardLoopManager(config)
+        batch, lengths = _batch(tokenizer, ROLLOUTS)
+        out = manager.compute_rm_score(batch)
+
+        scores = out.batch["rm_scores"]
+        expected = [s for _, _, _, s, _ in ROLLOUTS]
+        for i, length in enumerate(lengths):  # the score sits on the last response token, zeros elsewhere
+            assert scores[i, length - 1].item() == expected[i]
+            assert scores[i].sum().item() == expected[i]
+        assert out.meta_info["reward_extra_keys"] == list(KEYS)
+        assert list(out.non_tensor_batch["path"]) == [p for _, _, _, _, p in ROLLOUTS]
+        assert list(out.non_tensor_batch["acc"]) == expected
+        assert list(out.non_tensor_batch["verdict"])[4] == "invalid"
+        assert len(verifier.requests) == 3  # only what the rule could not decide reached the verifier
+    finally:
+        _stop(proc)
+        verifier.close()
