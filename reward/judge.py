@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import multiprocessing
 import re
 import time
@@ -19,10 +20,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from scigen_rl.llm import ChatClient, LLMConfig
 
 from .config import RewardConfig
-from .rules import has_boxed, rule_verdict
+from .rules import NEEDS_PARSER, has_boxed, rule_verdict
 from .verifier_prompt import VERDICTS, answer_segment, parse_verdict, verifier_messages
 
-OUTCOMES = ("correct", "incorrect", "invalid", "unparsed", "error")
+logger = logging.getLogger("scigen_rl.reward")
 
 
 @dataclass
@@ -137,6 +138,7 @@ class Judge:
             for url in (config.verifier_urls if config.mode != "rule_only" else [])
         ]
         self._in_flight = [0] * len(self._endpoints)
+        self._unjudged, self._last_log = 0, -1e9
         self._turn = 0
         self._rule_pool: Executor | None = None
         if config.rule_workers > 0:
@@ -165,6 +167,7 @@ class Judge:
             )
         if verdict in ("error", "unparsed"):
             self.metrics.errors.labels(reason=_reason(verdict, error)).inc()
+            self._log_error(verdict, error)
         self.metrics.items.labels(verdict=verdict, path=path).inc()
         correct = 1.0 if verdict == "correct" else 0.0
         base = self.config.error_score if verdict in ("error", "unparsed") else correct
@@ -180,6 +183,18 @@ class Judge:
             latency_ms=round((time.monotonic() - started) * 1000, 2),
             cached=cached,
         )
+
+    def _log_error(self, verdict: str, error: str) -> None:
+        """Unjudged answers are logged, at most one line per 10 s (a dead verifier would otherwise
+        write a line per rollout), with the count so far and the latest reason."""
+        self._unjudged += 1
+        now = time.monotonic()
+        if now - self._last_log >= 10.0:
+            self._last_log = now
+            logger.warning(
+                "%d answers could not be judged so far (scored %g each); latest: %s: %s",
+                self._unjudged, self.config.error_score, verdict, error[:200],
+            )  # fmt: skip
 
     def _key(self, item: Item) -> str:
         content = [
@@ -222,6 +237,9 @@ class Judge:
 
     async def _rule(self, item: Item) -> str | None:
         args = (item.response, item.ground_truth, item.options)
+        quick = rule_verdict(*args, parser=False)
+        if quick != NEEDS_PARSER:
+            return quick
         loop = asyncio.get_running_loop()
         try:
             if self._rule_pool is not None:

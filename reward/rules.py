@@ -75,9 +75,6 @@ def _plain_numbers_equal(gold: str, answer: str) -> bool | None:
 
 
 def _math_equal(gold: str, answer: str, timeouts: bool) -> bool:
-    plain = _plain_numbers_equal(gold, answer)
-    if plain is not None:
-        return plain  # a parse of each costs about a millisecond, this a microsecond
     from math_verify import parse, verify
 
     seconds = 5 if timeouts else None
@@ -88,11 +85,19 @@ def _math_equal(gold: str, answer: str, timeouts: bool) -> bool:
     return bool(verify(gold_parsed, answer_parsed, timeout_seconds=seconds))
 
 
-def rule_verdict(response: str, gold: str, options: Any = None, timeouts: bool = False) -> str | None:
+NEEDS_PARSER = "needs_parser"
+"""What ``rule_verdict(..., parser=False)`` returns when only math-verify can decide."""
+
+
+def rule_verdict(
+    response: str, gold: str, options: Any = None, timeouts: bool = False, parser: bool = True
+) -> str | None:
     """``correct``, ``incorrect`` or None (undecided) for a response's last boxed answer.
 
     ``timeouts``: let math-verify time itself out, which only works on a process's main thread
-    (a rule-check process); in a thread it must be False.
+    (a rule-check process); in a thread it must be False. ``parser=False``: decide only what needs
+    no LaTeX parser (option letters, plain decimals: microseconds, fine on an event loop) and
+    return :data:`NEEDS_PARSER` for the rest (a millisecond or more each, and unbounded on odd input).
 
     >>> rule_verdict("so \\\\boxed{0.5}", "\\\\frac{1}{2}")
     'correct'
@@ -111,6 +116,11 @@ def rule_verdict(response: str, gold: str, options: Any = None, timeouts: bool =
         if named is None:
             return None
         return "correct" if named == gold_letter else "incorrect"
+    plain = _plain_numbers_equal(gold, answer)
+    if plain is not None:
+        return "correct" if plain else None
+    if not parser:
+        return NEEDS_PARSER
     try:
         return "correct" if _math_equal(gold, answer, timeouts) else None
     except Exception:  # noqa: BLE001 - a parser failure only means the rule cannot decide

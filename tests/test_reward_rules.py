@@ -176,3 +176,22 @@ def test_compute_score_rule_only_and_format_weight() -> None:
     assert right["score"] == 1.0 and right["path"] == "rule"
     assert unboxed["score"] == 0.0 and unboxed["verdict"] == "incorrect" and unboxed["format"] == 0.0
     assert wrong["score"] == pytest.approx(0.1) and wrong["acc"] == 0.0
+
+
+def test_rule_checks_in_worker_processes() -> None:
+    """rule_workers > 0: math-verify runs in spawned processes, with its own timer on their main thread."""
+    from reward.judge import Item, Judge
+
+    async def run() -> list[str]:
+        judge = Judge(RewardConfig(mode="rule_only", rule_workers=1))
+        try:
+            items = [
+                Item("q", "\\frac{1}{2}", "\\boxed{0.5}"),
+                Item("q", "x^2+1", "\\boxed{1+x^2}"),
+                Item("q", "3", "\\boxed{4}"),
+            ]
+            return [j.verdict for j in await judge.judge_many(items)]
+        finally:
+            await judge.close()
+
+    assert asyncio.run(run()) == ["correct", "correct", "incorrect"]

@@ -58,12 +58,15 @@ def _start(*flags: str) -> tuple[str, subprocess.Popen[str]]:
     raise RuntimeError("the reward server did not start in 60 s")
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
+def _stop(proc: subprocess.Popen[str]) -> str:
+    """Stop the server; its log (stderr)."""
     proc.terminate()
     try:
-        proc.wait(timeout=10)
+        _, err = proc.communicate(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+        _, err = proc.communicate()
+    return err or ""
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +188,8 @@ def test_health_reports_the_verifier(server: Running) -> None:
         (r,) = _score(url, [_item("\\boxed{47}")])  # undecided by rule, verifier down: error, no hang
         assert r["verdict"] == "error" and "connection" in r["error"] and r["score"] == 0.0
     finally:
-        _stop(proc)
+        log = _stop(proc)
+    assert "1 answers could not be judged so far (scored 0 each)" in log
 
 
 def test_endpoints_share_the_load_within_their_bound() -> None:
