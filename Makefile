@@ -47,6 +47,7 @@ test: lint typecheck
 bench: setup
 	$(BIN)/python benchmarks/render_throughput.py
 	$(BIN)/python benchmarks/build_throughput.py
+	$(BIN)/python benchmarks/reward_throughput.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache
