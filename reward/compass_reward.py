@@ -68,7 +68,7 @@ async def compute_score(
         ground_truth=str(ground_truth),
         response=solution_str,
         data_source=str(data_source),
-        options=info.get("options"),
+        options=_plain(info.get("options")),
     )
     server_url = kwargs.pop("server_url", None) or os.environ.get("SCIGEN_REWARD_URL")
     if server_url:
@@ -76,6 +76,22 @@ async def compute_score(
     else:
         result = (await _local_judge(kwargs).judge(item)).to_dict()
     return {k: result[k] for k in KEYS}
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: verl hands parquet lists over as numpy arrays (and numbers as numpy scalars).
+
+    >>> import numpy as np
+    >>> _plain({"A": np.int64(3), "opts": np.array(["x", "y"], dtype=object)})
+    {'A': 3, 'opts': ['x', 'y']}
+    """
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 class _ServerBatcher:

@@ -37,8 +37,10 @@ class RewardConfig:
     verifier_retries: int = 2
     """Retries of a verifier request after a time-out, 429, 5xx or connection error."""
 
-    item_timeout_s: float = 180.0
-    """Hard limit for judging one answer, retries included: past it the verdict is ``error``."""
+    item_timeout_s: float = 600.0
+    """Hard limit for judging one answer, waiting for a free verifier slot and retries included:
+    past it the verdict is ``error``. A whole GRPO step is judged at once, so the last answers wait
+    for the first ones: keep it well above (answers / (endpoints x max_in_flight)) x call latency."""
 
     max_tokens: int = 8
     """Verifier output budget: the first token decides, a few more cost nothing."""

@@ -23,9 +23,22 @@ ROLLOUTS = [
     ("<think>48 or 46?</think> x = \\boxed{48}", "48", {"question": "Find x."}, 1.0, "rule"),
     ("The length is \\boxed{3.5\\,\\text{m/s}}", "3.5 m/s", {"question": "Find v."}, 1.0, "verifier"),
     ("I get \\boxed{46}", "48", {"question": "Find x."}, 0.0, "verifier"),
-    ("\\boxed{B}", "C", {"question": "Pick one.", "options": ["1", "2", "3"]}, 0.0, "rule"),
+    # options as verl hands parquet lists over: numpy arrays
+    (
+        "\\boxed{B}",
+        "C",
+        {"question": "Pick one.", "options": np.array(["1", "2", "3"], dtype=object)},
+        0.0,
+        "rule",
+    ),
     ("[invalid] I won't.", "7", {"question": "How many?"}, 0.0, "verifier"),
-    ("\\boxed{C}", "C", {"question": "Pick one.", "options": ["1", "2", "3"]}, 1.0, "rule"),
+    (
+        "\\boxed{3}",
+        "C",
+        {"question": "Pick one.", "options": np.array(["1", "2", "3"], dtype=object)},
+        1.0,
+        "rule",
+    ),
 ]
 
 
