@@ -140,6 +140,12 @@ def _default_scigenbench_dir() -> str:
     return str(Path(__file__).resolve().parents[2] / "shared" / "data" / "scigenbench")
 
 
+def _default_shared(name: str, hub: str) -> str:
+    """The shared data folder beside the checkout when it is there, else the Hub name."""
+    local = Path(__file__).resolve().parents[2] / "shared" / "data" / name
+    return str(local) if local.is_dir() else hub
+
+
 def _build_command(args: argparse.Namespace) -> int:
     from data_builders.build import BuildConfig, run_build
 
@@ -255,6 +261,23 @@ def _add_export_options(parser: argparse.ArgumentParser) -> None:
         help="nested training subsets for data-scaling sweeps, e.g. 0.125,0.25,0.5,1",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and the subset order")
+
+
+def _eval_sets_command(args: argparse.Namespace) -> int:
+    from data_builders.eval_sets import write_eval_sets
+
+    def source(value: str) -> str | None:
+        return None if value.lower() == "none" else value
+
+    try:
+        written = write_eval_sets(
+            args.out_dir, source(args.mathvision), args.mathvision_split, source(args.geometry3k)
+        )
+    except (ValueError, OSError) as e:  # RecordError is a ValueError: it names the record and field
+        print(f"scigen-rl eval-sets: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(written))
+    return 0
 
 
 def _serve_reward_command(args: argparse.Namespace) -> int:
@@ -384,6 +407,19 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--run-dir", required=True)
     _add_export_options(export)
     export.set_defaults(func=_export_command)
+
+    eval_sets = sub.add_parser(
+        "eval-sets",
+        help="MathVision and Geometry3K test as verl parquet (the recipe's validation sets)",
+        description="Write OUT_DIR/mathvision_mini.parquet (or mathvision.parquet for --mathvision-split "
+        "test) and OUT_DIR/geometry3k_test.parquet. A source is a local folder/file in the Hub layout, "
+        "the Hub name, or 'none' to skip it.",
+    )
+    eval_sets.add_argument("--out-dir", required=True)
+    eval_sets.add_argument("--mathvision", default=_default_shared("mathvision", "MathLLMs/MathVision"))
+    eval_sets.add_argument("--mathvision-split", default="testmini", choices=["testmini", "test"])
+    eval_sets.add_argument("--geometry3k", default="hiyouga/geometry3k")
+    eval_sets.set_defaults(func=_eval_sets_command)
 
     serve_reward = sub.add_parser(
         "serve-reward",

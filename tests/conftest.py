@@ -32,3 +32,15 @@ def renderer() -> Iterator[Renderer]:
     finally:
         os.environ.pop("OPENAI_API_KEY", None)
         os.environ.pop("WANDB_API_KEY", None)
+
+
+def rlhf_dataset(parquet: Path, cache: Path):  # type: ignore[no-untyped-def]
+    """verl 0.9.1's own RLHFDataset over a parquet file, with a Qwen-VL image processor (no download)."""
+    from omegaconf import OmegaConf
+    from transformers import Qwen2VLImageProcessorPil
+    from verl.utils.dataset.rl_dataset import RLHFDataset
+
+    config = OmegaConf.create({"filter_overlong_prompts": False, "cache_dir": str(cache)})
+    return RLHFDataset(
+        data_files=[str(parquet)], tokenizer=None, config=config, processor=Qwen2VLImageProcessorPil()
+    )

@@ -6,17 +6,15 @@ import io
 from pathlib import Path
 
 from PIL import Image
-from verl.utils.dataset import rl_dataset as verl_dataset
 
 from data_builders.export import export, make_sample
 from scigen_rl.loaders import load_scigenbench
 from scigen_rl.render import Renderer
 
+from .conftest import rlhf_dataset
+
 
 def test_rlhf_dataset_reads_exported_rows(renderer: Renderer, shared_data: Path, tmp_path: Path) -> None:
-    from omegaconf import OmegaConf
-    from transformers import Qwen2VLImageProcessorPil
-
     problems = [p for p in load_scigenbench(shared_data / "scigenbench") if p.image_type][:6]
     script = (
         Path(__file__).resolve().parents[1] / "benchmarks" / "scripts" / "13_force_incline_fbd.py"
@@ -25,11 +23,8 @@ def test_rlhf_dataset_reads_exported_rows(renderer: Renderer, shared_data: Path,
     samples = [make_sample(p, png, "imgcoder:test", i) for i, p in enumerate(problems)]
     export(samples, tmp_path, val_fraction=0.0, fractions=(1.0,))
 
-    processor = Qwen2VLImageProcessorPil()  # the Qwen-VL image processor needs no downloaded files
-    config = OmegaConf.create({"filter_overlong_prompts": False, "cache_dir": str(tmp_path / "verl-cache")})
-    dataset = verl_dataset.RLHFDataset(
-        data_files=[str(tmp_path / "train.parquet")], tokenizer=None, config=config, processor=processor
-    )
+    dataset = rlhf_dataset(tmp_path / "train.parquet", tmp_path / "verl-cache")
+    processor = dataset.processor
     assert len(dataset) == len(samples)
     for i in range(len(dataset)):
         item = dataset[i]

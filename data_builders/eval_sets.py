@@ -1,0 +1,190 @@
+"""The evaluation sets as verl parquet: MathVision (testmini = "MathVision_mini", or test) and
+Geometry3K test, with the training data's instruction, the gold answer and the question (with option
+texts) where the reward reads them.
+
+Each loader takes a local folder or file (the layout of the Hub dataset) or the Hub name; the Hub is
+only used when the argument is not an existing path.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from scigen_rl.records import RecordError, Sample
+
+from .export import INSTRUCTION, write_parquet
+
+MATHVISION_HUB = "MathLLMs/MathVision"
+GEOMETRY3K_HUB = "hiyouga/geometry3k"
+DATA_SOURCES = {"testmini": "mathvision_mini", "test": "mathvision", "geometry3k": "geometry3k"}
+
+
+def _image_bytes(image: Any, where: tuple[str, Any], base: Path | None = None) -> bytes:
+    """Bytes of an image given as bytes, a ``{"bytes", "path"}`` dict, a PIL image or a file path."""
+    if isinstance(image, bytes | bytearray):
+        return bytes(image)
+    if isinstance(image, dict):
+        if image.get("bytes"):
+            return bytes(image["bytes"])
+        image = image.get("path")
+    if isinstance(image, str):
+        path = Path(image) if base is None or Path(image).is_absolute() else base / image
+        if not path.is_file():
+            raise RecordError(*where, "image", f"no file {path}")
+        return path.read_bytes()
+    if hasattr(image, "save"):  # PIL
+        buf = io.BytesIO()
+        image.save(buf, format="PNG")
+        return buf.getvalue()
+    raise RecordError(*where, "image", f"expected bytes, a path or an image, got {type(image).__name__}")
+
+
+def _drawn_in_figure(options: list[str]) -> bool:
+    """Options that are only letters (or ``<image2>``-style pictures): the choices are in the figure."""
+    return all(re.fullmatch(r"\(?[A-Z]\)?|<image\d+>", o.strip()) for o in options)
+
+
+def _sample(
+    data_source: str, question: str, image: bytes, answer: str, ability: str, extra: dict[str, Any]
+) -> Sample:
+    return Sample(
+        data_source=data_source,
+        prompt=[{"role": "user", "content": f"{Sample.IMAGE_TOKEN}{question}\n\n{INSTRUCTION}"}],
+        images=[{"bytes": image, "path": None}],
+        ability=ability,
+        reward_model={"style": "model", "ground_truth": answer},
+        extra_info={"question": question, "answer": answer, **extra},
+    )
+
+
+def mathvision_question(question: str, options: list[str]) -> str:
+    """The question without its ``<image1>`` mark, with the option texts listed unless they are only
+    letters or pictures drawn in the figure (the benchmark's own convention).
+
+    >>> mathvision_question("Which is larger?\\n<image1>", ["3", "4"])
+    'Which is larger?\\n\\nOptions:\\nA. 3\\nB. 4'
+    >>> mathvision_question("Which picture?\\n<image1>", ["A", "B", "C", "D", "E"])
+    'Which picture?'
+    """
+    text = re.sub(r"\s*<image\d*>\s*", "\n", question).strip()
+    if options and not _drawn_in_figure(options):
+        listed = "\n".join(f"{chr(65 + i)}. {o}" for i, o in enumerate(options))
+        text = f"{text}\n\nOptions:\n{listed}"
+    return text
+
+
+def _mathvision_records(source: str, split: str) -> tuple[Iterable[dict[str, Any]], Path | None]:
+    path = Path(source)
+    if path.is_dir():
+        file = path / f"{split}.jsonl"
+        if not file.is_file():
+            raise FileNotFoundError(f"{file}: MathVision split {split!r} not found in {path}")
+        return (
+            json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line.strip()
+        ), path
+    if path.is_file():
+        return (
+            json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+        ), path.parent
+    from datasets import load_dataset
+
+    return load_dataset(source, split=split), None
+
+
+def mathvision_rows(source: str = MATHVISION_HUB, split: str = "testmini") -> list[Sample]:
+    """MathVision ``testmini`` (304, data source ``mathvision_mini``) or ``test`` (3,040, ``mathvision``).
+
+    ``extra_info`` keeps the id, subject and level (for per-subject reports) and ``options`` (letter
+    order) so the reward can match an option's text to its letter.
+    """
+    records, base = _mathvision_records(source, split)
+    rows = []
+    for i, r in enumerate(records):
+        where = (f"MathVision {split} record", r.get("id", i))
+        options = [str(o) for o in (r.get("options") or [])]
+        image = r.get("decoded_image") or r.get("image")
+        if image is None:
+            raise RecordError(*where, "image", "missing")
+        rows.append(
+            _sample(
+                DATA_SOURCES.get(split, f"mathvision_{split}"),
+                mathvision_question(str(r["question"]), options),
+                _image_bytes(image, where, base),
+                str(r["answer"]),
+                "math",
+                {
+                    "problem_id": f"mathvision-{r.get('id', i)}",
+                    "index": i,
+                    "options": options,
+                    "subject": r.get("subject") or "",
+                    "level": int(r.get("level") or 0),
+                },
+            )  # fmt: skip
+        )
+    return rows
+
+
+def geometry3k_rows(source: str = GEOMETRY3K_HUB, split: str = "test") -> list[Sample]:
+    """Geometry3K (hub ``hiyouga/geometry3k``; ``test`` has 601 problems) as ``geometry3k`` rows.
+
+    A local source is a parquet, JSON or JSONL file (or a folder holding ``<split>.parquet``) with
+    the hub's columns: ``images`` (one image), ``problem`` (with ``<image>``), ``answer``.
+    """
+    from datasets import load_dataset
+
+    path = Path(source)
+    if path.is_dir():
+        path = path / f"{split}.parquet"
+    if path.is_file():
+        kind = {".parquet": "parquet", ".json": "json", ".jsonl": "json"}.get(path.suffix)
+        if kind is None:
+            raise ValueError(f"{path}: expected a .parquet, .json or .jsonl file")
+        data: Any = load_dataset(kind, data_files=str(path), split="train")
+    else:
+        data = load_dataset(source, split=split)
+    rows = []
+    for i, r in enumerate(data):
+        where = (f"Geometry3K {split} record", i)
+        images = r.get("images") or []
+        if len(images) != 1:
+            raise RecordError(*where, "images", f"expected one image, got {len(images)}")
+        question = re.sub(r"\s*<image>\s*", " ", str(r["problem"])).strip()
+        rows.append(
+            _sample(
+                "geometry3k",
+                question,
+                _image_bytes(images[0], where, path.parent if path.is_file() else None),
+                str(r["answer"]),
+                "math",
+                {"problem_id": f"geometry3k-{split}-{i}", "index": i},
+            )
+        )
+    return rows
+
+
+def write_eval_sets(
+    out_dir: str | os.PathLike[str],
+    mathvision: str | None = MATHVISION_HUB,
+    mathvision_split: str = "testmini",
+    geometry3k: str | None = GEOMETRY3K_HUB,
+) -> dict[str, Any]:
+    """``mathvision_mini.parquet`` (or ``mathvision.parquet``) and ``geometry3k_test.parquet``;
+    a source given as None is skipped. Returns ``{name: {"path", "rows", "data_source"}}``."""
+    out = Path(out_dir)
+    written: dict[str, Any] = {}
+    if mathvision:
+        rows = mathvision_rows(mathvision, mathvision_split)
+        name = DATA_SOURCES.get(mathvision_split, f"mathvision_{mathvision_split}")
+        path = write_parquet(rows, out / f"{name}.parquet")
+        written[name] = {"path": str(path), "rows": len(rows), "data_source": rows[0].data_source}
+    if geometry3k:
+        rows = geometry3k_rows(geometry3k, "test")
+        path = write_parquet(rows, out / "geometry3k_test.parquet")
+        written["geometry3k"] = {"path": str(path), "rows": len(rows), "data_source": "geometry3k"}
+    return written
