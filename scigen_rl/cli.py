@@ -280,6 +280,56 @@ def _eval_sets_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_config(args: argparse.Namespace) -> Any:
+    from launch.train import TrainConfig
+
+    settings = _given(args, TrainConfig)
+    settings["overrides"] = list(args.hydra_overrides or [])
+    return TrainConfig(**settings)
+
+
+def _train_command(args: argparse.Namespace) -> int:
+    from launch.services import ServiceError
+    from launch.train import dry_run, train
+
+    try:
+        cfg = _train_config(args)
+        if args.dry_run:
+            print(dry_run(cfg))
+            return 0
+        return train(cfg)
+    except (ValueError, OSError, ServiceError) as e:
+        print(f"scigen-rl train: {e}", file=sys.stderr)
+        return 2
+
+
+def _sweep_command(args: argparse.Namespace) -> int:
+    from launch.services import ServiceError
+    from launch.sweep import SweepConfig, collect, dry_run, report, run_and_report
+
+    try:
+        if args.collect_only:
+            rows = collect([args.wandb_dir], group=args.name)
+            result = report(rows, args.out_dir)
+            print(json.dumps(result["fits"]))
+            return 0 if rows else 1
+        cfg = SweepConfig(
+            manifest=args.manifest,
+            name=args.name,
+            source=args.source,
+            gpus_per_run=args.gpus_per_run,
+            cluster_gpus=args.cluster_gpus,
+            train=_train_config(args),
+        )
+        if args.dry_run:
+            print(dry_run(cfg))
+            return 0
+        return run_and_report(cfg, args.wandb_dir, args.out_dir)
+    except (ValueError, OSError, ServiceError) as e:
+        print(f"scigen-rl sweep: {e}", file=sys.stderr)
+        return 2
+
+
 def _serve_reward_command(args: argparse.Namespace) -> int:
     from omegaconf import OmegaConf
 
@@ -306,23 +356,33 @@ def _serve_reward_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_reward_options(parser: argparse.ArgumentParser) -> None:
-    """One flag per RewardConfig setting (``--verifier-url`` repeats), its docstring as the help."""
+def _add_config_options(parser: argparse.ArgumentParser, cls: type, repeated: dict[str, str]) -> None:
+    """One flag per field of a config dataclass, its docstring as the help. A list field named in
+    ``repeated`` is a flag given once per value (``{"verifier_urls": "verifier-url"}``), any other
+    list takes several values; a bool is a switch; None leaves the dataclass default."""
     import dataclasses
 
-    from reward.config import RewardConfig
+    docs = _field_docs(cls)
+    for f in dataclasses.fields(cls):
+        help_text = docs.get(f.name, "")
+        flag = f"--{f.name.replace('_', '-')}"
+        if f.name in repeated:
+            parser.add_argument(f"--{repeated[f.name]}", dest=f.name, action="append", help=help_text)
+        elif f.default_factory is not dataclasses.MISSING:  # lists
+            parser.add_argument(flag, dest=f.name, nargs="+", help=help_text)
+        elif isinstance(f.default, bool):
+            parser.add_argument(flag, dest=f.name, action="store_true", default=None, help=help_text)
+        else:
+            kind = type(f.default) if f.default is not None else str
+            parser.add_argument(flag, dest=f.name, type=kind, help=help_text)
 
-    docs = _field_docs(RewardConfig)
-    for f in dataclasses.fields(RewardConfig):
-        if f.name == "verifier_urls":
-            parser.add_argument(
-                "--verifier-url", dest="verifier_urls", action="append", help=docs.get(f.name, "")
-            )
-            continue
-        kind = type(f.default) if f.default is not None and f.default is not dataclasses.MISSING else str
-        parser.add_argument(
-            f"--{f.name.replace('_', '-')}", dest=f.name, type=kind, help=docs.get(f.name, "")
-        )
+
+def _given(args: argparse.Namespace, cls: type) -> dict[str, Any]:
+    """The config fields set on the command line."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in vars(args).items() if k in names and v is not None}
 
 
 def _field_docs(cls: type) -> dict[str, str]:
@@ -431,8 +491,51 @@ def build_parser() -> argparse.ArgumentParser:
     serve_reward.add_argument("--port", type=int, default=8765)
     serve_reward.add_argument("--config", help="YAML or JSON with RewardConfig settings")
     serve_reward.add_argument("--log-level", default="warning")
-    _add_reward_options(serve_reward)
+    from reward.config import RewardConfig
+
+    _add_config_options(serve_reward, RewardConfig, {"verifier_urls": "verifier-url"})
     serve_reward.set_defaults(func=_serve_reward_command)
+    from launch.train import TrainConfig
+
+    train = sub.add_parser(
+        "train",
+        help="GRPO training on verl: verifier + reward server as managed services, then the trainer",
+        description="Start (or use) the verifier and the reward server, wait until healthy, run verl's "
+        "trainer on the recipe (locally, or `ray job submit` with --ray-address), stop the services. "
+        "Trailing KEY=VALUE arguments are Hydra overrides for verl. Re-running resumes.",
+    )
+    _add_config_options(train, TrainConfig, {"verifier_urls": "verifier-url", "wandb_tags": "wandb-tag"})
+    train.add_argument(
+        "--dry-run", action="store_true", help="print the services, command and resolved config"
+    )
+    train.add_argument("hydra_overrides", nargs="*", metavar="KEY=VALUE")
+    train.set_defaults(func=_train_command)
+
+    sweep = sub.add_parser(
+        "sweep",
+        help="one training run per scaling subset of a build, then the data-scaling fit",
+        description="Train on each nested subset of MANIFEST (a build's export/manifest.json), grouped in W&B, "
+        "then read each run's final AVG@4 per benchmark and fit accuracy = a + b ln(n): OUT_DIR/scaling.png, "
+        "scaling.md, scaling.json.",
+    )
+    sweep.add_argument("--manifest", help="export/manifest.json of a build")
+    sweep.add_argument("--name", help="W&B group (default sweep-<build folder>)")
+    sweep.add_argument("--source", default="imgcoder", help="tag naming the training data")
+    sweep.add_argument("--gpus-per-run", type=int, default=8)
+    sweep.add_argument(
+        "--cluster-gpus", type=int, default=8, help="runs go cluster-gpus // gpus-per-run at a time"
+    )
+    sweep.add_argument("--wandb-dir", default="wandb", help="where the runs' W&B folders are")
+    sweep.add_argument("--out-dir", default="runs/sweep")
+    sweep.add_argument("--collect-only", action="store_true", help="only read the runs and fit")
+    sweep.add_argument("--dry-run", action="store_true", help="print the runs' commands")
+    _add_config_options(
+        sweep,
+        TrainConfig,
+        {"verifier_urls": "verifier-url", "wandb_tags": "wandb-tag", "train_files": "train-file"},
+    )
+    sweep.add_argument("hydra_overrides", nargs="*", metavar="KEY=VALUE")
+    sweep.set_defaults(func=_sweep_command)
     return parser
 
 

@@ -1,0 +1,176 @@
+"""Launch: managed services (real processes), `train --dry-run` and `sweep --dry-run` against verl's
+real config, and the scaling fit read from real offline W&B runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from data_builders.export import export, make_sample
+from launch.services import Service, ServiceError, ServiceManager, healthy
+from launch.sweep import collect, fit_log, report
+from launch.train import TrainConfig, resolved_config
+from scigen_rl.records import Problem
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+
+
+def test_services_start_healthy_and_stop_by_pid(tmp_path: Path) -> None:
+    port = _free_port()
+    web = Service("web", [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+                  f"http://127.0.0.1:{port}/", start_timeout_s=30)  # fmt: skip
+    with ServiceManager(tmp_path, grace_s=5) as manager:
+        proc = manager.start(web)
+        pid_file = tmp_path / "services" / "web.pid"
+        assert healthy(web.health_url) and int(pid_file.read_text()) == proc.pid and _alive(proc.pid)
+    assert not _alive(proc.pid) and not pid_file.exists() and not healthy(web.health_url)
+
+    crash = Service(
+        "crash", [sys.executable, "-c", "print('no GPU here'); raise SystemExit(3)"], "http://127.0.0.1:9/"
+    )
+    with (
+        ServiceManager(tmp_path) as manager,
+        pytest.raises(ServiceError, match="(?s)exited with 3.*no GPU here"),
+    ):
+        manager.start(crash)
+    silent = Service(
+        "silent",
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        "http://127.0.0.1:9/",
+        start_timeout_s=1,
+    )
+    manager = ServiceManager(tmp_path, grace_s=5)
+    with pytest.raises(ServiceError, match="not healthy"):
+        manager.start(silent)
+    pid = manager.running[-1][1].pid
+    manager.stop_all()
+    assert not _alive(pid)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "scigen_rl.cli", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def _manifest(tmp_path: Path) -> Path:
+    import io
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), "white").save(buf, "PNG")
+    problems = [
+        Problem(id=f"p{i}", question="q", answer="1", source="t", image_type=f"Math - T{i % 2}")
+        for i in range(40)
+    ]
+    export([make_sample(p, buf.getvalue(), "imgcoder:m", i) for i, p in enumerate(problems)], tmp_path / "build" / "export",
+           val_fraction=0.0, fractions=(0.25, 0.5, 1.0))  # fmt: skip
+    return tmp_path / "build" / "export" / "manifest.json"
+
+
+def test_train_dry_run_local_and_on_a_cluster(tmp_path: Path) -> None:
+    train = str(_manifest(tmp_path).parent / "train.parquet")
+    local = _cli("train", "--dry-run", "--verifier-url", "http://gpu7:8001/v1", "--train-files", train,
+                 "--wandb-group", "g1", "--wandb-tag", "n:40", "trainer.save_freq=50")  # fmt: skip
+    assert local.returncode == 0, local.stderr
+    out = local.stdout
+    assert "serve-reward --host 0.0.0.0 --port 8765" in out and "--verifier-url http://gpu7:8001/v1" in out
+    assert (
+        "-m verl.trainer.main_ppo --config-path=" in out
+        and "trainer.experiment_name=qwen3vl8b_grpo-train-n40" in out
+    )
+    assert (
+        "+ray_kwargs.ray_init.runtime_env.env_vars.WANDB_RUN_GROUP=" in out and "trainer.save_freq=50" in out
+    )
+    assert "train_batch_size: 128" in out and "server_url: http://127.0.0.1:8765" in out
+    assert "WANDB_RUN_GROUP: g1" in out  # verl's resolved runtime env carries the W&B group to its actors
+
+    cluster = _cli("train", "--dry-run", "--serve-verifier", "--verifier-gpus", "7", "--ray-address", "http://head:8265",
+                   "--reward-host", "10.0.0.2", "--nnodes", "2", "--train-files", train)  # fmt: skip
+    assert cluster.returncode == 0, cluster.stderr
+    out = cluster.stdout
+    assert (
+        "CUDA_VISIBLE_DEVICES=7 vllm serve opencompass/CompassVerifier-7B --port 8001 --max-model-len 16384"
+        in out
+    )
+    assert "ray job submit --address=http://head:8265 '--runtime-env-json=" in out
+    assert "--config-path=$PWD/recipes/qwen3vl8b_grpo" in out and "trainer.nnodes=2" in out
+    assert "server_url=http://10.0.0.2:8765" in out
+    assert _cli("train", "--dry-run").returncode == 2  # no verifier given: a clear error, nothing started
+
+
+def test_dry_run_config_passes_verl_validation(tmp_path: Path) -> None:
+    from verl.utils.config import validate_config
+
+    train = str(_manifest(tmp_path).parent / "train.parquet")
+    config = resolved_config(
+        TrainConfig(train_files=[train], verifier_urls=["http://v/v1"], nnodes=2, gpus_per_node=4)
+    )
+    validate_config(config, use_reference_policy=True, use_critic=False)
+    assert list(config.data.train_files) == [train] and config.trainer.n_gpus_per_node == 4
+
+
+def test_sweep_dry_run_names_groups_and_tags_each_subset(tmp_path: Path) -> None:
+    manifest = _manifest(tmp_path)
+    out = _cli("sweep", "--dry-run", "--manifest", str(manifest), "--name", "scale-1", "--verifier-url", "http://v/v1",
+               "--cluster-gpus", "16")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "# 3 runs, 2 at a time, W&B group scale-1" in out.stdout
+    for rows, fraction in ((10, 0.25), (20, 0.5), (40, 1)):
+        assert f"qwen3vl8b_grpo-imgcoder-n{rows}" in out.stdout
+        assert f"WANDB_TAGS=source:imgcoder,n:{rows},fraction:{fraction:g}" in out.stdout
+        assert f"scale/train_{fraction:g}.parquet" in out.stdout
+
+
+def test_scaling_fit_from_real_offline_wandb_runs(tmp_path: Path) -> None:
+    """Three offline W&B runs written here, as verl's tracking writes them; one of another group."""
+    script = """
+import sys, wandb
+n, group, acc_mv, acc_geo = int(sys.argv[1]), sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+run = wandb.init(project="scigen-rl", name=f"qwen3vl8b_grpo-imgcoder-n{n}", group=group,
+                 tags=["source:imgcoder", f"n:{n}"], config={"data": {"train_batch_size": 128}})
+for step in (0, 10, 20):  # validation every 10 steps; the last one is the run's result
+    frac = step / 20
+    wandb.log({"val-core/mathvision_mini/acc/mean@4": acc_mv * frac, "val-core/geometry3k/acc/mean@4": acc_geo * frac,
+               "critic/score/mean": 0.5}, step=step)
+run.finish()
+"""
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path), "WANDB_SILENT": "true"}
+    import math
+
+    truth = {"mv": (0.30, 0.02), "geo": (0.55, 0.03)}  # accuracy = a + b ln(n)
+    for n, group in ((100, "s1"), (1000, "s1"), (10000, "s1"), (50, "other")):
+        mv, geo = (a + b * math.log(n) for a, b in truth.values())
+        subprocess.run(
+            [sys.executable, "-c", script, str(n), group, str(mv), str(geo)], env=env, check=True, timeout=120
+        )
+
+    rows = collect([tmp_path / "wandb"], group="s1")
+    assert [r["n"] for r in rows] == [100, 1000, 10000]
+    result = report(rows, tmp_path / "sweep")
+    for key, bench in (("mv", "mathvision_mini"), ("geo", "geometry3k")):
+        assert result["fits"][bench]["a"] == pytest.approx(truth[key][0], abs=1e-9)
+        assert result["fits"][bench]["b"] == pytest.approx(truth[key][1], abs=1e-9)
+    assert Image.open(tmp_path / "sweep" / "scaling.png").size[0] > 300
+    assert "| 1000 | " in (tmp_path / "sweep" / "scaling.md").read_text()
+    assert json.loads((tmp_path / "sweep" / "scaling.json").read_text())["runs"] == rows
+    with pytest.raises(ValueError, match="two runs"):
+        fit_log([(100, 0.5)])
