@@ -8,6 +8,7 @@ resumes from the run's last checkpoint (``trainer.resume_mode=auto``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -210,11 +211,24 @@ def dry_run(cfg: TrainConfig) -> str:
 
 
 def train(cfg: TrainConfig) -> int:
-    """Run it: services up, the trainer to the end, services down (also on failure or Ctrl-C)."""
-    with ServiceManager(cfg.run_dir) as manager:
+    """Run it: services up, the trainer to the end, services down (also on failure or Ctrl-C).
+
+    With W&B among verl's loggers, the reward server's verdict rates go to a run of the same group.
+    """
+    config = resolved_config(cfg)
+    with ServiceManager(cfg.run_dir) as manager, contextlib.ExitStack() as stack:
         for service in services(cfg):
             print(f"starting {service.name}: {shlex.join(service.argv)}", file=sys.stderr)
             manager.start(service)
+        if "wandb" in list(config.trainer.logger):
+            from .reward_monitor import RewardMonitor, wandb_logger
+
+            log, finish = wandb_logger(
+                config.trainer.project_name, f"{config.trainer.experiment_name}-reward",
+                wandb_env(cfg).get("WANDB_RUN_GROUP"), cfg.wandb_tags,
+            )  # fmt: skip
+            stack.callback(finish)
+            stack.enter_context(RewardMonitor(f"http://127.0.0.1:{cfg.reward_port}/metrics", log))
         argv = command(cfg)
         print(f"training: {shlex.join(argv)}", file=sys.stderr)
         # No local shell: `ray job submit` runs its entry point in a shell on the cluster, where

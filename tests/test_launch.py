@@ -174,3 +174,42 @@ run.finish()
     assert json.loads((tmp_path / "sweep" / "scaling.json").read_text())["runs"] == rows
     with pytest.raises(ValueError, match="two runs"):
         fit_log([(100, 0.5)])
+
+
+def test_reward_monitor_logs_verdict_rates_to_wandb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real reward server (rule only) judges two batches; the monitor logs each interval's shares
+    to an offline W&B run, read back from its own file."""
+    import httpx
+
+    from launch.reward_monitor import RewardMonitor, wandb_logger
+    from launch.wandb_files import find_runs, read_run
+
+    from .test_reward_server import _start, _stop
+
+    url, proc = _start("--mode", "rule_only")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    try:
+        log, finish = wandb_logger("scigen-rl", "exp-reward", "g1", ["n:10"])
+        monitor = RewardMonitor(url + "/metrics", log, interval_s=3600)
+        items = [
+            {"question": "q", "ground_truth": "4", "response": f"\\boxed{{{4 + (i % 4 == 0)}}}"}
+            for i in range(8)
+        ]
+        httpx.post(url + "/score", json={"items": items}, timeout=30)
+        first = monitor.poll()
+        httpx.post(url + "/score", json={"items": [{**items[1], "response": "\\boxed{4.0}"}] * 2}, timeout=30)
+        second = monitor.poll()
+        finish()
+    finally:
+        _stop(proc)
+    assert first["reward_server/answers"] == 8 and first["reward_server/verdict/correct"] == 0.75
+    assert first["reward_server/verdict/incorrect"] == 0.25 and first["reward_server/rule_share"] == 1.0
+    assert (
+        second["reward_server/answers"] == 2 and second["reward_server/verdict/correct"] == 1.0
+    )  # this interval only
+    (path,) = find_runs(tmp_path / "wandb")
+    run = read_run(path)
+    assert run["group"] == "g1" and run["name"] == "exp-reward"
+    assert [row["reward_server/answers"] for row in run["history"]] == [8, 2]
