@@ -89,3 +89,25 @@ def test_verl_loads_the_reward_function_with_its_kwargs(monkeypatch: pytest.Monk
     kwargs = dict(config.reward.custom_reward_function.reward_kwargs)
     assert kwargs == {"server_url": "http://10.0.0.5:8765"}
     RewardConfig.from_kwargs({k: v for k, v in kwargs.items() if k != "server_url"} | {"mode": "rule_only"})
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "expected"),
+    [
+        ("run_imgcoder.sh", ["runs/b1"], "runs/b1/export/train.parquet"),
+        ("run_imgcoder_filtered.sh", ["runs/b1"], "runs/b1/export/filtered/train.parquet"),
+        ("run_parquet.sh", ["/data/mine.parquet"], "/data/mine.parquet"),
+    ],
+)
+def test_a_run_script_per_training_source(script: str, args: list[str], expected: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        ["bash", str(RECIPE_DIR / script), *args, "--dry-run", "--verifier-url", "http://v:8001/v1", "trainer.save_freq=7"],
+        capture_output=True, text=True, env={**os.environ, "PYTHON": sys.executable}, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert f"data.train_files=['\"'\"'{os.path.abspath(expected)}'\"'\"']" in out.stdout
+    assert "trainer.save_freq=7" in out.stdout and "train_batch_size: 128" in out.stdout
