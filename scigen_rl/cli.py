@@ -313,6 +313,8 @@ def _sweep_command(args: argparse.Namespace) -> int:
             result = report(rows, args.out_dir)
             print(json.dumps(result["fits"]))
             return 0 if rows else 1
+        if not args.manifest:
+            raise ValueError("give --manifest (a build's export/manifest.json), or --collect-only")
         cfg = SweepConfig(
             manifest=args.manifest,
             name=args.name,
