@@ -332,6 +332,58 @@ def _sweep_command(args: argparse.Namespace) -> int:
         return 2
 
 
+def _bench_command(args: argparse.Namespace) -> int:
+    from .bench.run import BenchConfig, images_from_build, images_from_dir, leaderboard, run_bench
+    from .llm import LLMConfig
+    from .loaders import load_scigenbench
+
+    if args.combine:
+        summaries = [json.loads((Path(d) / "summary.json").read_text()) for d in args.combine]
+        board = leaderboard(summaries)
+        Path(args.out_dir).mkdir(parents=True, exist_ok=True)
+        write_atomic(Path(args.out_dir) / "leaderboard.md", board)
+        print(board)
+        return 0
+    if bool(args.images) == bool(args.run_dir):
+        print(
+            "scigen-rl bench: give --images DIR or --run-dir DIR (or --combine OUT_DIR...)", file=sys.stderr
+        )
+        return 2
+    metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+    unknown = sorted(set(metrics) - {"rinv", "judge"})
+    if unknown:
+        print(f"scigen-rl bench: unknown metrics {unknown} (known: rinv, judge)", file=sys.stderr)
+        return 2
+    try:
+        if args.run_dir:
+            problems, images, generator = images_from_build(args.run_dir)
+        else:
+            problems = load_scigenbench(args.scigenbench_dir)
+            generator = Path(args.images).name
+        problems = [p for p in problems if not args.ids or p.id in set(args.ids.split(","))]
+        problems = problems[: args.limit] if args.limit else problems
+        if args.images:
+            images = images_from_dir(args.images, problems)
+        judge = LLMConfig(
+            base_url=args.judge_base_url,
+            model=args.judge_model,
+            api_key_env=args.judge_api_key_env,
+            max_tokens=args.judge_max_tokens,
+            concurrency=args.concurrency,
+            max_retries=args.judge_max_retries,
+        )
+        cfg = BenchConfig(
+            out_dir=args.out_dir, judge=judge, generator=args.generator or generator, metrics=metrics
+        )
+    except (ValueError, OSError) as e:
+        print(f"scigen-rl bench: {e}", file=sys.stderr)
+        return 2
+    summary = run_bench(cfg, problems, images)
+    print((Path(args.out_dir) / "leaderboard.md").read_text(), file=sys.stderr)
+    print(json.dumps(summary["overall"]))
+    return 0
+
+
 def _serve_reward_command(args: argparse.Namespace) -> int:
     from omegaconf import OmegaConf
 
@@ -497,6 +549,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_config_options(serve_reward, RewardConfig, {"verifier_urls": "verifier-url"})
     serve_reward.set_defaults(func=_serve_reward_command)
+    bench = sub.add_parser(
+        "bench",
+        help="SciGenBench: R_inv and the LMM judge for a generator's figures, with a leaderboard",
+        description="Judge figures named by problem id (--images DIR) or a build's figures (--run-dir DIR) "
+        "with a vision model: inverse quiz validation (R_inv) and the five-dimension judge. Writes "
+        "OUT_DIR/items.jsonl (resumable), summary.json, leaderboard.md and plots. --combine merges several "
+        "OUT_DIRs into one leaderboard.",
+    )
+    bench.add_argument("--images", help="folder of <problem id>.png/.jpg")
+    bench.add_argument("--run-dir", help="a build's run directory")
+    bench.add_argument("--out-dir", required=True)
+    bench.add_argument("--generator", help="name on the leaderboard (default: the folder's or the build's)")
+    bench.add_argument("--metrics", default="rinv,judge")
+    bench.add_argument("--judge-base-url", default="http://127.0.0.1:8000/v1")
+    bench.add_argument("--judge-model", default="Qwen/Qwen3-VL-235B-A22B-Instruct")
+    bench.add_argument("--judge-api-key-env")
+    bench.add_argument("--judge-max-tokens", type=int, default=512)
+    bench.add_argument("--judge-max-retries", type=int, default=5)
+    bench.add_argument("--concurrency", type=int, default=32)
+    bench.add_argument("--scigenbench-dir", default=_default_scigenbench_dir())
+    bench.add_argument("--ids", help="comma-separated problem ids to judge")
+    bench.add_argument("--limit", type=int)
+    bench.add_argument("--combine", nargs="+", metavar="OUT_DIR", help="merge these bench outputs")
+    bench.set_defaults(func=_bench_command)
+
     from launch.train import TrainConfig
 
     train = sub.add_parser(

@@ -1,0 +1,216 @@
+"""`scigen-rl bench`: judge a generator's figures on SciGenBench (R_inv and the LMM judge), resumably,
+with per-item records, a summary and a Markdown leaderboard."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+from ..llm import CachedChat, LLMConfig, make_client
+from ..records import JUDGE_DIMENSIONS, Figure, JsonlWriter, Problem, Verdict, read_jsonl, write_atomic
+from .inverse import read_image, validate_figure
+from .judge import JudgeParseError, judge_messages, parse_judge
+
+METRICS = ("rinv", "judge")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+
+
+@dataclass
+class BenchConfig:
+    out_dir: str
+    """Per-item verdicts (``items.jsonl``), ``summary.json``, ``leaderboard.md``, plots, the model cache."""
+    judge: LLMConfig
+    """The vision model that answers the quizzes and grades the figures."""
+    generator: str = "generator"
+    """The name this generator has on the leaderboard."""
+    metrics: tuple[str, ...] = METRICS
+    concurrency: int = 16
+    """Figures judged at once (each asks its quizzes at once, within the model client's own bound)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def images_from_dir(folder: str | os.PathLike[str], problems: list[Problem]) -> dict[str, str | None]:
+    """``<problem id>.png`` (or .jpg/.jpeg/.webp) in ``folder`` for each problem; None when absent."""
+    root = Path(folder)
+    found = {p.stem: str(p) for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES}
+    return {p.id: found.get(p.id) for p in problems}
+
+
+def images_from_build(run_dir: str | os.PathLike[str]) -> tuple[list[Problem], dict[str, str | None], str]:
+    """A build's problems, its rendered figures (None for a failed one) and its generator name."""
+    run = Path(run_dir)
+    problems = list(read_jsonl(run / "problems.jsonl", Problem))
+    figures = {f.problem_id: f for f in read_jsonl(run / "synthesize" / "figures.jsonl", Figure)}
+    paths = {
+        p.id: (figures[p.id].png_path if p.id in figures and figures[p.id].status == "ok" else None)
+        for p in problems
+    }
+    generator = next((f.generator for f in figures.values()), run.name)
+    return problems, paths, generator
+
+
+async def _judge_one(client: CachedChat, problem: Problem, png: bytes, verdict: Verdict) -> None:
+    reply = await client.chat(judge_messages(problem, png))
+    if not reply.ok:
+        verdict.extra["judge_error"] = f"model call failed: {reply.error}"
+        return
+    try:
+        verdict.judge_scores = parse_judge(reply.text)
+    except JudgeParseError as e:
+        verdict.extra["judge_error"] = str(e)
+
+
+async def _bench(cfg: BenchConfig, problems: list[Problem], images: dict[str, str | None]) -> None:
+    out = Path(cfg.out_dir)
+    items_path = out / "items.jsonl"
+    done = {v.problem_id for v in read_jsonl(items_path, Verdict)} if items_path.exists() else set()
+    todo = [p for p in problems if p.id not in done]
+    if not todo:
+        return
+    from tqdm import tqdm
+
+    if cfg.judge.cache_dir is None:
+        cfg.judge.cache_dir = str(out / "llm-cache")
+    client = make_client(cfg.judge)
+    gate = asyncio.Semaphore(cfg.concurrency)
+    bar = tqdm(total=len(problems), initial=len(done), desc=f"bench {cfg.generator}", unit="figure")
+    with JsonlWriter(items_path) as writer:
+
+        async def one(problem: Problem) -> None:
+            async with gate:
+                path = images.get(problem.id)
+                png = read_image(path)
+                if "rinv" in cfg.metrics:
+                    verdict = await validate_figure(client, problem, png, cfg.generator, path)
+                else:
+                    verdict = Verdict(problem.id, cfg.generator)
+                if "judge" in cfg.metrics and png and "reason" not in verdict.extra:
+                    await _judge_one(client, problem, png, verdict)
+                verdict.extra.update(
+                    image_type=problem.image_type or "", subject=problem.subject or "", image=path
+                )
+            await asyncio.to_thread(writer.write, verdict)
+            bar.update(1)
+
+        await asyncio.gather(*(one(p) for p in todo))
+    bar.close()
+    await client.close()
+
+
+def _aggregate(verdicts: list[Verdict]) -> dict[str, Any]:
+    scored = [v for v in verdicts if v.r_inv is not None]
+    judged = [v for v in verdicts if v.judge_scores]
+    row: dict[str, Any] = {
+        "figures": len(verdicts),
+        "r_inv": round(mean(v.r_inv for v in scored if v.r_inv is not None), 4) if scored else None,
+        "perfect": round(mean(v.perfect for v in scored), 4) if scored else None,
+        "quizzes": sum(len(v.quiz_answers) for v in scored),
+        "quiz_errors": sum(v.errors for v in verdicts),
+        "missing_or_corrupt": sum(1 for v in verdicts if str(v.extra.get("reason") or "").startswith(("missing", "corrupt", "empty"))),
+        "judge_errors": sum(1 for v in verdicts if v.extra.get("judge_error")),
+    }  # fmt: skip
+    for key in JUDGE_DIMENSIONS:
+        row[key] = round(mean(v.judge_scores[key] for v in judged), 3) if judged else None
+    return row
+
+
+def summarize(verdicts: list[Verdict], generator: str) -> dict[str, Any]:
+    """Overall, by subject and by image type."""
+    by: dict[str, dict[str, list[Verdict]]] = {"subject": defaultdict(list), "image_type": defaultdict(list)}
+    for v in verdicts:
+        by["subject"][str(v.extra.get("subject") or "(none)")].append(v)
+        by["image_type"][str(v.extra.get("image_type") or "(none)")].append(v)
+    return {
+        "generator": generator,
+        "overall": _aggregate(verdicts),
+        "by_subject": {k: _aggregate(vs) for k, vs in sorted(by["subject"].items())},
+        "by_image_type": {k: _aggregate(vs) for k, vs in sorted(by["image_type"].items())},
+    }
+
+
+def _cell(value: Any, percent: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{100 * value:.1f}" if percent else (f"{value:.2f}" if isinstance(value, float) else str(value))
+
+
+def leaderboard(summaries: list[dict[str, Any]]) -> str:
+    """One Markdown leaderboard from one or several generators' summaries."""
+    short = {"correctness_fidelity": "fidelity", "layout_precision": "layout", "readability_occlusion": "readability",
+             "scientific_plausibility": "plausibility", "expressiveness_richness": "expressiveness"}  # fmt: skip
+    head = ["generator", "figures", "R_inv %", "perfect %", *short.values(), "quiz errors", "missing"]
+    lines = ["## Overall", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    ranked = sorted(summaries, key=lambda s: -(s["overall"]["r_inv"] or 0))
+    for s in ranked:
+        o = s["overall"]
+        cells = [s["generator"], str(o["figures"]), _cell(o["r_inv"], True), _cell(o["perfect"], True),
+                 *(_cell(o[k]) for k in short), str(o["quiz_errors"]), str(o["missing_or_corrupt"])]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    for section, title in (("by_subject", "By subject"), ("by_image_type", "By image type")):
+        keys = sorted({k for s in summaries for k in s[section]})
+        lines += ["", f"## {title} (R_inv %)", "", "| | " + " | ".join(s["generator"] for s in ranked) + " |",
+                  "|---|" + "---|" * len(ranked)]  # fmt: skip
+        for k in keys:
+            lines.append(
+                f"| {k} | "
+                + " | ".join(_cell(s[section].get(k, {}).get("r_inv"), True) for s in ranked)
+                + " |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def plots(summary: dict[str, Any], verdicts: list[Verdict], out_dir: Path) -> list[str]:
+    """R_inv by image type, the judge's means, and R_inv against the judge's total per figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    types = {k: v["r_inv"] for k, v in summary["by_image_type"].items() if v["r_inv"] is not None}
+    if types:
+        fig, ax = plt.subplots(figsize=(7, max(3, 0.28 * len(types))))
+        ax.barh(list(types), [100 * v for v in types.values()])
+        ax.set_xlabel("R_inv (%)")
+        ax.set_title(f"R_inv by image type: {summary['generator']}")
+        fig.tight_layout()
+        fig.savefig(out_dir / "rinv_by_type.png", dpi=110)
+        plt.close(fig)
+        written.append("rinv_by_type.png")
+    judged = [v for v in verdicts if v.judge_scores and v.r_inv is not None]
+    if judged:
+        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+        means = [summary["overall"][k] for k in JUDGE_DIMENSIONS]
+        left.bar(range(len(means)), means)
+        left.set_xticks(range(len(means)), [k.split("_")[0] for k in JUDGE_DIMENSIONS], rotation=20)
+        left.set_ylim(0, 2)
+        left.set_title("LMM judge: mean score (0-2)")
+        right.scatter([sum(v.judge_scores.values()) for v in judged], [v.r_inv for v in judged], alpha=0.5)
+        right.set_xlabel("judge total (0-10)")
+        right.set_ylabel("R_inv")
+        right.set_title("R_inv vs judge")
+        fig.tight_layout()
+        fig.savefig(out_dir / "judge.png", dpi=110)
+        plt.close(fig)
+        written.append("judge.png")
+    return written
+
+
+def run_bench(cfg: BenchConfig, problems: list[Problem], images: dict[str, str | None]) -> dict[str, Any]:
+    """Judge every figure not judged yet, then write ``summary.json``, ``leaderboard.md`` and plots."""
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    asyncio.run(_bench(cfg, problems, images))
+    wanted = {p.id for p in problems}
+    verdicts = [v for v in read_jsonl(out / "items.jsonl", Verdict) if v.problem_id in wanted]
+    summary = summarize(verdicts, cfg.generator)
+    summary["plots"] = plots(summary, verdicts, out)
+    write_atomic(out / "summary.json", json.dumps(summary, indent=2))
+    write_atomic(out / "leaderboard.md", leaderboard([summary]))
+    return summary

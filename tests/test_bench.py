@@ -1,0 +1,179 @@
+"""SciGenBench judging: letter extraction, the judge's JSON, R_inv aggregation, and `scigen-rl bench`
+end to end on real SeePhys problems and their real figures against a stand-in vision server (a real
+HTTP server on 127.0.0.1 that checks each request: image attached as base64, options listed)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scigen_rl.bench.inverse import validate_figure
+from scigen_rl.bench.judge import JudgeParseError, parse_judge
+from scigen_rl.bench.letters import extract_letter
+from scigen_rl.llm import ChatClient, LLMConfig
+from scigen_rl.llm.standin import StandInError, StandInServer
+from scigen_rl.loaders import load_scigenbench
+from scigen_rl.records import JUDGE_DIMENSIONS, Verdict
+
+OPTIONS = {"A": "One", "B": "Two", "C": "Three", "D": "Four"}
+
+
+@pytest.mark.parametrize(
+    ("reply", "letter"),
+    [
+        ("B", "B"), ("(C)", "C"), ("D.", "D"), ("**A**", "A"), ("B) Two", "B"), ("C. Three", "C"),
+        ("The answer is B.", "B"), ("Answer: (D)", "D"), ("Final answer: C", "C"), ("I choose option A.", "A"),
+        ("The figure shows two rods, so \\boxed{B}", "B"), ("\\boxed{\\text{C}}", "C"), ("\\boxed{Three}", "C"),
+        ("Two", "B"), ("two", "B"), ("<think>maybe A</think>\nD", "D"),
+        ("A rod is shown at the top.", None), ("E", None), ("I cannot tell.", None), ("", None),
+        ("The answer is a guess", None),
+    ],
+)  # fmt: skip
+def test_letters_are_read_by_rule(reply: str, letter: str | None) -> None:
+    assert extract_letter(reply, OPTIONS) == letter
+
+
+GOOD_JUDGE = json.dumps({k: 2 for k in JUDGE_DIMENSIONS})
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (GOOD_JUDGE.replace("2}", "3}"), "outside 0-2"),
+        (GOOD_JUDGE.replace(": 2,", ': "2",', 1), "is not an integer"),
+        (GOOD_JUDGE.replace(": 2,", ": 1.5,", 1), "is not an integer"),
+        (GOOD_JUDGE.replace('"layout_precision": 2, ', ""), "missing keys: layout_precision"),
+        (GOOD_JUDGE[:-1] + ', "overall": 2}', "unknown keys: overall"),
+        ("Scores: fidelity 2, layout 1", "no JSON object"),
+        ("{'correctness_fidelity': 2}", "invalid JSON"),
+        ("", "empty reply"),
+    ],
+)
+def test_judge_json_errors_are_errors_not_zeros(reply: str, error: str) -> None:
+    with pytest.raises(JudgeParseError, match=error):
+        parse_judge(reply)
+
+
+def test_judge_json_in_prose_or_fences() -> None:
+    assert parse_judge(f"Here is my grading:\n```json\n{GOOD_JUDGE}\n```\nDone.") == {
+        k: 2 for k in JUDGE_DIMENSIONS
+    }
+    assert (
+        parse_judge(f"<think>{{draft}}</think> {GOOD_JUDGE.replace(': 2', ': 1', 1)}")["correctness_fidelity"]
+        == 1
+    )
+
+
+def vision_reply(body: dict[str, Any]) -> str:
+    """The stand-in vision model: refuses malformed requests, answers quizzes from a table."""
+    (message,) = body["messages"]
+    image, text = message["content"]
+    if image["type"] != "image_url" or not image["image_url"]["url"].startswith("data:image/png;base64,"):
+        raise ValueError("the figure must be attached as a base64 PNG data URL")
+    base64.b64decode(image["image_url"]["url"].split(",", 1)[1], validate=True)
+    if "Reply with a JSON object only" in text["text"]:
+        if "Required elements:" not in text["text"]:
+            raise ValueError("the judge prompt lists the required elements")
+        return GOOD_JUDGE.replace(": 2,", ": 1,", 1)
+    question = re.search(r"Question: (.*)", text["text"])
+    options = re.findall(r"^([A-Z])\. (.*)$", text["text"], re.MULTILINE)
+    if question is None or len(options) < 2:
+        raise ValueError("a quiz request shows the question and its options")
+    if "Problem:" in text["text"]:
+        raise ValueError("the quiz must be asked without the problem text")
+    answer = TABLE.get(question.group(1))
+    if answer == "500":
+        raise StandInError(500, "scripted failure")
+    return answer or "I cannot tell."
+
+
+TABLE: dict[str, str] = {}
+
+
+def test_r_inv_counts_errors_and_missing_images_in_the_denominator(shared_data: Path) -> None:
+    problem = next(p for p in load_scigenbench(shared_data / "scigenbench") if p.id == "seephys-1751")
+    png = Path(problem.extra["reference_image"]).read_bytes()
+    TABLE.clear()
+    for i, quiz in enumerate(problem.quizzes):  # right, right, a failing call, no letter, wrong
+        TABLE[quiz.question] = [f"The answer is {quiz.correct_option}.", quiz.correct_option, "500", "Hmm.",
+                                next(k for k in quiz.options if k != quiz.correct_option)][i]  # fmt: skip
+    server = StandInServer(api_key=None, reply=vision_reply)
+    try:
+        client = ChatClient(LLMConfig(base_url=server.base_url, model="vl", max_retries=1, backoff_s=0.01))
+        verdict = asyncio.run(validate_figure(client, problem, png, "real"))
+        missing = asyncio.run(validate_figure(client, problem, None, "real", "figs/seephys-1751.png"))
+        corrupt = asyncio.run(validate_figure(client, problem, b"\x89PNG not really", "real"))
+    finally:
+        server.close()
+    assert [a.correct for a in verdict.quiz_answers] == [True, True, False, False, False]
+    assert verdict.r_inv == pytest.approx(2 / 5) and not verdict.perfect and verdict.errors == 1
+    assert "model call failed" in (verdict.quiz_answers[2].error or "")
+    assert "no option letter" in (verdict.quiz_answers[3].error or "")
+    assert missing.r_inv == 0.0 and missing.extra["reason"] == "missing image: figs/seephys-1751.png"
+    assert corrupt.r_inv == 0.0 and corrupt.extra["reason"].startswith("corrupt image")
+
+
+def test_bench_end_to_end_on_seephys_figures(shared_data: Path, tmp_path: Path) -> None:
+    problems = [
+        p for p in load_scigenbench(shared_data / "scigenbench") if p.id.startswith("seephys-") and p.quizzes
+    ][:4]
+    images = tmp_path / "real"
+    images.mkdir()
+    for p in problems[:3]:  # the fourth has no image: it must score 0 with the reason
+        shutil.copy(p.extra["reference_image"], images / f"{p.id}{Path(p.extra['reference_image']).suffix}")
+    TABLE.clear()
+    for p in problems:
+        for quiz in p.quizzes:
+            TABLE[quiz.question] = quiz.correct_option
+    TABLE[problems[1].quizzes[0].question] = next(
+        k for k in problems[1].quizzes[0].options if k != problems[1].quizzes[0].correct_option
+    )
+    server = StandInServer(api_key="vl-key", reply=vision_reply)
+    cmd = [sys.executable, "-m", "scigen_rl.cli", "bench", "--images", str(images), "--out-dir", str(tmp_path / "out"),
+           "--judge-base-url", server.base_url, "--judge-model", "vl", "--judge-api-key-env", "VL_KEY",
+           "--scigenbench-dir", str(shared_data / "scigenbench"), "--ids", ",".join(p.id for p in problems)]  # fmt: skip
+    env = {"VL_KEY": "vl-key", **dict(__import__("os").environ)}
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr
+        calls = len(server.requests)
+        again = subprocess.run(
+            cmd, capture_output=True, text=True, env=env, timeout=300
+        )  # resumed: nothing to do
+        assert again.returncode == 0 and len(server.requests) == calls
+    finally:
+        server.close()
+    overall = json.loads(done.stdout.strip().splitlines()[-1])
+    verdicts = {json.loads(line)["problem_id"]: Verdict.from_dict(json.loads(line))
+                for line in (tmp_path / "out" / "items.jsonl").read_text().splitlines()}  # fmt: skip
+    assert verdicts[problems[0].id].perfect and verdicts[problems[0].id].r_inv == 1.0
+    assert verdicts[problems[1].id].r_inv == pytest.approx(1 - 1 / len(problems[1].quizzes))
+    assert verdicts[problems[3].id].r_inv == 0.0 and verdicts[problems[3].id].extra["reason"].startswith(
+        "missing image"
+    )
+    assert verdicts[problems[0].id].judge_scores["correctness_fidelity"] == 1
+    assert (
+        overall["figures"] == 4
+        and overall["missing_or_corrupt"] == 1
+        and overall["perfect"] == pytest.approx(2 / 4)
+    )
+    assert overall["r_inv"] == pytest.approx(sum(v.r_inv or 0 for v in verdicts.values()) / 4)
+    board = (tmp_path / "out" / "leaderboard.md").read_text()
+    assert (
+        "| real | 4 |" in board and "## By image type" in board and "| (none) | 68.8 |" in board
+    )  # SeePhys: untyped
+    assert (tmp_path / "out" / "rinv_by_type.png").stat().st_size > 1000 and (
+        tmp_path / "out" / "judge.png"
+    ).exists()
+    combined = subprocess.run([sys.executable, "-m", "scigen_rl.cli", "bench", "--combine", str(tmp_path / "out"),
+                               str(tmp_path / "out"), "--out-dir", str(tmp_path / "board")], capture_output=True, text=True)  # fmt: skip
+    assert combined.returncode == 0 and combined.stdout.count("| real | 4 |") == 2
