@@ -29,7 +29,7 @@ from typing import Any
 from scigen_rl.filters import DuplicateIndex, FilterConfig, answer_leak, check_pixels
 from scigen_rl.imgcoder import build_messages, parse_response, repair_messages
 from scigen_rl.llm import CachedChat, LLMConfig, make_client
-from scigen_rl.records import Figure, JsonlWriter, Problem, read_jsonl, write_atomic, write_jsonl
+from scigen_rl.records import Figure, JsonlWriter, Problem, Verdict, read_jsonl, write_atomic, write_jsonl
 from scigen_rl.render import RenderConfig, Renderer
 
 from .export import export, make_sample
@@ -50,6 +50,10 @@ class BuildConfig:
     val_fraction: float = 0.05
     scaling_fractions: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0)
     seed: int = 0
+    verify: LLMConfig | None = None
+    """The vision model of inverse quiz validation (``--verify``); None skips verification."""
+    verify_threshold: float = 1.0
+    """R_inv a figure needs to enter the filtered set (1.0: every quiz right, the paper's "Filt")."""
 
 
 def _png_name(problem_id: str) -> str:
@@ -170,6 +174,39 @@ async def _synthesize(
     return model_errors
 
 
+async def _verify(run: Path, cfg: LLMConfig) -> None:
+    """Inverse quiz validation of every rendered figure not verified yet (``verify/verdicts.jsonl``)."""
+    from scigen_rl.bench.inverse import read_image, validate_figure
+
+    problems = {p.id: p for p in read_jsonl(run / "problems.jsonl", Problem)}
+    figures = [f for f in read_jsonl(run / "synthesize" / "figures.jsonl", Figure) if f.status == "ok"]
+    path = run / "verify" / "verdicts.jsonl"
+    done = {v.problem_id for v in read_jsonl(path, Verdict)} if path.exists() else set()
+    todo = [f for f in figures if f.problem_id not in done and f.problem_id in problems]
+    if not todo:
+        return
+    from tqdm import tqdm
+
+    client = make_client(cfg)
+    bar = tqdm(total=len(figures), initial=len(figures) - len(todo), desc="verify", unit="figure")
+    with JsonlWriter(path) as writer:
+
+        async def one(figure: Figure) -> None:
+            problem = problems[figure.problem_id]
+            verdict = await validate_figure(
+                client, problem, read_image(figure.png_path), figure.generator, figure.png_path
+            )
+            if verdict.errors:  # a model outage: ask again on the next run rather than record a 0
+                bar.update(1)
+                return
+            await asyncio.to_thread(writer.write, verdict)
+            bar.update(1)
+
+        await asyncio.gather(*(one(f) for f in todo))
+    bar.close()
+    await client.close()
+
+
 def run_build(problems: list[Problem], cfg: BuildConfig) -> dict[str, Any]:
     """Synthesize, filter and export; returns the summary also written to ``summary.json``."""
     run = Path(cfg.run_dir)
@@ -183,7 +220,19 @@ def run_build(problems: list[Problem], cfg: BuildConfig) -> dict[str, Any]:
         cfg.llm.cache_dir = str(run / "llm-cache")
     figures_path = run / "synthesize" / "figures.jsonl"
     model_errors = asyncio.run(_synthesize(problems, cfg, figures_path, run / "synthesize" / "png"))
-    return export_run(run, cfg.filters, cfg.val_fraction, cfg.scaling_fractions, cfg.seed, model_errors)
+    if cfg.verify is not None:
+        if cfg.verify.cache_dir is None:
+            cfg.verify.cache_dir = str(run / "llm-cache")
+        asyncio.run(_verify(run, cfg.verify))
+    return export_run(
+        run,
+        cfg.filters,
+        cfg.val_fraction,
+        cfg.scaling_fractions,
+        cfg.seed,
+        model_errors,
+        cfg.verify_threshold,
+    )
 
 
 def export_run(
@@ -193,10 +242,13 @@ def export_run(
     scaling_fractions: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0),
     seed: int = 0,
     model_errors: Counter[str] | None = None,
+    verify_threshold: float = 1.0,
 ) -> dict[str, Any]:
     """The export stage alone, from a run directory's records (``scigen-rl export``): no model call
     and no render, so the split or the scaling fractions can change after a build. The pixel and
-    leakage verdicts are those recorded at build time; near-duplicates are decided here."""
+    leakage verdicts are those recorded at build time; near-duplicates are decided here. When the
+    build was verified (``verify/verdicts.jsonl``), every row carries its R_inv and the figures with
+    R_inv >= ``verify_threshold`` are also exported to ``export/filtered/``."""
     filters = filters or FilterConfig()
     run = Path(run_dir)
     problems_path, figures_path = run / "problems.jsonl", run / "synthesize" / "figures.jsonl"
@@ -204,6 +256,8 @@ def export_run(
         raise FileNotFoundError(f"{problems_path}: not a build's run directory (no problems.jsonl)")
     problems = list(read_jsonl(problems_path, Problem))
     figures = {f.problem_id: f for f in read_jsonl(figures_path, Figure)} if figures_path.exists() else {}
+    verdicts_path = run / "verify" / "verdicts.jsonl"
+    verdicts = {v.problem_id: v for v in read_jsonl(verdicts_path, Verdict)} if verdicts_path.exists() else {}
     order = {p.id: i for i, p in enumerate(problems)}
     duplicates = DuplicateIndex(filters.max_hash_distance)
     samples = []
@@ -230,8 +284,28 @@ def export_run(
         if rejected:
             counts["filtered"] += 1
             continue
-        samples.append(make_sample(problem, png_path.read_bytes(), figure.generator, order[problem.id]))
+        samples.append(
+            make_sample(
+                problem, png_path.read_bytes(), figure.generator, order[problem.id], verdicts.get(problem.id)
+            )
+        )
     manifest = export(samples, run / "export", val_fraction, scaling_fractions, seed)
+    verification: dict[str, Any] = {}
+    if verdicts_path.exists():
+        kept = [s for s in samples if (s.extra_info.get("r_inv") or 0.0) >= verify_threshold]
+        verified = [s for s in samples if s.extra_info.get("r_inv") is not None]
+        verification = {
+            "verified": len(verified),
+            "unverifiable": len(samples) - len(verified),  # no quizzes, or the model could not be asked
+            "threshold": verify_threshold,
+            "filtered_exported": len(kept),
+            "mean_r_inv": round(sum(s.extra_info["r_inv"] for s in verified) / len(verified), 4)
+            if verified
+            else None,
+        }
+        verification["export"] = export(
+            kept, run / "export" / "filtered", val_fraction, scaling_fractions, seed
+        )
     summary = {
         "attempted": sum(c["attempted"] for c in per_type.values()),
         "rendered": sum(c["rendered"] for c in per_type.values()),
@@ -243,5 +317,7 @@ def export_run(
         "by_image_type": {k: dict(v) for k, v in sorted(per_type.items())},
         "export": manifest,
     }
+    if verification:
+        summary["verification"] = verification
     write_atomic(run / "summary.json", json.dumps(summary, indent=2))
     return summary

@@ -188,6 +188,17 @@ def _build_command(args: argparse.Namespace) -> int:
             val_fraction=args.val_fraction,
             scaling_fractions=args.scaling_fractions,
             seed=args.seed,
+            verify=LLMConfig(
+                base_url=args.verify_base_url,
+                model=args.verify_model,
+                api_key_env=args.verify_api_key_env,
+                max_tokens=256,
+                concurrency=args.concurrency,
+                max_retries=args.llm_max_retries,
+            )
+            if args.verify
+            else None,
+            verify_threshold=args.verify_threshold,
         )
     except (ValueError, OSError, RuntimeError) as e:
         print(f"scigen-rl build: {e}", file=sys.stderr)
@@ -201,7 +212,15 @@ def _export_command(args: argparse.Namespace) -> int:
     from data_builders.build import export_run
 
     try:
-        summary = export_run(args.run_dir, None, args.val_fraction, args.scaling_fractions, args.seed)
+        summary = export_run(
+            args.run_dir,
+            None,
+            args.val_fraction,
+            args.scaling_fractions,
+            args.seed,
+            None,
+            args.verify_threshold,
+        )
     except (ValueError, OSError) as e:
         print(f"scigen-rl export: {e}", file=sys.stderr)
         return 2
@@ -231,6 +250,13 @@ def _print_summary(summary: dict[str, Any], run_dir: str) -> None:
         f"scaling subsets {subsets}",
         soft_wrap=True,
     )
+    if "verification" in summary:
+        v = summary["verification"]
+        console.print(
+            f"verified {v['verified']} (mean R_inv {v['mean_r_inv']}), {v['unverifiable']} without a verdict; "
+            f"filtered set (R_inv >= {v['threshold']:g}): {v['filtered_exported']} rows in export/filtered",
+            soft_wrap=True,
+        )
     if summary["pending"]:
         console.print(
             f"{summary['pending']} problems could not reach the model ({summary['model_errors']}); "
@@ -261,6 +287,12 @@ def _add_export_options(parser: argparse.ArgumentParser) -> None:
         help="nested training subsets for data-scaling sweeps, e.g. 0.125,0.25,0.5,1",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and the subset order")
+    parser.add_argument(
+        "--verify-threshold",
+        type=float,
+        default=1.0,
+        help="R_inv a verified figure needs for export/filtered (1.0: all quizzes right)",
+    )
 
 
 def _eval_sets_command(args: argparse.Namespace) -> int:
@@ -509,6 +541,16 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--concurrency", type=int, default=32)
     build.add_argument("--workers", type=int, default=0, help="render workers (default: one per core)")
     build.add_argument("--repair-rounds", type=int, default=2)
+    build.add_argument(
+        "--verify",
+        action="store_true",
+        help="inverse quiz validation of every figure; exports export/filtered too",
+    )
+    build.add_argument(
+        "--verify-base-url", default="http://127.0.0.1:8000/v1", help="the vision model's endpoint"
+    )
+    build.add_argument("--verify-model", default="Qwen/Qwen3-VL-235B-A22B-Instruct")
+    build.add_argument("--verify-api-key-env")
     _add_export_options(build)
     build.set_defaults(func=_build_command)
 

@@ -185,3 +185,43 @@ def test_a_model_outage_leaves_problems_for_the_next_run(tmp_path: Path, shared_
         assert sorted(ids) == sorted(set(ids)) and "webinstruct-994992" in ids and len(ids) == 3
     finally:
         server.close()
+
+
+def test_build_verify_exports_the_filtered_set(tmp_path: Path, shared_data: Path) -> None:
+    """--verify: every rendered figure's quizzes go to a (stand-in) vision model; figures with every
+    quiz right also go to export/filtered, and every row carries its R_inv."""
+    from scigen_rl.loaders import load_scigenbench
+
+    problems = load_scigenbench(shared_data / "scigenbench")[:6]
+    wrong = {problems[1].quizzes[0].question} if problems[1].quizzes else set()
+    answers = {q.question: q.correct_option for p in problems for q in p.quizzes}
+
+    def both(body: dict[str, Any]) -> str:
+        content = body["messages"][-1]["content"]
+        if isinstance(content, list):  # a verification request: image + quiz
+            question = content[1]["text"].split("Question: ", 1)[1].splitlines()[0]
+            right = answers[question]
+            return f"The answer is {'A' if right != 'A' else 'B'}." if question in wrong else right
+        return model(body)
+
+    server = StandInServer(reply=both)
+    try:
+        proc = _build(server, tmp_path / "run", 6, shared_data / "scigenbench", "--verify", "--verify-base-url",
+                      server.base_url, "--verify-model", "vl", "--verify-api-key-env", "STANDIN_KEY")  # fmt: skip
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    finally:
+        server.close()
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    v = summary["verification"]
+    rows = _rows(tmp_path / "run") + pq.read_table(tmp_path / "run" / "export" / "val.parquet").to_pylist()
+    verified = [r for r in rows if r["extra_info"]["r_inv"] is not None]
+    assert v["verified"] == len(verified) > 0 and v["unverifiable"] == len(rows) - len(verified)
+    filtered = pq.read_table(tmp_path / "run" / "export" / "filtered" / "train.parquet").to_pylist()
+    filtered += pq.read_table(tmp_path / "run" / "export" / "filtered" / "val.parquet").to_pylist()
+    assert {r["extra_info"]["problem_id"] for r in filtered} == {
+        r["extra_info"]["problem_id"] for r in verified if r["extra_info"]["perfect"]
+    }
+    assert v["filtered_exported"] == len(filtered) and all(r["extra_info"]["r_inv"] == 1.0 for r in filtered)
+    assert 0 < len(filtered) < len(verified)  # the one wrong quiz keeps its figure out
+    assert "filtered set (R_inv >= 1)" in err
