@@ -382,9 +382,12 @@ def _bench_command(args: argparse.Namespace) -> int:
         )
         return 2
     metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
-    unknown = sorted(set(metrics) - {"rinv", "judge"})
+    unknown = sorted(set(metrics) - {"rinv", "judge", "pixel", "spectral"})
     if unknown:
-        print(f"scigen-rl bench: unknown metrics {unknown} (known: rinv, judge)", file=sys.stderr)
+        print(
+            f"scigen-rl bench: unknown metrics {unknown} (known: rinv, judge, pixel, spectral)",
+            file=sys.stderr,
+        )
         return 2
     try:
         if args.run_dir:
@@ -413,6 +416,32 @@ def _bench_command(args: argparse.Namespace) -> int:
     summary = run_bench(cfg, problems, images)
     print((Path(args.out_dir) / "leaderboard.md").read_text(), file=sys.stderr)
     print(json.dumps(summary["overall"]))
+    return 0
+
+
+def _bench_reference_command(args: argparse.Namespace) -> int:
+    from .bench.pixel import InceptionFeatures, reference_rows, spectrum_plot
+
+    folder = Path(args.scigenbench_dir) / "seephys_images"
+    real = sorted(p for p in folder.glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))[: args.limit]
+    if len(real) < 2:
+        print(f"scigen-rl bench-reference: fewer than two real figures in {folder}", file=sys.stderr)
+        return 2
+    rows = reference_rows(real, InceptionFeatures())
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    spectrum_plot(rows, out / "reference_spectrum.png")
+    table = {k: {m: v for m, v in row.items() if not m.startswith("spectrum")} for k, row in rows.items()}
+    lines = [
+        "| real SeePhys figures vs | PSNR | SSIM | FID (TF-Inception) | KID | HF ratio |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, row in table.items():
+        lines.append(f"| {name} | {row['psnr']:.2f} | {row['ssim']:.4f} | {row['fid_tf_inception']:.3f} | "
+                     f"{row['kid']:.4f} | {row['hf_ratio']:.5f} |")  # fmt: skip
+    write_atomic(out / "reference.md", "\n".join(lines) + "\n")
+    write_atomic(out / "reference.json", json.dumps(table, indent=2))
+    print("\n".join(lines))
     return 0
 
 
@@ -615,6 +644,17 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--limit", type=int)
     bench.add_argument("--combine", nargs="+", metavar="OUT_DIR", help="merge these bench outputs")
     bench.set_defaults(func=_bench_command)
+
+    reference = sub.add_parser(
+        "bench-reference",
+        help="the image metrics of the real SeePhys figures against themselves and degraded copies",
+        description="PSNR, SSIM, FID (TF-Inception), KID and the high-frequency ratio of the real SeePhys "
+        "figures against themselves, a blurred and a JPEG copy: the scale to read generators' numbers on.",
+    )
+    reference.add_argument("--scigenbench-dir", default=_default_scigenbench_dir())
+    reference.add_argument("--out-dir", default="runs/bench/reference")
+    reference.add_argument("--limit", type=int, default=330)
+    reference.set_defaults(func=_bench_reference_command)
 
     from launch.train import TrainConfig
 

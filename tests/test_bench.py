@@ -140,7 +140,8 @@ def test_bench_end_to_end_on_seephys_figures(shared_data: Path, tmp_path: Path) 
     server = StandInServer(api_key="vl-key", reply=vision_reply)
     cmd = [sys.executable, "-m", "scigen_rl.cli", "bench", "--images", str(images), "--out-dir", str(tmp_path / "out"),
            "--judge-base-url", server.base_url, "--judge-model", "vl", "--judge-api-key-env", "VL_KEY",
-           "--scigenbench-dir", str(shared_data / "scigenbench"), "--ids", ",".join(p.id for p in problems)]  # fmt: skip
+           "--scigenbench-dir", str(shared_data / "scigenbench"), "--ids", ",".join(p.id for p in problems),
+           "--metrics", "rinv,judge,pixel,spectral"]  # fmt: skip
     env = {"VL_KEY": "vl-key", **dict(__import__("os").environ)}
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)

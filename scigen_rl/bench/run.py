@@ -18,6 +18,7 @@ from .inverse import read_image, validate_figure
 from .judge import JudgeParseError, judge_messages, parse_judge
 
 METRICS = ("rinv", "judge")
+IMAGE_METRICS = ("pixel", "spectral")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 
@@ -144,13 +145,16 @@ def leaderboard(summaries: list[dict[str, Any]]) -> str:
     """One Markdown leaderboard from one or several generators' summaries."""
     short = {"correctness_fidelity": "fidelity", "layout_precision": "layout", "readability_occlusion": "readability",
              "scientific_plausibility": "plausibility", "expressiveness_richness": "expressiveness"}  # fmt: skip
-    head = ["generator", "figures", "R_inv %", "perfect %", *short.values(), "quiz errors", "missing"]
+    head = ["generator", "figures", "R_inv %", "perfect %", *short.values(), "quiz errors", "missing",
+            "PSNR", "SSIM", "FID (TF-Inception)", "KID", "HF ratio"]  # fmt: skip
     lines = ["## Overall", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     ranked = sorted(summaries, key=lambda s: -(s["overall"]["r_inv"] or 0))
     for s in ranked:
         o = s["overall"]
+        im = s.get("image_metrics", {})
         cells = [s["generator"], str(o["figures"]), _cell(o["r_inv"], True), _cell(o["perfect"], True),
-                 *(_cell(o[k]) for k in short), str(o["quiz_errors"]), str(o["missing_or_corrupt"])]  # fmt: skip
+                 *(_cell(o[k]) for k in short), str(o["quiz_errors"]), str(o["missing_or_corrupt"]),
+                 *(_cell(im.get(k)) for k in ("psnr", "ssim", "fid_tf_inception", "kid", "hf_ratio"))]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     for section, title in (("by_subject", "By subject"), ("by_image_type", "By image type")):
         keys = sorted({k for s in summaries for k in s[section]})
@@ -202,15 +206,41 @@ def plots(summary: dict[str, Any], verdicts: list[Verdict], out_dir: Path) -> li
     return written
 
 
+def image_metrics(
+    problems: list[Problem], images: dict[str, str | None], out_dir: Path, generator: str, inception: bool
+) -> dict[str, Any]:
+    """PSNR/SSIM/FID/KID and spectra of the figures whose problem has a real figure (SeePhys)."""
+    from .pixel import InceptionFeatures, pixel_metrics, spectrum_plot
+
+    pairs = [
+        (images[p.id], p.extra["reference_image"])
+        for p in problems
+        if images.get(p.id) and p.extra.get("reference_image") and Path(str(images[p.id])).exists()
+    ]
+    if len(pairs) < 2:
+        return {
+            "pairs": len(pairs),
+            "note": "image metrics need at least two figures with a real counterpart",
+        }
+    row = pixel_metrics(pairs, InceptionFeatures() if inception else None)  # type: ignore[arg-type]
+    spectrum_plot({generator: row}, out_dir / "spectrum.png")
+    return row
+
+
 def run_bench(cfg: BenchConfig, problems: list[Problem], images: dict[str, str | None]) -> dict[str, Any]:
     """Judge every figure not judged yet, then write ``summary.json``, ``leaderboard.md`` and plots."""
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    asyncio.run(_bench(cfg, problems, images))
+    if set(cfg.metrics) & set(METRICS):
+        asyncio.run(_bench(cfg, problems, images))
     wanted = {p.id for p in problems}
-    verdicts = [v for v in read_jsonl(out / "items.jsonl", Verdict) if v.problem_id in wanted]
+    items = out / "items.jsonl"
+    verdicts = [v for v in read_jsonl(items, Verdict) if v.problem_id in wanted] if items.exists() else []
     summary = summarize(verdicts, cfg.generator)
     summary["plots"] = plots(summary, verdicts, out)
+    if set(cfg.metrics) & set(IMAGE_METRICS):
+        row = image_metrics(problems, images, out, cfg.generator, inception="pixel" in cfg.metrics)
+        summary["image_metrics"] = {k: v for k, v in row.items() if not k.startswith("spectrum")}
     write_atomic(out / "summary.json", json.dumps(summary, indent=2))
     write_atomic(out / "leaderboard.md", leaderboard([summary]))
     return summary
