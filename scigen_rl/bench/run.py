@@ -157,15 +157,19 @@ def leaderboard(summaries: list[dict[str, Any]]) -> str:
                  *(_cell(im.get(k)) for k in ("psnr", "ssim", "fid_tf_inception", "kid", "hf_ratio"))]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     for section, title in (("by_subject", "By subject"), ("by_image_type", "By image type")):
-        keys = sorted({k for s in summaries for k in s[section]})
-        lines += ["", f"## {title} (R_inv %)", "", "| | " + " | ".join(s["generator"] for s in ranked) + " |",
-                  "|---|" + "---|" * len(ranked)]  # fmt: skip
-        for k in keys:
-            lines.append(
-                f"| {k} | "
-                + " | ".join(_cell(s[section].get(k, {}).get("r_inv"), True) for s in ranked)
-                + " |"
-            )
+        for s in ranked:
+            cols = ["", "figures", "R_inv %", "perfect %", *short.values()]
+            lines += [
+                "",
+                f"## {title}: {s['generator']}",
+                "",
+                "| " + " | ".join(cols) + " |",
+                "|---" * len(cols) + "|",
+            ]
+            for k, row in s[section].items():
+                cells = [k, str(row["figures"]), _cell(row["r_inv"], True), _cell(row["perfect"], True),
+                         *(_cell(row[d]) for d in short)]  # fmt: skip
+                lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
