@@ -210,10 +210,26 @@ def test_build_verify_exports_the_filtered_set(tmp_path: Path, shared_data: Path
                       server.base_url, "--verify-model", "vl", "--verify-api-key-env", "STANDIN_KEY")  # fmt: skip
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
+        # The same build's figures on the benchmark: the same R_inv as the build's own verification.
+        bench = subprocess.run(
+            [sys.executable, "-m", "scigen_rl.cli", "bench", "--run-dir", str(tmp_path / "run"), "--metrics", "rinv",
+             "--out-dir", str(tmp_path / "bench"), "--judge-base-url", server.base_url, "--judge-model", "vl",
+             "--judge-api-key-env", "STANDIN_KEY"],
+            capture_output=True, text=True, timeout=300, env=dict(os.environ, STANDIN_KEY="test-key"),
+        )  # fmt: skip
+        assert bench.returncode == 0, bench.stderr
     finally:
         server.close()
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     v = summary["verification"]
+    benched = json.loads((tmp_path / "bench" / "summary.json").read_text())
+    assert benched["generator"] == "imgcoder:stand-in" and benched["overall"]["figures"] == 6
+    verdicts = [
+        json.loads(line) for line in (tmp_path / "run" / "verify" / "verdicts.jsonl").read_text().splitlines()
+    ]
+    assert round(benched["overall"]["perfect"] * 6) == sum(
+        x["perfect"] for x in verdicts
+    )  # shares are rounded
     rows = _rows(tmp_path / "run") + pq.read_table(tmp_path / "run" / "export" / "val.parquet").to_pylist()
     verified = [r for r in rows if r["extra_info"]["r_inv"] is not None]
     assert v["verified"] == len(verified) > 0 and v["unverifiable"] == len(rows) - len(verified)
