@@ -445,6 +445,58 @@ def _bench_reference_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_command(args: argparse.Namespace) -> int:
+    from .evaluate.generate import SamplingConfig, VllmEngineConfig, backend_dict, sampling_params
+    from .evaluate.run import EvalConfig, compare, run_eval
+    from .llm import LLMConfig
+
+    if args.compare:
+        print(compare([json.loads(Path(p).read_text()) for p in args.compare]))
+        return 0
+    sampling = SamplingConfig(
+        k=args.k, temperature=args.temperature, max_tokens=args.max_tokens, seed=args.seed
+    )
+    if args.vllm_model:
+        engine = VllmEngineConfig(args.vllm_model, tensor_parallel_size=args.tensor_parallel_size,
+                                  max_model_len=args.max_model_len)  # fmt: skip
+        backend = backend_dict("vllm", engine)
+        if args.dry_run:
+            print(json.dumps({"engine_args": engine.engine_args(), "sampling_params": sampling_params(sampling, 0),
+                              "shards": args.shards, "gpus_per_shard": args.tensor_parallel_size}, indent=2))  # fmt: skip
+            return 0
+    elif args.base_url and args.model:
+        backend = backend_dict(
+            "http",
+            LLMConfig(base_url=args.base_url, model=args.model, api_key_env=args.api_key_env,
+                      concurrency=args.concurrency, timeout_s=args.timeout, max_retries=args.max_retries,
+                      cache_dir=str(Path(args.out_dir) / "llm-cache")),
+        )  # fmt: skip
+    else:
+        print(
+            "scigen-rl eval: give --base-url and --model, or --vllm-model (or --compare REPORT...)",
+            file=sys.stderr,
+        )
+        return 2
+    reward: dict[str, Any] = (
+        {"mode": "rule_then_verifier", "verifier_urls": args.verifier_url}
+        if args.verifier_url
+        else {"mode": "rule_only"}
+    )
+    cfg = EvalConfig(
+        out_dir=args.out_dir, eval_files=args.eval_files, backend=backend, sampling=sampling, reward=reward,
+        shards=args.shards, use_ray=args.ray, gpus_per_shard=args.tensor_parallel_size if args.vllm_model else 0.0,
+        limit=args.limit, name=args.name,
+    )  # fmt: skip
+    try:
+        result = run_eval(cfg)
+    except (ValueError, OSError, RuntimeError) as e:
+        print(f"scigen-rl eval: {e}", file=sys.stderr)
+        return 1
+    print((Path(args.out_dir) / "report.md").read_text(), file=sys.stderr)
+    print(json.dumps(result["benchmarks"]))
+    return 0
+
+
 def _serve_reward_command(args: argparse.Namespace) -> int:
     from omegaconf import OmegaConf
 
@@ -655,6 +707,47 @@ def build_parser() -> argparse.ArgumentParser:
     reference.add_argument("--out-dir", default="runs/bench/reference")
     reference.add_argument("--limit", type=int, default=330)
     reference.set_defaults(func=_bench_reference_command)
+
+    evaluate = sub.add_parser(
+        "eval",
+        help="AVG@k of a model on the evaluation parquets (MathVision_mini, Geometry3K), with a report",
+        description="Sample k answers per problem (an OpenAI-compatible --base-url, or vLLM engines with "
+        "--vllm-model, sharded over Ray tasks with --ray), judge them rule first and by Compass-Verifier "
+        "(--verifier-url) and by MathVision's own rules, and write OUT_DIR/report.json and report.md. Resumable.",
+    )
+    evaluate.add_argument(
+        "--eval-files",
+        nargs="+",
+        default=["runs/eval/mathvision_mini.parquet", "runs/eval/geometry3k_test.parquet"],
+    )
+    evaluate.add_argument("--out-dir", default="runs/eval-results/model")
+    evaluate.add_argument("--name", default="model", help="the checkpoint's name in reports")
+    evaluate.add_argument("--base-url")
+    evaluate.add_argument("--model")
+    evaluate.add_argument("--api-key-env")
+    evaluate.add_argument("--vllm-model", help="a checkpoint to load in vLLM engines (GPU machines)")
+    evaluate.add_argument("--tensor-parallel-size", type=int, default=1)
+    evaluate.add_argument("--max-model-len", type=int, default=16384)
+    evaluate.add_argument("--k", type=int, default=4)
+    evaluate.add_argument("--temperature", type=float, default=0.6)
+    evaluate.add_argument("--max-tokens", type=int, default=8192)
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument(
+        "--verifier-url", action="append", help="Compass-Verifier endpoint(s); default: rules only"
+    )
+    evaluate.add_argument("--shards", type=int, default=1)
+    evaluate.add_argument("--ray", action="store_true", help="run the shards as Ray tasks")
+    evaluate.add_argument("--concurrency", type=int, default=64)
+    evaluate.add_argument("--timeout", type=float, default=600.0)
+    evaluate.add_argument("--max-retries", type=int, default=5)
+    evaluate.add_argument("--limit", type=int, help="first N problems of each file")
+    evaluate.add_argument(
+        "--dry-run", action="store_true", help="with --vllm-model: print engine and sampling args"
+    )
+    evaluate.add_argument(
+        "--compare", nargs="+", metavar="REPORT.json", help="the paper's table from several reports"
+    )
+    evaluate.set_defaults(func=_eval_command)
 
     from launch.train import TrainConfig
 

@@ -1,0 +1,161 @@
+"""Downstream evaluation on the real MathVision testmini: prompts, AVG@k arithmetic, the official
+scorer, sharding and merging (a failed shard re-run loses and doubles nothing), `scigen-rl eval`
+against a stand-in vision server, the Ray path on a local cluster, and the vLLM arguments."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from data_builders.eval_sets import mathvision_rows
+from data_builders.export import write_parquet
+from scigen_rl.evaluate.generate import SamplingConfig, VllmEngineConfig, chat_messages, sampling_params
+from scigen_rl.evaluate.metrics import avg_at_k, maj_at_k, pass_at_k
+from scigen_rl.evaluate.official import official_correct
+from scigen_rl.evaluate.run import EvalConfig, merged_generations, run_eval, shard_paths
+from scigen_rl.llm.standin import StandInServer
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "options", "expected"),
+    [
+        ("\\boxed{B}", "B", ["3", "4", "5"], True),
+        ("The answer is (B).", "B", ["3", "4", "5"], True),
+        ("\\boxed{4}", "B", ["3", "4", "5"], True),  # the option text
+        ("\\boxed{C}", "B", ["3", "4", "5"], False),
+        ("\\boxed{\\text{D}}", "D", ["A", "B", "C", "D", "E"], True),
+        ("<think>B?</think> \\boxed{E}", "B", ["A", "B", "C", "D", "E"], False),
+        ("\\boxed{12 cm}", "12", [], True),  # a number with a unit
+        ("\\boxed{\\frac{1}{2}}", "0.5", [], True),
+        ("\\boxed{0.333}", "1/3", [], True),  # equal at 2 decimals
+        ("\\boxed{60^\\circ}", "60", [], True),
+        ("\\boxed{2\\sqrt{3}}", "2\\sqrt{3}", [], True),
+        ("\\boxed{7}", "6", [], False),
+        ("I think it is 6", "6", [], False),  # no boxed answer, last line is not just the number
+    ],
+)
+def test_official_mathvision_rules(response: str, gold: str, options: list[str], expected: bool) -> None:
+    assert official_correct(response, gold, options) is expected
+
+
+def test_avg_pass_maj_arithmetic() -> None:
+    correct = [[True, True, False, False], [False] * 4, [True] * 4]
+    assert avg_at_k(correct) == pytest.approx((0.5 + 0 + 1) / 3)
+    assert pass_at_k(correct) == pytest.approx(2 / 3)
+    answers = [["4", "4", "5", "5"], ["1", "2", "2", None], ["9", "9", "9", "9"]]
+    assert maj_at_k(answers, correct) == pytest.approx(2 / 3)  # tie 4/5: the first seen (4) wins
+
+
+def test_prompts_place_the_image_and_list_options(shared_data: Path) -> None:
+    rows = mathvision_rows(str(shared_data / "mathvision"), "testmini")
+    row = next(r for r in rows if "\nOptions:\nA. " in r.prompt[0]["content"])
+    (message,) = chat_messages(row)
+    image, text = message["content"]
+    assert image["image_url"]["url"].startswith("data:image/jpeg;base64,") and "<image>" not in text["text"]
+    assert "Options:\nA. " in text["text"] and text["text"].endswith("\\boxed{}.")
+
+
+def test_vllm_engine_and_sampling_arguments() -> None:
+    engine = VllmEngineConfig("ckpt/global_step_200", tensor_parallel_size=2, max_model_len=16384)
+    assert engine.engine_args() == {"model": "ckpt/global_step_200", "tensor_parallel_size": 2, "max_model_len": 16384,
+                                    "gpu_memory_utilization": 0.85, "limit_mm_per_prompt": {"image": 1},
+                                    "trust_remote_code": True}  # fmt: skip
+    assert [sampling_params(SamplingConfig(), i) for i in range(2)] == [
+        {"n": 1, "temperature": 0.6, "top_p": 1.0, "max_tokens": 8192, "seed": s} for s in (0, 1)
+    ]
+
+
+ANSWERS: dict[str, list[str]] = {}
+
+
+def policy(body: dict[str, Any]) -> str:
+    """The stand-in policy model: checks the request (one image, the question text) and answers from
+    a table by the request's seed, so samples differ as at temperature 0.6."""
+    (message,) = body["messages"]
+    kinds = [p["type"] for p in message["content"]]
+    if kinds != ["image_url", "text"] or body.get("temperature") != 0.6 or "seed" not in body:
+        raise ValueError(f"unexpected request: parts {kinds}, temperature {body.get('temperature')}")
+    question = message["content"][1]["text"].split("\n\nReason step by step", 1)[0]
+    return ANSWERS[question][body["seed"] % 4]
+
+
+def _slice(shared_data: Path, tmp_path: Path, n: int = 6) -> tuple[Path, list[Any]]:
+    rows = mathvision_rows(str(shared_data / "mathvision"), "testmini")[:n]
+    ANSWERS.clear()
+    for i, r in enumerate(rows):  # problem i gets i % 5 of its 4 samples right (capped at 4)
+        gold = r.reward_model["ground_truth"]
+        right = min(i % 5, 4)
+        ANSWERS[r.extra_info["question"]] = [
+            f"So \\boxed{{{gold}}}." if s < right else "So \\boxed{zzz}." for s in range(4)
+        ]
+    return write_parquet(rows, tmp_path / "mathvision_mini.parquet"), rows
+
+
+def test_eval_command_end_to_end(shared_data: Path, tmp_path: Path) -> None:
+    parquet, rows = _slice(shared_data, tmp_path)
+    server = StandInServer(api_key=None, reply=policy)
+    cmd = [sys.executable, "-m", "scigen_rl.cli", "eval", "--eval-files", str(parquet), "--out-dir", str(tmp_path / "out"),
+           "--base-url", server.base_url, "--model", "policy", "--name", "base", "--shards", "2"]  # fmt: skip
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        calls = len(server.requests)
+        again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0 and len(server.requests) == calls == 4 * len(
+            rows
+        )  # resumed: no new call
+    finally:
+        server.close()
+    result = json.loads(done.stdout.strip().splitlines()[-1])["mathvision_mini"]
+    expected = [min(i % 5, 4) / 4 for i in range(len(rows))]
+    assert result["problems"] == len(rows) and result["avg@4"] == pytest.approx(
+        100 * sum(expected) / len(rows), abs=0.01
+    )
+    assert result["pass@4"] == pytest.approx(100 * sum(e > 0 for e in expected) / len(rows), abs=0.01)
+    assert result["official_avg@4"] == result["avg@4"] and result["judge_agreement"] == 100.0
+    assert result["ci95"][0] <= result["avg@4"] <= result["ci95"][1] and "by_subject" in result
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "temperature 0.6" in md and "Judge: rules only" in md
+    table = subprocess.run([sys.executable, "-m", "scigen_rl.cli", "eval", "--compare", str(tmp_path / "out" / "report.json")],
+                           capture_output=True, text=True)  # fmt: skip
+    assert re.search(r"\| base \| - \| [\d.]+ \| - \|", table.stdout)
+
+
+def test_ray_shards_a_failed_shard_is_rerun_without_loss_or_doubles(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    ray = pytest.importorskip("ray")
+    parquet, rows = _slice(shared_data, tmp_path, n=5)
+    out = tmp_path / "out"
+    server = StandInServer(api_key=None, reply=policy)
+    dead = {"kind": "http", "base_url": "http://127.0.0.1:9/v1", "model": "policy", "max_retries": 0}
+    live = {**dead, "base_url": server.base_url}
+    ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False)
+    try:
+        cfg = EvalConfig(str(out), [str(parquet)], backend=dead, shards=2, use_ray=True)
+        run_eval(cfg)  # the endpoint is down: nothing recorded, nothing judged
+        assert not merged_generations(shard_paths(out, 2))
+        # A shard that had written part of its work before being killed, with a torn duplicate line.
+        first = rows[0].extra_info["problem_id"]
+        shard0 = shard_paths(out, 2)[0]
+        line = json.dumps({"problem_id": first, "sample": 0, "data_source": "mathvision_mini",
+                           "response": ANSWERS[rows[0].extra_info["question"]][0], "finish_reason": "stop", "usage": {}})  # fmt: skip
+        shard0.write_text(line + "\n" + line + "\n" + line[:20])
+        result = run_eval(EvalConfig(str(out), [str(parquet)], backend=live, shards=2, use_ray=True))
+    finally:
+        ray.shutdown()
+        server.close()
+    merged = merged_generations(shard_paths(out, 2))
+    assert sorted(merged) == sorted((r.extra_info["problem_id"], s) for r in rows for s in range(4))
+    assert len(server.requests) == 4 * len(rows) - 1  # the sample already written was not asked again
+    verdicts = (out / "verdicts.jsonl").read_text().splitlines()
+    assert (
+        len(verdicts) == len({(json.loads(v)["problem_id"], json.loads(v)["sample"]) for v in verdicts}) == 20
+    )
+    assert result["benchmarks"]["mathvision_mini"]["problems"] == 5
