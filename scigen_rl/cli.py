@@ -492,6 +492,10 @@ def _eval_command(args: argparse.Namespace) -> int:
     except (ValueError, OSError, RuntimeError) as e:
         print(f"scigen-rl eval: {e}", file=sys.stderr)
         return 1
+    if args.wandb_project:
+        from .evaluate.run import load_rows, log_to_wandb
+
+        log_to_wandb(cfg, result, load_rows(cfg.eval_files, cfg.limit), args.wandb_project)
     print((Path(args.out_dir) / "report.md").read_text(), file=sys.stderr)
     print(json.dumps(result["benchmarks"]))
     return 0
@@ -746,6 +750,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--compare", nargs="+", metavar="REPORT.json", help="the paper's table from several reports"
+    )
+    evaluate.add_argument(
+        "--wandb-project", help="also log the numbers and a table of generations with images to W&B"
     )
     evaluate.set_defaults(func=_eval_command)
 

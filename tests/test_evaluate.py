@@ -5,6 +5,7 @@ against a stand-in vision server, the Ray path on a local cluster, and the vLLM 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -101,12 +102,14 @@ def test_eval_command_end_to_end(shared_data: Path, tmp_path: Path) -> None:
     parquet, rows = _slice(shared_data, tmp_path)
     server = StandInServer(api_key=None, reply=policy)
     cmd = [sys.executable, "-m", "scigen_rl.cli", "eval", "--eval-files", str(parquet), "--out-dir", str(tmp_path / "out"),
-           "--base-url", server.base_url, "--model", "policy", "--name", "base", "--shards", "2"]  # fmt: skip
+           "--base-url", server.base_url, "--model", "policy", "--name", "base", "--shards", "2",
+           "--wandb-project", "scigen-eval"]  # fmt: skip
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path), "WANDB_SILENT": "true"}
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
         assert done.returncode == 0, done.stderr
         calls = len(server.requests)
-        again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        again = subprocess.run(cmd[:-2], capture_output=True, text=True, timeout=300)
         assert again.returncode == 0 and len(server.requests) == calls == 4 * len(
             rows
         )  # resumed: no new call
@@ -125,6 +128,15 @@ def test_eval_command_end_to_end(shared_data: Path, tmp_path: Path) -> None:
     table = subprocess.run([sys.executable, "-m", "scigen_rl.cli", "eval", "--compare", str(tmp_path / "out" / "report.json")],
                            capture_output=True, text=True)  # fmt: skip
     assert re.search(r"\| base \| - \| [\d.]+ \| - \|", table.stdout)
+    from launch.wandb_files import find_runs, read_run
+
+    (run_file,) = find_runs(tmp_path / "wandb")
+    logged = read_run(run_file)
+    assert (
+        logged["name"] == "eval-base" and logged["summary"]["eval/mathvision_mini/avg@4"] == result["avg@4"]
+    )
+    assert logged["summary"]["eval/generations/_type"] == "table-file"
+    assert logged["summary"]["eval/generations/nrows"] == len(rows)
 
 
 def test_ray_shards_a_failed_shard_is_rerun_without_loss_or_doubles(

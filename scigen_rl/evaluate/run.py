@@ -220,3 +220,54 @@ def run_eval(cfg: EvalConfig) -> dict[str, Any]:
 
 
 __all__ = ["EvalConfig", "compare", "run_eval"]
+
+
+def log_to_wandb(
+    cfg: EvalConfig, result: dict[str, Any], rows: list[Sample], project: str, samples: int = 32
+) -> None:
+    """The report's numbers as the run's summary, and a table of sampled generations with their images."""
+    import io
+
+    import wandb
+    from PIL import Image
+
+    out = Path(cfg.out_dir)
+    generations = merged_generations(shard_paths(out, cfg.shards))
+    verdicts = {}
+    for line in (out / "verdicts.jsonl").read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        verdicts[(rec["problem_id"], rec["sample"])] = rec
+    run = wandb.init(
+        project=project,
+        name=f"eval-{cfg.name}",
+        job_type="eval",
+        config=result["settings"],
+        reinit="create_new",
+    )
+    k = cfg.sampling.k
+    for source, b in result["benchmarks"].items():
+        run.summary.update({f"eval/{source}/avg@{k}": b[f"avg@{k}"], f"eval/{source}/pass@{k}": b[f"pass@{k}"],
+                            f"eval/{source}/maj@{k}": b[f"maj@{k}"], f"eval/{source}/official_avg@{k}": b[f"official_avg@{k}"]})  # fmt: skip
+    table = wandb.Table(
+        columns=[
+            "benchmark",
+            "problem",
+            "image",
+            "question",
+            "gold",
+            "sample",
+            "response",
+            "verdict",
+            "official",
+        ]
+    )
+    for row in rows[:samples]:
+        pid = row.extra_info["problem_id"]
+        gen, verdict = generations.get((pid, 0)), verdicts.get((pid, 0))
+        if gen is None or verdict is None:
+            continue
+        image = wandb.Image(Image.open(io.BytesIO(row.images[0]["bytes"])))
+        table.add_data(row.data_source, pid, image, row.extra_info.get("question", ""), row.reward_model["ground_truth"],
+                       0, gen["response"][-2000:], verdict["verdict"], verdict["official_correct"])  # fmt: skip
+    run.log({"eval/generations": table})
+    run.finish()
