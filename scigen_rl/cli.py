@@ -453,6 +453,21 @@ def _eval_command(args: argparse.Namespace) -> int:
     if args.compare:
         print(compare([json.loads(Path(p).read_text()) for p in args.compare]))
         return 0
+    if args.ray_address:
+        import shlex
+        import subprocess
+
+        from launch.evaluate import job_command
+
+        raw = list(sys.argv[2:]) if args.argv is None else list(args.argv)
+        forwarded = [
+            a for i, a in enumerate(raw) if a != "--ray-address" and (i == 0 or raw[i - 1] != "--ray-address")
+        ]
+        command = job_command(args.ray_address, [a for a in forwarded if a != "--dry-run"])
+        if args.dry_run:
+            print(shlex.join(command))
+            return 0
+        return subprocess.call(command)
     sampling = SamplingConfig(
         k=args.k, temperature=args.temperature, max_tokens=args.max_tokens, seed=args.seed
     )
@@ -754,6 +769,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--wandb-project", help="also log the numbers and a table of generations with images to W&B"
     )
+    evaluate.add_argument(
+        "--ray-address", help="submit the evaluation as a Ray job to this cluster (http://head:8265)"
+    )
     evaluate.set_defaults(func=_eval_command)
 
     from launch.train import TrainConfig
@@ -802,6 +820,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(argv)[1:] if argv is not None else None  # a command's own arguments, to forward
     return int(args.func(args))
 
 

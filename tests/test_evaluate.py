@@ -171,3 +171,19 @@ def test_ray_shards_a_failed_shard_is_rerun_without_loss_or_doubles(
         len(verdicts) == len({(json.loads(v)["problem_id"], json.loads(v)["sample"]) for v in verdicts}) == 20
     )
     assert result["benchmarks"]["mathvision_mini"]["problems"] == 5
+
+
+def test_the_ray_job_submission(capsys: pytest.CaptureFixture[str]) -> None:
+    from launch.evaluate import main as job_main
+    from scigen_rl.cli import main as cli
+
+    assert cli(["eval", "--ray-address", "http://head:8265", "--vllm-model", "ckpt/step200", "--tensor-parallel-size", "2",
+                "--shards", "4", "--name", "s200", "--dry-run"]) == 0  # fmt: skip
+    out = capsys.readouterr().out.strip()
+    assert out.startswith('ray job submit --address=http://head:8265 \'--runtime-env-json={"working_dir": ')
+    assert out.endswith(
+        "-- python3 -m launch.evaluate --vllm-model ckpt/step200 --tensor-parallel-size 2 --shards 4 --name s200 --ray"
+    )
+    # On the cluster the job entry runs `scigen-rl eval --ray` (here: its engine/sampling dry run).
+    assert job_main(["--vllm-model", "ckpt/step200", "--tensor-parallel-size", "2", "--dry-run"]) == 0
+    assert json.loads(capsys.readouterr().out)["engine_args"]["tensor_parallel_size"] == 2
