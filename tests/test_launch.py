@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,11 +18,7 @@ from launch.sweep import collect, fit_log, report
 from launch.train import TrainConfig, resolved_config
 from scigen_rl.records import Problem
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from .test_reward_server import _free_port
 
 
 def _alive(pid: int) -> bool:
