@@ -76,21 +76,24 @@ def chat_messages(row: Sample) -> list[dict[str, Any]]:
     return [{"role": "user", "content": parts}]
 
 
-def done_keys(path: Path) -> set[tuple[str, int]]:
-    if not path.exists():
-        return set()
-    keys = set()
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line torn by a killed run is written again
-        keys.add((rec["problem_id"], rec["sample"]))
-    return keys
+def read_by_sample(*paths: Path) -> dict[tuple[str, int], dict[str, Any]]:
+    """The records of JSONL files (generations or verdicts) by (problem id, sample); a line torn by a
+    killed run is skipped (it is written again), a pair written twice is kept once (the first)."""
+    out: dict[tuple[str, int], dict[str, Any]] = {}
+    for path in paths:
+        if not path.exists():
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            out.setdefault((rec["problem_id"], rec["sample"]), rec)
+    return out
 
 
 async def _generate_http(rows: list[Sample], llm: LLMConfig, cfg: SamplingConfig, out: Path) -> None:
-    done = done_keys(out)
+    done = read_by_sample(out)
     client = ChatClient(llm)
     with JsonlWriter(out) as writer:
 
@@ -114,7 +117,7 @@ async def _generate_http(rows: list[Sample], llm: LLMConfig, cfg: SamplingConfig
 def _generate_vllm(rows: list[Sample], engine: VllmEngineConfig, cfg: SamplingConfig, out: Path) -> None:
     from vllm import LLM, SamplingParams
 
-    done = done_keys(out)
+    done = read_by_sample(out)
     llm = LLM(**engine.engine_args())
     todo = [(r, s) for r in rows for s in range(cfg.k) if (r.extra_info["problem_id"], s) not in done]
     messages = [chat_messages(r) for r, _ in todo]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..records import JsonlWriter, Sample, write_atomic
-from .generate import SamplingConfig, done_keys, generate_shard, rows_as_json
+from .generate import SamplingConfig, generate_shard, read_by_sample, rows_as_json
 from .metrics import avg_at_k, bootstrap_ci, maj_at_k, pass_at_k
 from .official import final_answer, official_correct
 
@@ -86,19 +86,8 @@ def generate(cfg: EvalConfig, rows: list[Sample]) -> list[Path]:
 
 
 def merged_generations(paths: list[Path]) -> dict[tuple[str, int], dict[str, Any]]:
-    """All shards' generations by (problem id, sample); a pair written twice (a re-run after a kill)
-    is kept once."""
-    merged: dict[tuple[str, int], dict[str, Any]] = {}
-    for path in paths:
-        if not path.exists():
-            continue
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            merged.setdefault((rec["problem_id"], rec["sample"]), rec)
-    return merged
+    """All shards' generations by (problem id, sample), each pair once (see ``read_by_sample``)."""
+    return read_by_sample(*paths)
 
 
 async def _judge(
@@ -108,7 +97,7 @@ async def _judge(
     from reward.judge import Item, Judge
 
     path = Path(cfg.out_dir) / "verdicts.jsonl"
-    done = done_keys(path)
+    done = read_by_sample(path)
     judge = Judge(RewardConfig.from_kwargs(cfg.reward))
     with JsonlWriter(path) as writer:
 
@@ -133,10 +122,7 @@ def report(cfg: EvalConfig, rows: list[Sample]) -> dict[str, Any]:
     """Per benchmark: AVG@k (+ bootstrap 95% CI), pass@k, maj@k under the reward judge; the official
     rule's AVG@k and the two judges' agreement; MathVision by subject and level."""
     out = Path(cfg.out_dir)
-    verdicts = {}
-    for line in (out / "verdicts.jsonl").read_text(encoding="utf-8").splitlines():
-        rec = json.loads(line)
-        verdicts[(rec["problem_id"], rec["sample"])] = rec
+    verdicts = read_by_sample(out / "verdicts.jsonl")
     k = cfg.sampling.k
     by_source: dict[str, list[Sample]] = defaultdict(list)
     for r in rows:
@@ -233,10 +219,7 @@ def log_to_wandb(
 
     out = Path(cfg.out_dir)
     generations = merged_generations(shard_paths(out, cfg.shards))
-    verdicts = {}
-    for line in (out / "verdicts.jsonl").read_text(encoding="utf-8").splitlines():
-        rec = json.loads(line)
-        verdicts[(rec["problem_id"], rec["sample"])] = rec
+    verdicts = read_by_sample(out / "verdicts.jsonl")
     run = wandb.init(
         project=project,
         name=f"eval-{cfg.name}",
