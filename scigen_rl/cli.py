@@ -146,10 +146,23 @@ def _default_shared(name: str, hub: str) -> str:
     return str(local) if local.is_dir() else hub
 
 
+def _endpoint(args: argparse.Namespace, prefix: str, **settings: Any) -> Any:
+    """The model endpoint of the ``--{prefix}base-url``, ``--{prefix}model`` and ``--{prefix}api-key-env``
+    flags, at ``--concurrency``, with the command's own ``settings``."""
+    from .llm import LLMConfig
+
+    return LLMConfig(
+        base_url=getattr(args, f"{prefix}base_url"),
+        model=getattr(args, f"{prefix}model"),
+        api_key_env=getattr(args, f"{prefix}api_key_env"),
+        concurrency=args.concurrency,
+        **settings,
+    )
+
+
 def _build_command(args: argparse.Namespace) -> int:
     from data_builders.build import BuildConfig, run_build
 
-    from .llm import LLMConfig
     from .loaders import load_problems, load_scigenbench
 
     if args.llm != "embedded" and not (args.llm_base_url and args.llm_model):
@@ -170,11 +183,9 @@ def _build_command(args: argparse.Namespace) -> int:
 
             llm = embedded_config(max_tokens=args.max_tokens)
         else:
-            llm = LLMConfig(
-                base_url=args.llm_base_url,
-                model=args.llm_model,
-                api_key_env=args.llm_api_key_env,
-                concurrency=args.concurrency,
+            llm = _endpoint(
+                args,
+                "llm_",
                 max_tokens=args.max_tokens,
                 max_retries=args.llm_max_retries,
                 timeout_s=args.llm_timeout,
@@ -188,14 +199,7 @@ def _build_command(args: argparse.Namespace) -> int:
             val_fraction=args.val_fraction,
             scaling_fractions=args.scaling_fractions,
             seed=args.seed,
-            verify=LLMConfig(
-                base_url=args.verify_base_url,
-                model=args.verify_model,
-                api_key_env=args.verify_api_key_env,
-                max_tokens=256,
-                concurrency=args.concurrency,
-                max_retries=args.llm_max_retries,
-            )
+            verify=_endpoint(args, "verify_", max_tokens=256, max_retries=args.llm_max_retries)
             if args.verify
             else None,
             verify_threshold=args.verify_threshold,
@@ -366,7 +370,6 @@ def _sweep_command(args: argparse.Namespace) -> int:
 
 def _bench_command(args: argparse.Namespace) -> int:
     from .bench.run import BenchConfig, images_from_build, images_from_dir, leaderboard, run_bench
-    from .llm import LLMConfig
     from .loaders import load_scigenbench
 
     if args.combine:
@@ -399,13 +402,8 @@ def _bench_command(args: argparse.Namespace) -> int:
         problems = problems[: args.limit] if args.limit else problems
         if args.images:
             images = images_from_dir(args.images, problems)
-        judge = LLMConfig(
-            base_url=args.judge_base_url,
-            model=args.judge_model,
-            api_key_env=args.judge_api_key_env,
-            max_tokens=args.judge_max_tokens,
-            concurrency=args.concurrency,
-            max_retries=args.judge_max_retries,
+        judge = _endpoint(
+            args, "judge_", max_tokens=args.judge_max_tokens, max_retries=args.judge_max_retries
         )
         cfg = BenchConfig(
             out_dir=args.out_dir, judge=judge, generator=args.generator or generator, metrics=metrics
@@ -448,7 +446,6 @@ def _bench_reference_command(args: argparse.Namespace) -> int:
 def _eval_command(args: argparse.Namespace) -> int:
     from .evaluate.generate import SamplingConfig, VllmEngineConfig, backend_dict, sampling_params
     from .evaluate.run import EvalConfig, compare, run_eval
-    from .llm import LLMConfig
 
     if args.compare:
         print(compare([json.loads(Path(p).read_text()) for p in args.compare]))
@@ -482,8 +479,7 @@ def _eval_command(args: argparse.Namespace) -> int:
     elif args.base_url and args.model:
         backend = backend_dict(
             "http",
-            LLMConfig(base_url=args.base_url, model=args.model, api_key_env=args.api_key_env,
-                      concurrency=args.concurrency, timeout_s=args.timeout, max_retries=args.max_retries,
+            _endpoint(args, "", timeout_s=args.timeout, max_retries=args.max_retries,
                       cache_dir=str(Path(args.out_dir) / "llm-cache")),
         )  # fmt: skip
     else:
