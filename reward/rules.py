@@ -12,33 +12,13 @@ import logging
 import re
 from typing import Any
 
+from scigen_rl.answers import last_boxed
+
 _LETTER = re.compile(r"^\(?([A-H])\)?[.:]?$")
 # math-verify warns on every call made without its timer, which we do on purpose off the main thread.
 logging.getLogger("math_verify").setLevel(logging.ERROR)
 
-
-def last_boxed(text: str) -> str | None:
-    """The content of the last ``\\boxed{...}`` (or ``\\fbox{...}``), braces balanced; None if absent.
-
-    >>> last_boxed("first \\\\boxed{1}, then \\\\boxed{\\\\frac{1}{2}}.")
-    '\\\\frac{1}{2}'
-    >>> last_boxed("no box") is None
-    True
-    """
-    start = max(text.rfind("\\boxed{"), text.rfind("\\fbox{"))
-    if start < 0:
-        return None
-    i = text.index("{", start) + 1
-    depth, begin = 1, i
-    while i < len(text):
-        if text[i] == "{":
-            depth += 1
-        elif text[i] == "}":
-            depth -= 1
-            if depth == 0:
-                return text[begin:i].strip()
-        i += 1
-    return None  # unclosed: cut off mid-answer
+__all__ = ["NEEDS_PARSER", "has_boxed", "last_boxed", "rule_verdict"]
 
 
 def _option_letter(text: str, options: Any) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-_BOXED = "\\boxed{"
+from ..answers import last_boxed
 
 
 def final_answer(response: str) -> str:
@@ -23,13 +23,9 @@ def final_answer(response: str) -> str:
     '(C)'
     """
     text = response.rsplit("</think>", 1)[-1]
-    start = text.rfind(_BOXED)
-    if start >= 0:
-        i, depth = start + len(_BOXED), 1
-        for j in range(i, len(text)):
-            depth += {"{": 1, "}": -1}.get(text[j], 0)
-            if depth == 0:
-                return text[i:j].strip()
+    boxed = last_boxed(text)
+    if boxed is not None:
+        return boxed
     stated = re.findall(r"answer is[:\s]*(.+?)(?:\.\s*$|\.\s|$)", text, re.IGNORECASE | re.MULTILINE)
     if stated:
         return stated[-1].strip()
