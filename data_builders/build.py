@@ -26,11 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scigen_rl.contact_sheet import SheetItem, contact_sheet
 from scigen_rl.filters import DuplicateIndex, FilterConfig, answer_leak, check_pixels
 from scigen_rl.imgcoder import build_messages, parse_response, repair_messages
 from scigen_rl.llm import CachedChat, LLMConfig, make_client
 from scigen_rl.records import Figure, JsonlWriter, Problem, Verdict, read_jsonl, write_atomic, write_jsonl
 from scigen_rl.render import RenderConfig, Renderer
+from scigen_rl.skeletons import skeleton_request
 
 from .export import export, make_sample
 
@@ -45,6 +47,10 @@ class BuildConfig:
     """Problems in flight at once (model calls and renders overlap across them)."""
     repair_rounds: int = 2
     """Extra tries with the render error fed back to the model."""
+    prompt: str = "plan-code"
+    """ImgCoder's prompt: ``plan-code`` (a four-part plan, then a free-form script; for capable models)
+    or ``skeleton`` (a script of fixed shape whose slots the model fills under a grammar; for small
+    models such as the embedded one, see ``scigen_rl.skeletons``)."""
     render: RenderConfig = field(default_factory=RenderConfig)
     filters: FilterConfig = field(default_factory=FilterConfig)
     val_fraction: float = 0.05
@@ -54,6 +60,9 @@ class BuildConfig:
     """The vision model of inverse quiz validation (``--verify``); None skips verification."""
     verify_threshold: float = 1.0
     """R_inv a figure needs to enter the filtered set (1.0: every quiz right, the paper's "Filt")."""
+
+
+PROMPTS = ("plan-code", "skeleton")
 
 
 def _png_name(problem_id: str) -> str:
@@ -67,13 +76,19 @@ async def _make_figure(
     """The problem's Figure, or (a string) why the model could not be asked: then nothing is recorded
     and the next run asks again, so an outage of the model server loses no problem."""
     generator = f"imgcoder:{cfg.llm.model}"
-    messages = build_messages(problem)
+    request: dict[str, Any] = {}
+    prompt = cfg.prompt
+    if cfg.prompt == "skeleton":
+        skeleton, messages, request = skeleton_request(problem)
+        prompt = f"skeleton:{skeleton.name}"
+    else:
+        messages = build_messages(problem)
     usage: Counter[str] = Counter()
     timings: dict[str, float] = defaultdict(float)
     rounds = 0
     while True:
         started = time.monotonic()
-        reply = await client.chat(messages)
+        reply = await client.chat(messages, **request)
         timings["llm_s"] += time.monotonic() - started
         usage.update(reply.usage)
         if not reply.ok:
@@ -91,6 +106,7 @@ async def _make_figure(
                 repair_rounds=rounds,
                 timings=dict(timings),
                 usage=dict(usage),
+                extra={"prompt": prompt},
             )
         started = time.monotonic()
         result = await asyncio.to_thread(renderer.render, parsed.code or "", f"{problem.id}.py")
@@ -112,6 +128,7 @@ async def _make_figure(
         repair_rounds=rounds,
         timings={k: round(v, 3) for k, v in timings.items()},
         usage=dict(usage),
+        extra={"prompt": prompt},
     )
     if not result.ok:
         return figure
@@ -132,7 +149,7 @@ def _accept(
         rejected.append("answer_leak")
     figure.status, figure.failure, figure.error = "ok", None, None
     figure.png_path, figure.png_sha256 = str(path), hashlib.sha256(png).hexdigest()
-    figure.extra = {"rejected": rejected, "leak": leak, "texts": texts, "phash": pixels.phash}
+    figure.extra = {**figure.extra, "rejected": rejected, "leak": leak, "texts": texts, "phash": pixels.phash}
     return figure
 
 
@@ -235,6 +252,12 @@ def run_build(problems: list[Problem], cfg: BuildConfig) -> dict[str, Any]:
     )
 
 
+def _last_line(error: str | None, limit: int = 160) -> str:
+    """The line of an error that says what went wrong (a traceback's last), cut to ``limit``."""
+    lines = [line.strip() for line in (error or "").splitlines() if line.strip()]
+    return lines[-1][:limit] if lines else ""
+
+
 def export_run(
     run_dir: str | Path,
     filters: FilterConfig | None = None,
@@ -263,6 +286,8 @@ def export_run(
     samples = []
     per_type: dict[str, Counter[str]] = defaultdict(Counter)
     failures: Counter[str] = Counter()
+    dropped: list[dict[str, str]] = []
+    tiles: list[SheetItem] = []
     for problem in problems:  # problem order, not completion order: the same output every time
         figure = figures.get(problem.id)
         if figure is None:
@@ -271,8 +296,10 @@ def export_run(
         counts["attempted"] += 1
         counts["repaired"] += figure.status == "ok" and figure.repair_rounds > 0
         if figure.status != "ok":
-            failures[figure.failure or "runtime"] += 1
-            counts[figure.failure or "runtime"] += 1
+            failure = figure.failure or "runtime"
+            failures[failure] += 1
+            counts[failure] += 1
+            dropped.append({"id": problem.id, "reason": failure, "detail": _last_line(figure.error)})
             continue
         counts["rendered"] += 1
         png_path = Path(figure.png_path or "")
@@ -281,8 +308,13 @@ def export_run(
         twin = duplicates.check_and_add(problem.id, phash)
         if twin is not None:
             rejected.append(f"near_duplicate:{twin}")
+        tiles.append(SheetItem(str(png_path), problem.id, ", ".join(rejected) or "exported"))
         if rejected:
             counts["filtered"] += 1
+            reason, _, twin_id = rejected[0].partition(":")
+            detail = [f"of {twin_id}"] if twin_id else []
+            detail += [f"also {r.replace(':', ' of ')}" for r in rejected[1:]]
+            dropped.append({"id": problem.id, "reason": reason, "detail": ", ".join(detail)})
             continue
         samples.append(
             make_sample(
@@ -312,6 +344,7 @@ def export_run(
         "filtered": sum(c["filtered"] for c in per_type.values()),
         "exported": len(samples),
         "failures": dict(sorted(failures.items())),
+        "dropped": dropped,
         "pending": len(problems) - len(figures),
         "model_errors": dict(model_errors or {}),
         "by_image_type": {k: dict(v) for k, v in sorted(per_type.items())},
@@ -319,5 +352,10 @@ def export_run(
     }
     if verification:
         summary["verification"] = verification
+    if tiles:
+        sheet, shown = contact_sheet(tiles, run / "contact_sheet.png")
+        summary["contact_sheet"] = {"path": str(sheet), "figures": shown, "of": len(tiles)}
+    else:
+        (run / "contact_sheet.png").unlink(missing_ok=True)
     write_atomic(run / "summary.json", json.dumps(summary, indent=2))
     return summary

@@ -9,7 +9,6 @@ only used when the argument is not an existing path.
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
 from collections.abc import Iterable
@@ -17,10 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from scigen_rl.records import RecordError, Sample
+from scigen_rl.shipped import MATHVISION, DataFileError, load_jsonl_file, local_or_hub, shipped_dir
 
 from .export import INSTRUCTION, write_parquet
 
 MATHVISION_HUB = "MathLLMs/MathVision"
+MATHVISION_SHIPPED = "shipped"
+"""testmini from the copy shipped in the package; the other splits from the Hub."""
 GEOMETRY3K_HUB = "hiyouga/geometry3k"
 DATA_SOURCES = {"testmini": "mathvision_mini", "test": "mathvision", "geometry3k": "geometry3k"}
 
@@ -80,25 +82,31 @@ def mathvision_question(question: str, options: list[str]) -> str:
 
 
 def _mathvision_records(source: str, split: str) -> tuple[Iterable[dict[str, Any]], Path | None]:
-    path = Path(source)
-    if path.is_dir():
-        file = path / f"{split}.jsonl"
-        if not file.is_file():
-            raise FileNotFoundError(f"{file}: MathVision split {split!r} not found in {path}")
-        return (
-            json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line.strip()
-        ), path
-    if path.is_file():
-        return (
-            json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
-        ), path.parent
+    if source == MATHVISION_SHIPPED:
+        if split != "testmini":
+            return _mathvision_records(MATHVISION_HUB, split)
+        source = str(shipped_dir(MATHVISION))
+    expected = f"MathVision {split}: a folder with {split}.jsonl and its images, or a JSONL file"
+    path = local_or_hub(source, expected)
+    if path is not None:
+        file = path / f"{split}.jsonl" if path.is_dir() else path
+        return load_jsonl_file(file, expected), file.parent
     from datasets import load_dataset
 
-    return load_dataset(source, split=split), None
+    try:
+        return load_dataset(source, split=split), None
+    except Exception as e:  # noqa: BLE001 - hub errors come in many types; say what to do instead
+        raise RuntimeError(
+            f"could not load MathVision {split!r} from the Hugging Face Hub ({source}): {e}. "
+            "Offline, pass a local folder in its layout (testmini ships with scigen-rl)."
+        ) from e
 
 
-def mathvision_rows(source: str = MATHVISION_HUB, split: str = "testmini") -> list[Sample]:
+def mathvision_rows(source: str = MATHVISION_SHIPPED, split: str = "testmini") -> list[Sample]:
     """MathVision ``testmini`` (304, data source ``mathvision_mini``) or ``test`` (3,040, ``mathvision``).
+
+    ``source`` is ``"shipped"`` (testmini from the package, other splits from the Hub), a local folder
+    or JSONL file in MATH-V's layout, or a Hub name.
 
     ``extra_info`` keeps the id, subject and level (for per-subject reports) and ``options`` (letter
     order) so the reward can match an option's text to its letter.
@@ -138,16 +146,28 @@ def geometry3k_rows(source: str = GEOMETRY3K_HUB, split: str = "test") -> list[S
     """
     from datasets import load_dataset
 
+    expected = f"Geometry3K {split}: a .parquet/.json/.jsonl file in the Hub's layout, or a folder with {split}.parquet"
+    local = local_or_hub(source, expected)
     path = Path(source)
-    if path.is_dir():
-        path = path / f"{split}.parquet"
-    if path.is_file():
+    if local is not None:
+        path = local / f"{split}.parquet" if local.is_dir() else local
         kind = {".parquet": "parquet", ".json": "json", ".jsonl": "json"}.get(path.suffix)
+        if not path.is_file():
+            raise DataFileError(path, expected, "no such file")
         if kind is None:
-            raise ValueError(f"{path}: expected a .parquet, .json or .jsonl file")
-        data: Any = load_dataset(kind, data_files=str(path), split="train")
+            raise DataFileError(path, expected, f"a {path.suffix or 'suffix-less'} file")
+        try:
+            data: Any = load_dataset(kind, data_files=str(path), split="train")
+        except Exception as e:  # noqa: BLE001 - datasets raises many types for an unreadable file
+            raise DataFileError(path, expected, f"unreadable ({type(e).__name__}: {str(e)[:200]})") from e
     else:
-        data = load_dataset(source, split=split)
+        try:
+            data = load_dataset(source, split=split)
+        except Exception as e:  # noqa: BLE001 - hub errors come in many types; say what to do instead
+            raise RuntimeError(
+                f"could not load Geometry3K {split!r} from the Hugging Face Hub ({source}): {e}. "
+                "Offline, pass a local .parquet file in the Hub's layout."
+            ) from e
     rows = []
     for i, r in enumerate(data):
         where = (f"Geometry3K {split} record", i)
@@ -159,7 +179,7 @@ def geometry3k_rows(source: str = GEOMETRY3K_HUB, split: str = "test") -> list[S
             _sample(
                 "geometry3k",
                 question,
-                _image_bytes(images[0], where, path.parent if path.is_file() else None),
+                _image_bytes(images[0], where, path.parent if local is not None else None),
                 str(r["answer"]),
                 "math",
                 {"problem_id": f"geometry3k-{split}-{i}", "index": i},
@@ -170,7 +190,7 @@ def geometry3k_rows(source: str = GEOMETRY3K_HUB, split: str = "test") -> list[S
 
 def write_eval_sets(
     out_dir: str | os.PathLike[str],
-    mathvision: str | None = MATHVISION_HUB,
+    mathvision: str | None = MATHVISION_SHIPPED,
     mathvision_split: str = "testmini",
     geometry3k: str | None = GEOMETRY3K_HUB,
 ) -> dict[str, Any]:

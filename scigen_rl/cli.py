@@ -133,17 +133,9 @@ def _write_pngs(result: RenderResult, stem: str, out_dir: Path) -> str | None:
     return str(main)
 
 
-def _default_scigenbench_dir() -> str:
-    env = os.environ.get("SCIGENBENCH_DIR")
-    if env:
-        return env
-    return str(Path(__file__).resolve().parents[2] / "shared" / "data" / "scigenbench")
-
-
-def _default_shared(name: str, hub: str) -> str:
-    """The shared data folder beside the checkout when it is there, else the Hub name."""
-    local = Path(__file__).resolve().parents[2] / "shared" / "data" / name
-    return str(local) if local.is_dir() else hub
+def _default_scigenbench_dir() -> str | None:
+    """``SCIGENBENCH_DIR`` when set, else None: the copy shipped in the package."""
+    return os.environ.get("SCIGENBENCH_DIR") or None
 
 
 def _endpoint(args: argparse.Namespace, prefix: str, **settings: Any) -> Any:
@@ -173,6 +165,13 @@ def _build_command(args: argparse.Namespace) -> int:
             problems = load_scigenbench(args.scigenbench_dir)
         else:
             problems = load_problems(args.source, args.mapping)
+        if args.ids:
+            wanted_ids = [i.strip() for i in args.ids.split(",") if i.strip()]
+            unknown = sorted(set(wanted_ids) - {p.id for p in problems})
+            if unknown:
+                raise ValueError(f"--ids: no problem with id {', '.join(unknown[:5])} in {args.source}")
+            by_id = {p.id: p for p in problems}
+            problems = [by_id[i] for i in dict.fromkeys(wanted_ids)]
         if args.image_types:
             wanted = {t.strip() for t in args.image_types.split(",")}
             problems = [p for p in problems if p.image_type in wanted]
@@ -195,6 +194,7 @@ def _build_command(args: argparse.Namespace) -> int:
             llm=llm,
             concurrency=args.concurrency,
             repair_rounds=args.repair_rounds,
+            prompt=args.prompt or ("skeleton" if args.llm == "embedded" else "plan-code"),
             render=RenderConfig(workers=args.workers),
             val_fraction=args.val_fraction,
             scaling_fractions=args.scaling_fractions,
@@ -209,6 +209,12 @@ def _build_command(args: argparse.Namespace) -> int:
         return 2
     summary = run_build(problems, cfg)
     _print_summary(summary, args.run_dir)
+    if summary["attempted"] and not summary["exported"]:
+        print(
+            f"scigen-rl build: none of the {summary['attempted']} problems gave a training row",
+            file=sys.stderr,
+        )
+        return 1
     return 0 if not summary["pending"] else 1
 
 
@@ -238,7 +244,10 @@ def _print_summary(summary: dict[str, Any], run_dir: str) -> None:
     from rich.table import Table
 
     table = Table(title=f"build summary ({run_dir})")
-    columns = ["attempted", "rendered", "repaired", "filtered", *FAILURE_CLASSES, "no_code"]
+    # Failure classes that never occurred would only widen the table past one screen.
+    seen = {c for counts in summary["by_image_type"].values() for c, n in counts.items() if n}
+    columns = ["attempted", "rendered", "repaired", "filtered"]
+    columns += [c for c in (*FAILURE_CLASSES, "no_code") if c in seen]
     table.add_column("image type")
     for c in columns:
         table.add_column(c, justify="right")
@@ -246,14 +255,35 @@ def _print_summary(summary: dict[str, Any], run_dir: str) -> None:
         table.add_row(image_type, *(str(counts.get(c, 0)) for c in columns))
     console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
     console.print(table)
-    subsets = ", ".join(f"{s['fraction']:g}: {s['rows']}" for s in summary["export"]["scaling_subsets"])
+    run = Path(run_dir)
+    dropped = summary.get("dropped", [])
+    reasons = Counter(d["reason"] for d in dropped)
     console.print(
-        f"exported {summary['exported']} of {summary['attempted']} problems "
-        f"({summary['filtered']} filtered) to {Path(run_dir) / 'export'}: "
-        f"train {summary['export']['train']['rows']}, val {summary['export']['val']['rows']}; "
-        f"scaling subsets {subsets}",
+        f"tried {summary['attempted']}, rendered {summary['rendered']}, dropped {len(dropped)}"
+        + (f" ({', '.join(f'{r} {n}' for r, n in reasons.most_common())})" if dropped else "")
+        + f", exported {summary['exported']}",
         soft_wrap=True,
     )
+    for d in dropped[:10]:
+        console.print(
+            f"  dropped {d['id']}: {d['reason']}" + (f" ({d['detail']})" if d["detail"] else ""),
+            soft_wrap=True,
+        )
+    if len(dropped) > 10:
+        console.print(f"  ... and {len(dropped) - 10} more in {run / 'summary.json'}", soft_wrap=True)
+    subsets = ", ".join(f"{s['fraction']:g}: {s['rows']}" for s in summary["export"]["scaling_subsets"])
+    console.print(
+        f"parquet: {run / 'export'} (train {summary['export']['train']['rows']}, "
+        f"val {summary['export']['val']['rows']}; scaling subsets {subsets})",
+        soft_wrap=True,
+    )
+    console.print(f"figures: {run / 'synthesize' / 'png'}", soft_wrap=True)
+    if "contact_sheet" in summary:
+        sheet = summary["contact_sheet"]
+        shown = f"{sheet['figures']} figures" + (
+            f" of {sheet['of']}" if sheet["of"] > sheet["figures"] else ""
+        )
+        console.print(f"contact sheet: {sheet['path']} ({shown})", soft_wrap=True)
     if "verification" in summary:
         v = summary["verification"]
         console.print(
@@ -419,8 +449,13 @@ def _bench_command(args: argparse.Namespace) -> int:
 
 def _bench_reference_command(args: argparse.Namespace) -> int:
     from .bench.pixel import InceptionFeatures, reference_rows, spectrum_plot
+    from .shipped import SCIGENBENCH, shipped_dir
 
-    folder = Path(args.scigenbench_dir) / "seephys_images"
+    try:
+        folder = Path(args.scigenbench_dir or shipped_dir(SCIGENBENCH)) / "seephys_images"
+    except ValueError as e:
+        print(f"scigen-rl bench-reference: {e}", file=sys.stderr)
+        return 2
     real = sorted(p for p in folder.glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))[: args.limit]
     if len(real) < 2:
         print(f"scigen-rl bench-reference: fewer than two real figures in {folder}", file=sys.stderr)
@@ -620,11 +655,23 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--source", default="scigenbench", help="'scigenbench', a datasets name or a local file"
     )
-    build.add_argument("--scigenbench-dir", default=_default_scigenbench_dir())
+    build.add_argument(
+        "--scigenbench-dir",
+        default=_default_scigenbench_dir(),
+        help="a SciGenBench folder (default: the copy shipped with scigen-rl, or $SCIGENBENCH_DIR)",
+    )
     build.add_argument("--mapping", default="webinstruct-verified", help="field mapping for other sources")
     build.add_argument("--run-dir", required=True)
+    build.add_argument("--ids", help="comma-separated problem ids to build, in this order")
     build.add_argument("--limit", type=int)
     build.add_argument("--image-types", help="comma-separated 'Subject - Type' names")
+    build.add_argument(
+        "--prompt",
+        choices=["plan-code", "skeleton"],
+        help="ImgCoder's prompt: plan-code (plan, then a free-form script) or skeleton (a fixed script "
+        "shape filled in under a grammar, for small models); default: skeleton for --llm embedded, "
+        "else plan-code",
+    )
     build.add_argument(
         "--llm", choices=["embedded", "remote"], default="remote", help="embedded: SmolLM2-135M on CPU"
     )
@@ -668,7 +715,12 @@ def build_parser() -> argparse.ArgumentParser:
         "the Hub name, or 'none' to skip it.",
     )
     eval_sets.add_argument("--out-dir", required=True)
-    eval_sets.add_argument("--mathvision", default=_default_shared("mathvision", "MathLLMs/MathVision"))
+    eval_sets.add_argument(
+        "--mathvision",
+        default="shipped",
+        help="'shipped' (testmini ships with scigen-rl; other splits come from the Hub), a local folder "
+        "or JSONL file in MATH-V's layout, a Hub name, or 'none'",
+    )
     eval_sets.add_argument("--mathvision-split", default="testmini", choices=["testmini", "test"])
     eval_sets.add_argument("--geometry3k", default="hiyouga/geometry3k")
     eval_sets.set_defaults(func=_eval_sets_command)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .records import Problem, RecordError
+from .shipped import SCIGENBENCH, DataFileError, load_json_file, local_or_hub, shipped_dir
 
 log = logging.getLogger(__name__)
 
@@ -68,26 +68,34 @@ def _repair_option_keys(quiz: dict[str, Any]) -> dict[str, Any]:
     return dict(quiz, options=fixed, extra=extra)
 
 
-def load_scigenbench(root: str | Path) -> list[Problem]:
+def load_scigenbench(root: str | Path | None = None) -> list[Problem]:
     """All 1,387 SciGenBench problems: ``scigen.json`` (1,057) then ``seephys.json`` (330).
 
+    ``root`` defaults to the copy shipped in the package; a folder in the same layout overrides it.
     SeePhys ids become ``seephys-<id>``; their real figure's path is ``extra.reference_image``.
+
+    >>> problems = load_scigenbench()
+    >>> len(problems), problems[-1].id.startswith("seephys-")
+    (1387, True)
     """
-    root = Path(root)
+    root = Path(root) if root is not None else shipped_dir(SCIGENBENCH)
+    if not root.is_dir():
+        raise DataFileError(root, "a SciGenBench folder with scigen.json and seephys.json", "no such folder")
     problems: list[Problem] = []
     for name in ("scigen.json", "seephys.json"):
         path = root / name
-        if not path.is_file():
-            raise FileNotFoundError(f"SciGenBench file missing: {path}")
-        rows = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(rows, list):
-            raise ValueError(f"{path}: expected a JSON list of problems")
+        rows = load_json_file(path, "SciGenBench's JSON list of problems")
+        if not isinstance(rows, list) or not rows:
+            held = "an empty list" if isinstance(rows, list) else f"a {type(rows).__name__}"
+            raise DataFileError(path, "SciGenBench's JSON list of problems", f"holds {held}")
         for i, row in enumerate(rows):
             if not isinstance(row, dict):
                 raise RecordError("Problem", None, "<record>", f"{path} item {i} is not an object")
             row = dict(row)
             if name == "seephys.json":
-                original = row["id"]
+                original = row.get("id")
+                if original is None:
+                    raise RecordError("Problem", None, "id", f"missing ({path}, item {i})")
                 row["id"] = f"seephys-{original}"
                 row["source"] = "scigenbench/seephys"
                 row.setdefault("extra", {})
@@ -124,13 +132,17 @@ def _check_unique(problems: list[Problem]) -> None:
 def _open_dataset(source: str, split: str) -> Any:
     import datasets
 
-    path = Path(source)
-    if path.exists():
+    expected = "a .json/.jsonl/.parquet/.csv file of problems, or a Hub dataset name"
+    path = local_or_hub(source, expected)
+    if path is not None:
         suffix = (path.suffix if path.is_file() else "").lower()
         builder = {".json": "json", ".jsonl": "json", ".parquet": "parquet", ".csv": "csv"}.get(suffix)
         if builder is None:
-            raise ValueError(f"{source}: expected a .json, .jsonl, .parquet or .csv file")
-        return datasets.load_dataset(builder, data_files=str(path), split="train")
+            raise DataFileError(path, expected, "neither a .json, .jsonl, .parquet nor .csv file")
+        try:
+            return datasets.load_dataset(builder, data_files=str(path), split="train")
+        except Exception as e:  # noqa: BLE001 - datasets raises many types for an unreadable file
+            raise DataFileError(path, expected, f"unreadable ({type(e).__name__}: {str(e)[:200]})") from e
     try:
         return datasets.load_dataset(source, split=split)
     except Exception as e:  # noqa: BLE001 - hub errors come in many types; say what to do instead

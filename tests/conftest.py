@@ -7,18 +7,16 @@ from pathlib import Path
 import pytest
 
 from scigen_rl.render import RenderConfig, Renderer
+from scigen_rl.shipped import SCIGENBENCH, shipped_dir
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("SCIGEN_SHARED", REPO.parent / "shared"))
 SECRET = "sk-test-DO-NOT-LEAK-4f1d2c"
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    path = SHARED / "data"
-    if not path.is_dir():
-        pytest.fail(f"the shared data folder is missing: {path} (set SCIGEN_SHARED)")
-    return path
+def shipped_data() -> Path:
+    """The data folder shipped in the package (``scigenbench/``, ``mathvision/``)."""
+    return shipped_dir(SCIGENBENCH).parent
 
 
 @pytest.fixture(scope="module")

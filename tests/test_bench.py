@@ -99,8 +99,8 @@ def vision_reply(body: dict[str, Any]) -> str:
 TABLE: dict[str, str] = {}
 
 
-def test_r_inv_counts_errors_and_missing_images_in_the_denominator(shared_data: Path) -> None:
-    problem = next(p for p in load_scigenbench(shared_data / "scigenbench") if p.id == "seephys-1751")
+def test_r_inv_counts_errors_and_missing_images_in_the_denominator(shipped_data: Path) -> None:
+    problem = next(p for p in load_scigenbench(shipped_data / "scigenbench") if p.id == "seephys-1751")
     png = Path(problem.extra["reference_image"]).read_bytes()
     TABLE.clear()
     for i, quiz in enumerate(problem.quizzes):  # right, right, a failing call, no letter, wrong
@@ -122,9 +122,9 @@ def test_r_inv_counts_errors_and_missing_images_in_the_denominator(shared_data: 
     assert corrupt.r_inv == 0.0 and corrupt.extra["reason"].startswith("corrupt image")
 
 
-def test_bench_end_to_end_on_seephys_figures(shared_data: Path, tmp_path: Path) -> None:
+def test_bench_end_to_end_on_seephys_figures(shipped_data: Path, tmp_path: Path) -> None:
     problems = [
-        p for p in load_scigenbench(shared_data / "scigenbench") if p.id.startswith("seephys-") and p.quizzes
+        p for p in load_scigenbench(shipped_data / "scigenbench") if p.id.startswith("seephys-") and p.quizzes
     ][:4]
     images = tmp_path / "real"
     images.mkdir()
@@ -140,7 +140,7 @@ def test_bench_end_to_end_on_seephys_figures(shared_data: Path, tmp_path: Path) 
     server = StandInServer(api_key="vl-key", reply=vision_reply)
     cmd = [sys.executable, "-m", "scigen_rl.cli", "bench", "--images", str(images), "--out-dir", str(tmp_path / "out"),
            "--judge-base-url", server.base_url, "--judge-model", "vl", "--judge-api-key-env", "VL_KEY",
-           "--scigenbench-dir", str(shared_data / "scigenbench"), "--ids", ",".join(p.id for p in problems),
+           "--scigenbench-dir", str(shipped_data / "scigenbench"), "--ids", ",".join(p.id for p in problems),
            "--metrics", "rinv,judge,pixel,spectral"]  # fmt: skip
     env = {"VL_KEY": "vl-key", **dict(__import__("os").environ)}
     try:

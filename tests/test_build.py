@@ -71,10 +71,10 @@ def _rows(run_dir: Path) -> list[dict]:
     return pq.read_table(run_dir / "export" / "train.parquet").to_pylist()
 
 
-def test_build_exports_verl_rows_with_repair_and_filters(tmp_path: Path, shared_data: Path) -> None:
+def test_build_exports_verl_rows_with_repair_and_filters(tmp_path: Path, shipped_data: Path) -> None:
     server = StandInServer(reply=model)
     try:
-        proc = _build(server, tmp_path / "run", 8, shared_data / "scigenbench")
+        proc = _build(server, tmp_path / "run", 8, shipped_data / "scigenbench")
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
         summary = json.loads(out.strip().splitlines()[-1])
@@ -104,7 +104,7 @@ def test_build_exports_verl_rows_with_repair_and_filters(tmp_path: Path, shared_
                 row["data_source"] == "scigen/imgcoder:stand-in" and row["reward_model"]["style"] == "model"
             )
         calls = len(server.requests)
-        again = _build(server, tmp_path / "run", 8, shared_data / "scigenbench")
+        again = _build(server, tmp_path / "run", 8, shipped_data / "scigenbench")
         assert again.wait(timeout=300) == 0
         assert len(server.requests) == calls  # nothing redone, nothing re-asked
 
@@ -133,12 +133,12 @@ def test_build_exports_verl_rows_with_repair_and_filters(tmp_path: Path, shared_
         server.close()
 
 
-def test_kill_9_then_resume_gives_the_same_output(tmp_path: Path, shared_data: Path) -> None:
+def test_kill_9_then_resume_gives_the_same_output(tmp_path: Path, shipped_data: Path) -> None:
     slow = StandInServer(reply=lambda body: (time.sleep(0.3), model(body))[1])
     try:
-        reference = _build(slow, tmp_path / "clean", 16, shared_data / "scigenbench")
+        reference = _build(slow, tmp_path / "clean", 16, shipped_data / "scigenbench")
         assert reference.wait(timeout=300) == 0
-        victim = _build(slow, tmp_path / "killed", 16, shared_data / "scigenbench")
+        victim = _build(slow, tmp_path / "killed", 16, shipped_data / "scigenbench")
         figures = tmp_path / "killed" / "synthesize" / "figures.jsonl"
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and (
@@ -149,7 +149,7 @@ def test_kill_9_then_resume_gives_the_same_output(tmp_path: Path, shared_data: P
         victim.wait()
         done_before = len(figures.read_text().splitlines())
         assert 5 <= done_before < 16
-        resumed = _build(slow, tmp_path / "killed", 16, shared_data / "scigenbench")
+        resumed = _build(slow, tmp_path / "killed", 16, shipped_data / "scigenbench")
         assert resumed.wait(timeout=300) == 0
         ids = [json.loads(line)["problem_id"] for line in figures.read_text().splitlines()]
         assert len(ids) == len(set(ids)) == 16  # no duplicate, nothing lost
@@ -158,7 +158,7 @@ def test_kill_9_then_resume_gives_the_same_output(tmp_path: Path, shared_data: P
         slow.close()
 
 
-def test_a_model_outage_leaves_problems_for_the_next_run(tmp_path: Path, shared_data: Path) -> None:
+def test_a_model_outage_leaves_problems_for_the_next_run(tmp_path: Path, shipped_data: Path) -> None:
     down = {"on": True}
     server = StandInServer(reply=model)
     try:
@@ -173,13 +173,13 @@ def test_a_model_outage_leaves_problems_for_the_next_run(tmp_path: Path, shared_
             return original(h)
 
         server.handle = handle  # type: ignore[method-assign]
-        first = _build(server, tmp_path / "run", 3, shared_data / "scigenbench", "--llm-max-retries", "1")
+        first = _build(server, tmp_path / "run", 3, shipped_data / "scigenbench", "--llm-max-retries", "1")
         out, err = first.communicate(timeout=300)
         assert first.returncode == 1 and "could not reach the model" in err
         figures = tmp_path / "run" / "synthesize" / "figures.jsonl"
         assert "webinstruct-994992" not in figures.read_text() and len(figures.read_text().splitlines()) == 2
         down["on"] = False
-        second = _build(server, tmp_path / "run", 3, shared_data / "scigenbench")
+        second = _build(server, tmp_path / "run", 3, shipped_data / "scigenbench")
         assert second.wait(timeout=300) == 0
         ids = [json.loads(line)["problem_id"] for line in figures.read_text().splitlines()]
         assert sorted(ids) == sorted(set(ids)) and "webinstruct-994992" in ids and len(ids) == 3
@@ -187,12 +187,12 @@ def test_a_model_outage_leaves_problems_for_the_next_run(tmp_path: Path, shared_
         server.close()
 
 
-def test_build_verify_exports_the_filtered_set(tmp_path: Path, shared_data: Path) -> None:
+def test_build_verify_exports_the_filtered_set(tmp_path: Path, shipped_data: Path) -> None:
     """--verify: every rendered figure's quizzes go to a (stand-in) vision model; figures with every
     quiz right also go to export/filtered, and every row carries its R_inv."""
     from scigen_rl.loaders import load_scigenbench
 
-    problems = load_scigenbench(shared_data / "scigenbench")[:6]
+    problems = load_scigenbench(shipped_data / "scigenbench")[:6]
     wrong = {problems[1].quizzes[0].question} if problems[1].quizzes else set()
     answers = {q.question: q.correct_option for p in problems for q in p.quizzes}
 
@@ -206,7 +206,7 @@ def test_build_verify_exports_the_filtered_set(tmp_path: Path, shared_data: Path
 
     server = StandInServer(reply=both)
     try:
-        proc = _build(server, tmp_path / "run", 6, shared_data / "scigenbench", "--verify", "--verify-base-url",
+        proc = _build(server, tmp_path / "run", 6, shipped_data / "scigenbench", "--verify", "--verify-base-url",
                       server.base_url, "--verify-model", "vl", "--verify-api-key-env", "STANDIN_KEY")  # fmt: skip
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err

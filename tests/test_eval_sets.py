@@ -36,8 +36,8 @@ def _geometry3k_parquet(path: Path, images: list[bytes]) -> Path:
     return path
 
 
-def test_mathvision_testmini_rows_load_in_verl(shared_data: Path, tmp_path: Path) -> None:
-    rows = mathvision_rows(str(shared_data / "mathvision"), "testmini")
+def test_mathvision_testmini_rows_load_in_verl(shipped_data: Path, tmp_path: Path) -> None:
+    rows = mathvision_rows(str(shipped_data / "mathvision"), "testmini")
     assert len(rows) == 304 and {r.data_source for r in rows} == {"mathvision_mini"}
     multiple_choice = [r for r in rows if r.extra_info["options"]]
     assert len(multiple_choice) == 190
@@ -66,14 +66,14 @@ def test_mathvision_testmini_rows_load_in_verl(shared_data: Path, tmp_path: Path
         item = dataset[i]
         image = item["raw_prompt"][0]["content"][0]["image"]
         original = Image.open(
-            shared_data / "mathvision" / "images" / f"{rows[i].extra_info['problem_id'][11:]}.jpg"
+            shipped_data / "mathvision" / "images" / f"{rows[i].extra_info['problem_id'][11:]}.jpg"
         )
         assert image.size == original.size
         assert item["data_source"] == "mathvision_mini" and item["extra_info"]["index"] == i
 
 
-def test_geometry3k_from_a_local_file_in_the_hub_layout(shared_data: Path, tmp_path: Path) -> None:
-    images = [p.read_bytes() for p in sorted((shared_data / "mathvision" / "images").glob("*.jpg"))[:3]]
+def test_geometry3k_from_a_local_file_in_the_hub_layout(shipped_data: Path, tmp_path: Path) -> None:
+    images = [p.read_bytes() for p in sorted((shipped_data / "mathvision" / "images").glob("*.jpg"))[:3]]
     rows = geometry3k_rows(str(_geometry3k_parquet(tmp_path / "test.parquet", images)))
     assert [r.reward_model["ground_truth"] for r in rows] == ["48", "2 \\sqrt { 221 }", "7.5"]
     assert rows[0].prompt[0]["content"] == f"<image>Find x in triangle 0.\n\n{INSTRUCTION}"
@@ -99,12 +99,12 @@ def test_a_missing_image_names_the_record_and_field(tmp_path: Path) -> None:
         mathvision_rows(str(tmp_path), "testmini")
 
 
-def test_eval_sets_command(shared_data: Path, tmp_path: Path) -> None:
-    images = [p.read_bytes() for p in sorted((shared_data / "mathvision" / "images").glob("*.jpg"))[:2]]
+def test_eval_sets_command(shipped_data: Path, tmp_path: Path) -> None:
+    images = [p.read_bytes() for p in sorted((shipped_data / "mathvision" / "images").glob("*.jpg"))[:2]]
     local = _geometry3k_parquet(tmp_path / "geo.parquet", images)
     out = subprocess.run(
         [sys.executable, "-m", "scigen_rl.cli", "eval-sets", "--out-dir", str(tmp_path / "eval"),
-         "--mathvision", str(shared_data / "mathvision"), "--geometry3k", str(local)],
+         "--mathvision", str(shipped_data / "mathvision"), "--geometry3k", str(local)],
         capture_output=True, text=True,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr

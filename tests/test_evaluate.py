@@ -53,8 +53,8 @@ def test_avg_pass_maj_arithmetic() -> None:
     assert maj_at_k(answers, correct) == pytest.approx(2 / 3)  # tie 4/5: the first seen (4) wins
 
 
-def test_prompts_place_the_image_and_list_options(shared_data: Path) -> None:
-    rows = mathvision_rows(str(shared_data / "mathvision"), "testmini")
+def test_prompts_place_the_image_and_list_options(shipped_data: Path) -> None:
+    rows = mathvision_rows(str(shipped_data / "mathvision"), "testmini")
     row = next(r for r in rows if "\nOptions:\nA. " in r.prompt[0]["content"])
     (message,) = chat_messages(row)
     image, text = message["content"]
@@ -86,8 +86,8 @@ def policy(body: dict[str, Any]) -> str:
     return ANSWERS[question][body["seed"] % 4]
 
 
-def _slice(shared_data: Path, tmp_path: Path, n: int = 6) -> tuple[Path, list[Any]]:
-    rows = mathvision_rows(str(shared_data / "mathvision"), "testmini")[:n]
+def _slice(shipped_data: Path, tmp_path: Path, n: int = 6) -> tuple[Path, list[Any]]:
+    rows = mathvision_rows(str(shipped_data / "mathvision"), "testmini")[:n]
     ANSWERS.clear()
     for i, r in enumerate(rows):  # problem i gets i % 5 of its 4 samples right (capped at 4)
         gold = r.reward_model["ground_truth"]
@@ -98,8 +98,8 @@ def _slice(shared_data: Path, tmp_path: Path, n: int = 6) -> tuple[Path, list[An
     return write_parquet(rows, tmp_path / "mathvision_mini.parquet"), rows
 
 
-def test_eval_command_end_to_end(shared_data: Path, tmp_path: Path) -> None:
-    parquet, rows = _slice(shared_data, tmp_path)
+def test_eval_command_end_to_end(shipped_data: Path, tmp_path: Path) -> None:
+    parquet, rows = _slice(shipped_data, tmp_path)
     server = StandInServer(api_key=None, reply=policy)
     cmd = [sys.executable, "-m", "scigen_rl.cli", "eval", "--eval-files", str(parquet), "--out-dir", str(tmp_path / "out"),
            "--base-url", server.base_url, "--model", "policy", "--name", "base", "--shards", "2",
@@ -140,10 +140,10 @@ def test_eval_command_end_to_end(shared_data: Path, tmp_path: Path) -> None:
 
 
 def test_ray_shards_a_failed_shard_is_rerun_without_loss_or_doubles(
-    shared_data: Path, tmp_path: Path
+    shipped_data: Path, tmp_path: Path
 ) -> None:
     ray = pytest.importorskip("ray")
-    parquet, rows = _slice(shared_data, tmp_path, n=5)
+    parquet, rows = _slice(shipped_data, tmp_path, n=5)
     out = tmp_path / "out"
     server = StandInServer(api_key=None, reply=policy)
     dead = {"kind": "http", "base_url": "http://127.0.0.1:9/v1", "model": "policy", "max_retries": 0}

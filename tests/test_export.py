@@ -16,8 +16,8 @@ from scigen_rl.records import Sample
 
 
 @pytest.fixture(scope="module")
-def samples(shared_data: Path) -> list[Sample]:
-    problems = [p for p in load_scigenbench(shared_data / "scigenbench") if p.image_type][:240]
+def samples(shipped_data: Path) -> list[Sample]:
+    problems = [p for p in load_scigenbench(shipped_data / "scigenbench") if p.image_type][:240]
     buf = io.BytesIO()
     Image.new("RGB", (64, 48), "white").save(buf, "PNG")
     return [make_sample(p, buf.getvalue(), "imgcoder:test", i) for i, p in enumerate(problems)]

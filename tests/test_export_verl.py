@@ -14,8 +14,8 @@ from scigen_rl.render import Renderer
 from .conftest import rlhf_dataset
 
 
-def test_rlhf_dataset_reads_exported_rows(renderer: Renderer, shared_data: Path, tmp_path: Path) -> None:
-    problems = [p for p in load_scigenbench(shared_data / "scigenbench") if p.image_type][:6]
+def test_rlhf_dataset_reads_exported_rows(renderer: Renderer, shipped_data: Path, tmp_path: Path) -> None:
+    problems = [p for p in load_scigenbench(shipped_data / "scigenbench") if p.image_type][:6]
     script = (
         Path(__file__).resolve().parents[1] / "benchmarks" / "scripts" / "13_force_incline_fbd.py"
     ).read_text()

@@ -15,20 +15,20 @@ from scigen_rl.records import IMAGE_TYPES, RecordError
 
 
 @pytest.fixture(scope="module")
-def scigenbench(shared_data: Path) -> list:
-    return load_scigenbench(shared_data / "scigenbench")
+def scigenbench(shipped_data: Path) -> list:
+    return load_scigenbench(shipped_data / "scigenbench")
 
 
-def test_scigenbench_counts(scigenbench: list, shared_data: Path) -> None:
-    raw = [json.loads((shared_data / "scigenbench" / f).read_text()) for f in ("scigen.json", "seephys.json")]
+def test_scigenbench_counts(scigenbench: list, shipped_data: Path) -> None:
+    raw = [json.loads((shipped_data / "scigenbench" / f).read_text()) for f in ("scigen.json", "seephys.json")]
     assert len(scigenbench) == sum(len(r) for r in raw) == 1387
     assert sum(len(p.quizzes) for p in scigenbench) == sum(len(x["quizzes"]) for r in raw for x in r) == 5250
     assert len({p.id for p in scigenbench}) == 1387
 
 
-def test_scigenbench_fields(scigenbench: list, shared_data: Path) -> None:
+def test_scigenbench_fields(scigenbench: list, shipped_data: Path) -> None:
     by_id = {p.id: p for p in scigenbench}
-    raw = {x["id"]: x for x in json.loads((shared_data / "scigenbench" / "scigen.json").read_text())}
+    raw = {x["id"]: x for x in json.loads((shipped_data / "scigenbench" / "scigen.json").read_text())}
     some = raw["webinstruct-994992"]
     p = by_id["webinstruct-994992"]
     assert (p.question, p.answer, p.image_type, p.elements) == (

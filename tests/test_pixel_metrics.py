@@ -12,8 +12,8 @@ from scigen_rl.bench.pixel import InceptionFeatures, clip_score, psnr_ssim, radi
 
 
 @pytest.fixture(scope="module")
-def real(shared_data: Path) -> list[Path]:
-    return sorted((shared_data / "scigenbench" / "seephys_images").glob("*"))[:6]
+def real(shipped_data: Path) -> list[Path]:
+    return sorted((shipped_data / "scigenbench" / "seephys_images").glob("*"))[:6]
 
 
 def test_reference_rows_move_the_right_way(real: list[Path]) -> None:
@@ -58,13 +58,13 @@ def test_fid_equals_the_matrix_square_root_definition() -> None:
     assert fid(a, b) == pytest.approx(by_definition, rel=1e-9)
 
 
-def test_bench_reference_command(shared_data: Path, tmp_path: Path) -> None:
+def test_bench_reference_command(shipped_data: Path, tmp_path: Path) -> None:
     import json
     import subprocess
     import sys
 
     out = subprocess.run(
-        [sys.executable, "-m", "scigen_rl.cli", "bench-reference", "--scigenbench-dir", str(shared_data / "scigenbench"),
+        [sys.executable, "-m", "scigen_rl.cli", "bench-reference", "--scigenbench-dir", str(shipped_data / "scigenbench"),
          "--out-dir", str(tmp_path), "--limit", "3"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip

@@ -1,0 +1,112 @@
+"""The data sets shipped inside the package, and the one reader every data file goes through.
+
+``scigen_rl/data/`` holds SciGenBench (``scigen.json``, ``seephys.json``, the 330 SeePhys figures;
+Apache-2.0) and MathVision testmini (304 problems and their images; MIT), each with its LICENSE and a
+SOURCE.md. They are found through :mod:`importlib.resources`, so an editable install, a wheel and a
+source checkout all read the same files, and no path outside the installed package is ever assumed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+SCIGENBENCH = "scigenbench"
+MATHVISION = "mathvision"
+_EXPECTED = {
+    SCIGENBENCH: ("scigen.json", "seephys.json", "seephys_images", "LICENSE", "SOURCE.md"),
+    MATHVISION: ("testmini.jsonl", "images", "LICENSE", "SOURCE.md"),
+}
+
+
+class DataFileError(ValueError):
+    """A data file is missing or is not what it should be; the message names the file and what was expected."""
+
+    def __init__(self, path: str | Path, expected: str, problem: str) -> None:
+        self.path, self.expected, self.problem = str(path), expected, problem
+        super().__init__(f"{path}: {problem} (expected {expected})")
+
+
+def shipped_dir(name: str) -> Path:
+    """The folder of a shipped data set (``scigenbench`` or ``mathvision``) inside the installed package.
+
+    >>> (shipped_dir("scigenbench") / "scigen.json").is_file()
+    True
+    """
+    if name not in _EXPECTED:
+        raise ValueError(f"no shipped data set {name!r}; shipped: {', '.join(_EXPECTED)}")
+    root = Path(str(resources.files("scigen_rl") / "data" / name))
+    missing = [f for f in _EXPECTED[name] if not (root / f).exists()]
+    if missing:
+        raise DataFileError(
+            root / missing[0],
+            f"the {name} data shipped with scigen-rl ({', '.join(_EXPECTED[name])})",
+            "missing from the installed package; reinstall scigen-rl",
+        )
+    return root
+
+
+def load_json_file(path: str | Path, expected: str) -> Any:
+    """The parsed content of a JSON file, or a :class:`DataFileError` that says which file and what
+    it should have held."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(path, expected, "no such file")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise DataFileError(path, expected, f"not UTF-8 text ({e.reason} at byte {e.start})") from e
+    except json.JSONDecodeError as e:
+        raise DataFileError(path, expected, f"not valid JSON: {e.msg} at line {e.lineno}") from e
+
+
+def load_jsonl_file(path: str | Path, expected: str) -> list[dict[str, Any]]:
+    """The objects of a JSON-lines file, one per non-empty line; errors name the file and the line."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(path, expected, "no such file")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise DataFileError(path, expected, f"not UTF-8 text ({e.reason} at byte {e.start})") from e
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataFileError(path, expected, f"line {number} is not valid JSON: {e.msg}") from e
+        if not isinstance(row, dict):
+            raise DataFileError(path, expected, f"line {number} is a {type(row).__name__}, not an object")
+        rows.append(row)
+    if not rows:
+        raise DataFileError(path, expected, "no records in the file")
+    return rows
+
+
+_HUB_NAME = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+_FILE_SUFFIXES = {".json", ".jsonl", ".parquet", ".csv", ".arrow"}
+
+
+def local_or_hub(source: str | Path, expected: str) -> Path | None:
+    """An existing local path, or None for a Hugging Face Hub name (``owner/name``); anything else is
+    a local path that does not exist, and a :class:`DataFileError` says so instead of a Hub error.
+
+    >>> local_or_hub("MathLLMs/MathVision", "MathVision") is None
+    True
+    >>> local_or_hub("./no/such/testmini.jsonl", "MathVision")
+    Traceback (most recent call last):
+    ...
+    scigen_rl.shipped.DataFileError: ./no/such/testmini.jsonl: no such file or folder (expected MathVision)
+    """
+    path = Path(source).expanduser()
+    if path.exists():
+        return path
+    text = str(source)
+    if _HUB_NAME.fullmatch(text) and Path(text).suffix.lower() not in _FILE_SUFFIXES:
+        return None
+    raise DataFileError(text, expected, "no such file or folder")
