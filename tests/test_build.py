@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+from PIL import Image
 
 from scigen_rl.llm.standin import StandInServer
 
@@ -91,6 +92,15 @@ def test_build_exports_verl_rows_with_repair_and_filters(tmp_path: Path, shipped
         station = next(f for f in figures if f["problem_id"] == "webinstruct-10985")
         assert station["extra"]["rejected"] == ["answer_leak"] and "1.76e+04" in station["extra"]["leak"]
         assert summary["filtered"] >= 1
+        # Every dropped problem is listed with its reason, on the screen and in summary.json.
+        dropped = {d["id"]: d for d in saved["dropped"]}
+        assert len(dropped) == summary["filtered"] and dropped["webinstruct-10985"]["reason"] == "answer_leak"
+        assert "dropped webinstruct-10985: answer_leak" in err and f"exported {summary['exported']}" in err
+        # The contact sheet: one tile per rendered figure, two per row of four.
+        sheet = saved["contact_sheet"]
+        assert sheet["figures"] == sheet["of"] == 8 and f"contact sheet: {sheet['path']}" in err
+        with Image.open(sheet["path"]) as image:
+            assert image.size == (4 * 320, 2 * (320 + 44))
         rows = (
             _rows(tmp_path / "run") + pq.read_table(tmp_path / "run" / "export" / "val.parquet").to_pylist()
         )

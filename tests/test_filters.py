@@ -93,3 +93,24 @@ def test_duplicate_index_matches_a_scan_of_every_pair() -> None:
                 seen.append((i, h))
             found += expected is not None
         assert found > 0
+
+
+def test_a_contact_sheet_tile_says_when_a_figure_cannot_be_read(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from scigen_rl.contact_sheet import SheetItem, contact_sheet
+
+    good = tmp_path / "good.png"
+    Image.new("RGB", (400, 100), "navy").save(good)
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    items = [SheetItem(str(good), f"p-{i}", "exported") for i in range(5)]
+    items.insert(1, SheetItem(str(tmp_path / "bad.png"), "p-bad", "near_duplicate:p-0"))
+    path, shown = contact_sheet(items, tmp_path / "sheet.png", columns=3, max_items=4)
+    assert shown == 4
+    with Image.open(path) as sheet:
+        assert sheet.size == (3 * 320, 2 * (320 + 44))
+        pixels = sheet.convert("RGB")
+        assert pixels.getpixel((160, 160)) == (0, 0, 128)  # the first figure, scaled into its tile
+        unreadable = pixels.crop((320, 0, 640, 320))
+        assert (0, 0, 128) not in {c for _, c in unreadable.getcolors(1 << 16) or []}
+        assert any(r > 150 and g < 80 for _, (r, g, b) in unreadable.getcolors(1 << 16) or [])  # red text

@@ -20,7 +20,9 @@ def scigenbench(shipped_data: Path) -> list:
 
 
 def test_scigenbench_counts(scigenbench: list, shipped_data: Path) -> None:
-    raw = [json.loads((shipped_data / "scigenbench" / f).read_text()) for f in ("scigen.json", "seephys.json")]
+    raw = [
+        json.loads((shipped_data / "scigenbench" / f).read_text()) for f in ("scigen.json", "seephys.json")
+    ]
     assert len(scigenbench) == sum(len(r) for r in raw) == 1387
     assert sum(len(p.quizzes) for p in scigenbench) == sum(len(x["quizzes"]) for r in raw for x in r) == 5250
     assert len({p.id for p in scigenbench}) == 1387
