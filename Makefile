@@ -49,6 +49,7 @@ bench: setup
 	$(BIN)/python benchmarks/render_throughput.py
 	$(BIN)/python benchmarks/build_throughput.py
 	$(BIN)/python benchmarks/reward_throughput.py
+	$(BIN)/python benchmarks/embedded_build.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

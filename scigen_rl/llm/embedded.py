@@ -48,6 +48,14 @@ def _gguf_dir() -> Path:
     return Path(list(spec.submodule_search_locations)[0])
 
 
+def _quiet_transformers() -> None:
+    """transformers' own loading bars would interleave with the build's progress bar, the one that counts."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
 def model_dir() -> Path:
     cache = (
         Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "scigen-rl" / "smollm2-135m-instruct"
@@ -57,6 +65,7 @@ def model_dir() -> Path:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    _quiet_transformers()
     source = _gguf_dir()
     tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=_GGUF)
     model = AutoModelForCausalLM.from_pretrained(source, gguf_file=_GGUF)
@@ -92,6 +101,7 @@ class EmbeddedChat(CachedChat):
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
+            _quiet_transformers()
             torch.set_num_threads(max(1, os.cpu_count() or 1))
             folder = model_dir()
             self._tokenizer = AutoTokenizer.from_pretrained(folder)
