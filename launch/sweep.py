@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .train import TrainConfig, command, experiment_name, services, trainer_env
+from .train import TrainConfig, cluster_job, command, experiment_name, job_env, run_trainer, services
 from .wandb_files import find_runs, read_run
 
 METRIC = "val-core/{benchmark}/acc/mean@4"
@@ -77,8 +77,13 @@ def dry_run(cfg: SweepConfig) -> str:
     lines = [f"# {len(runs)} runs, {max(1, cfg.cluster_gpus // cfg.gpus_per_run)} at a time, W&B group "
              f"{runs[0].wandb_group}"]  # fmt: skip
     for run in runs:
-        env = " ".join(f"{k}={v}" for k, v in trainer_env(run).items())
-        lines.append(f"# {experiment_name(run)}\n{env} {subprocess.list2cmdline(command(run))}")
+        if run.ray_address:
+            lines.append(
+                f"# {experiment_name(run)}: a Ray job on {run.ray_address}\n{cluster_job(run, False).entrypoint}"
+            )
+        else:
+            env = " ".join(f"{k}={v}" for k, v in job_env(run).items())
+            lines.append(f"# {experiment_name(run)}\n{env} {subprocess.list2cmdline(command(run))}")
     return "\n".join(lines)
 
 
@@ -101,8 +106,11 @@ def sweep(cfg: SweepConfig) -> list[int]:
 
 def _run_all(runs: list[TrainConfig], cfg: SweepConfig) -> list[int]:
     def one(run: TrainConfig) -> int:
-        proc = subprocess.run(command(run), env={**os.environ, **trainer_env(run)})
-        return proc.returncode
+        try:
+            return run_trainer(run)
+        except ValueError as e:  # a run that fails its pre-flight checks: said, and the others go on
+            print(f"scigen-rl sweep: {e}", file=sys.stderr)
+            return 2
 
     if cfg.cluster_gpus // cfg.gpus_per_run <= 1:
         return [one(r) for r in runs]

@@ -1,15 +1,18 @@
 """`scigen-rl train`: bring up the verifier and the reward server, then run verl's trainer on a recipe.
 
 Locally it runs ``python -m verl.trainer.main_ppo`` (verl starts its own Ray); with ``ray_address``
-it submits the same entry point with ``ray job submit`` to a running cluster. The W&B grouping
-variables reach verl's TaskRunner through the Ray runtime environment. Re-running the same command
-resumes from the run's last checkpoint (``trainer.resume_mode=auto``).
+it submits the same entry point as a Ray job (``launch.ray_jobs``) to a running cluster. Every path the
+job reads or writes is made absolute before submission, and on a cluster must lie under
+``shared_dir`` (a folder every node sees). The job's environment is built in one place
+(:func:`job_env`). A run whose experiment already has checkpoints is refused unless ``resume`` is set;
+then it continues from the latest checkpoint and the same W&B run.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import dataclasses
+import io
 import os
 import shlex
 import socket
@@ -21,11 +24,13 @@ from typing import Any
 
 from reward.config import DEFAULT_VERIFIER
 
+from .ray_jobs import REPO, Job, is_loopback, run_job
 from .services import Service, ServiceManager, stop_process_group
 
-REPO = Path(__file__).resolve().parents[1]
 DEFAULT_RECIPE = REPO / "recipes" / "qwen3vl8b_grpo" / "qwen3vl8b_grpo.yaml"
-WANDB_VARS = ("WANDB_RUN_GROUP", "WANDB_TAGS", "WANDB_MODE", "WANDB_DIR", "WANDB_ENTITY")
+WANDB_VARS = ("WANDB_RUN_GROUP", "WANDB_TAGS", "WANDB_MODE", "WANDB_DIR", "WANDB_ENTITY", "WANDB_BASE_URL")
+SECRET_VARS = ("WANDB_API_KEY", "HF_TOKEN")
+"""Forwarded to a cluster job from this environment, never printed."""
 
 
 @dataclass
@@ -59,6 +64,16 @@ class TrainConfig:
     """Address the training workers reach the reward server at; default this machine's name."""
     run_dir: str = "runs/train"
     """Service logs and PID files."""
+    shared_dir: str | None = None
+    """A folder every node of the cluster sees at the same path (NFS, Lustre, a mounted bucket). With a
+    remote ``ray_address`` the train/val files and the checkpoints must lie under it."""
+    checkpoint_dir: str | None = None
+    """Where the run's checkpoints go; default ``<shared_dir or runs>/checkpoints/<experiment>``."""
+    resume: bool = False
+    """Continue the experiment from its latest checkpoint (and its W&B run); without it an experiment
+    that already has checkpoints is refused, so two runs never share a folder."""
+    max_checkpoints: int = 2
+    """Checkpoints kept (the oldest are deleted); an 8B actor with its optimizer state is ~100 GB each."""
     wandb_group: str | None = None
     wandb_tags: list[str] = field(default_factory=list)
     resume_from: str | None = None
@@ -89,7 +104,60 @@ def experiment_name(cfg: TrainConfig) -> str:
 
 
 def _hydra_list(paths: list[str]) -> str:
-    return "[" + ",".join(f"'{os.path.abspath(p)}'" for p in paths) + "]"
+    return "[" + ",".join(f"'{p}'" for p in paths) + "]"
+
+
+def _recipe_val_files(cfg: TrainConfig) -> list[str]:
+    from omegaconf import OmegaConf
+
+    files = OmegaConf.select(OmegaConf.load(cfg.recipe), "data.val_files", default=None) or []
+    return [str(files)] if isinstance(files, str) else [str(f) for f in files]
+
+
+def on_cluster(cfg: TrainConfig) -> bool:
+    """Whether the job runs on machines that may not see this one's files."""
+    return bool(cfg.ray_address) and not is_loopback(cfg.ray_address or "")
+
+
+def checkpoint_dir(cfg: TrainConfig) -> Path:
+    if cfg.checkpoint_dir:
+        return Path(cfg.checkpoint_dir).resolve()
+    root = Path(cfg.shared_dir).resolve() if cfg.shared_dir else Path("runs").resolve()
+    return root / "checkpoints" / experiment_name(cfg)
+
+
+def data_files(cfg: TrainConfig) -> tuple[list[str], list[str]]:
+    """The train and val files as absolute paths (the recipe's own val files resolved here, not in the
+    job's uploaded copy of the repository, where ``runs/`` does not exist)."""
+    train = [str(Path(f).resolve()) for f in cfg.train_files]
+    val = [str(Path(f).resolve()) for f in (cfg.val_files or _recipe_val_files(cfg))]
+    return train, val
+
+
+def path_problems(cfg: TrainConfig) -> list[str]:
+    """Paths the job would not find: missing here, or (on a cluster) outside ``shared_dir``."""
+    train, val = data_files(cfg)
+    problems = [f"{name} file {f} does not exist" for name, files in (("train", train), ("val", val))
+                for f in files if not Path(f).is_file()]  # fmt: skip
+    if not on_cluster(cfg):
+        return problems
+    if not cfg.shared_dir:
+        return [
+            *problems,
+            f"--ray-address {cfg.ray_address} is another machine: give --shared-dir, a folder every node "
+            "sees at the same path, and keep the data and checkpoints under it",
+        ]
+    shared = Path(cfg.shared_dir).resolve()
+    visible = [*train, *val, str(checkpoint_dir(cfg))]
+    if cfg.resume_from:
+        visible.append(str(Path(cfg.resume_from).resolve()))
+    if cfg.model and Path(cfg.model).exists():
+        visible.append(str(Path(cfg.model).resolve()))
+    return problems + [
+        f"{p} is not under --shared-dir {shared}: the cluster's nodes cannot see it; copy it there"
+        for p in visible
+        if not Path(p).is_relative_to(shared)
+    ]
 
 
 def wandb_env(cfg: TrainConfig) -> dict[str, str]:
@@ -98,6 +166,44 @@ def wandb_env(cfg: TrainConfig) -> dict[str, str]:
         env["WANDB_RUN_GROUP"] = cfg.wandb_group
     if cfg.wandb_tags:
         env["WANDB_TAGS"] = ",".join(cfg.wandb_tags)
+    run_id = wandb_run_id(cfg)
+    if run_id:
+        env["WANDB_RUN_ID"], env["WANDB_RESUME"] = run_id, "allow"
+    return env
+
+
+def wandb_run_id(cfg: TrainConfig) -> str | None:
+    """The W&B run id kept with the checkpoints: a resumed run continues its W&B run, a new experiment
+    gets a new one (two runs never share an id because two runs never share a checkpoint folder)."""
+    path = checkpoint_dir(cfg) / "wandb_run_id"
+    if path.is_file():
+        return path.read_text().strip() or None
+    return None
+
+
+def _new_wandb_run_id(cfg: TrainConfig) -> str:
+    import secrets
+
+    path = checkpoint_dir(cfg) / "wandb_run_id"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.is_file():
+        path.write_text(f"{experiment_name(cfg)[:40]}-{secrets.token_hex(4)}\n")
+    return path.read_text().strip()
+
+
+def job_env(cfg: TrainConfig, with_secrets: bool = True) -> dict[str, str]:
+    """The one place the trainer's environment is built: W&B grouping, the run id, the GPUs the
+    verifier does not use (locally), and on a cluster the secrets the job needs (``WANDB_API_KEY``)."""
+    env = wandb_env(cfg)
+    if cfg.verifier_gpus and not cfg.ray_address:
+        taken = {g.strip() for g in cfg.verifier_gpus.split(",")}
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(
+            str(g) for g in range(cfg.gpus_per_node) if str(g) not in taken
+        )
+    if cfg.ray_address:
+        for key in SECRET_VARS:
+            if os.environ.get(key):
+                env[key] = os.environ[key] if with_secrets else "<set>"
     return env
 
 
@@ -106,25 +212,83 @@ def reward_url(cfg: TrainConfig) -> str:
     return f"http://{host}:{cfg.reward_port}"
 
 
-def overrides(cfg: TrainConfig) -> list[str]:
+def overrides(cfg: TrainConfig, fit_batch: bool = True) -> list[str]:
     """The Hydra overrides that turn the recipe into this run."""
+    train, val = data_files(cfg)
     out = [
         f"trainer.nnodes={cfg.nnodes}",
         f"trainer.n_gpus_per_node={cfg.gpus_per_node}",
         f"trainer.experiment_name={experiment_name(cfg)}",
+        f"trainer.default_local_dir={checkpoint_dir(cfg)}",
+        f"trainer.max_actor_ckpt_to_keep={cfg.max_checkpoints}",
         f"reward.custom_reward_function.reward_kwargs.server_url={reward_url(cfg)}",
+        f"data.val_files={_hydra_list(val)}",
     ]
-    if cfg.train_files:
-        out.append(f"data.train_files={_hydra_list(cfg.train_files)}")
-    if cfg.val_files:
-        out.append(f"data.val_files={_hydra_list(cfg.val_files)}")
+    if train:
+        out.append(f"data.train_files={_hydra_list(train)}")
     if cfg.model:
-        out.append(f"actor_rollout_ref.model.path={cfg.model}")
+        model = Path(cfg.model)
+        out.append(f"actor_rollout_ref.model.path={model.resolve() if model.exists() else cfg.model}")
     if cfg.resume_from:
-        out += ["trainer.resume_mode=resume_path", f"trainer.resume_from_path={cfg.resume_from}"]
-    # verl's TaskRunner and workers are Ray actors: the W&B grouping reaches them only this way.
-    out += [f"+ray_kwargs.ray_init.runtime_env.env_vars.{k}='{v}'" for k, v in wandb_env(cfg).items()]
-    return out + list(cfg.overrides)
+        out += [
+            "trainer.resume_mode=resume_path",
+            f"trainer.resume_from_path={Path(cfg.resume_from).resolve()}",
+        ]
+    else:
+        out.append(f"trainer.resume_mode={'auto' if cfg.resume else 'disable'}")
+    if not cfg.ray_address:
+        # verl starts its own Ray here: the W&B variables reach its TaskRunner and workers only through
+        # its ray.init runtime env. A cluster job gets them from the job's runtime env instead (both at
+        # once is a conflict Ray refuses).
+        out += [f"+ray_kwargs.ray_init.runtime_env.env_vars.{k}='{v}'" for k, v in wandb_env(cfg).items()]
+    return out + (batch_overrides(cfg) if fit_batch else []) + list(cfg.overrides)
+
+
+def _train_rows(cfg: TrainConfig) -> int | None:
+    counts = [_rows(f) for f in data_files(cfg)[0]]
+    return sum(c for c in counts if c is not None) if counts and None not in counts else None
+
+
+def batch_overrides(cfg: TrainConfig) -> list[str]:
+    """A train file with fewer rows than the recipe's batch would give verl zero steps per epoch (a
+    ZeroDivisionError after the first validation): the batch (and the PPO mini-batch) shrink to the
+    largest size verl's own config check accepts for this many rows and GPUs."""
+    rows = _train_rows(cfg)
+    if rows is None:
+        return []
+    from omegaconf import OmegaConf
+
+    recipe = OmegaConf.load(cfg.recipe)
+    batch = int(OmegaConf.select(recipe, "data.train_batch_size", default=128))
+    if rows >= batch:
+        return []
+    mini = int(OmegaConf.select(recipe, "actor_rollout_ref.actor.ppo_mini_batch_size", default=batch))
+    for size in range(rows, 0, -1):
+        candidate = [
+            f"data.train_batch_size={size}",
+            f"actor_rollout_ref.actor.ppo_mini_batch_size={min(mini, size)}",
+        ]
+        if _valid(cfg, candidate):
+            return candidate
+    raise ValueError(
+        f"{rows} training rows: no batch size that verl accepts on {cfg.nnodes * cfg.gpus_per_node} GPUs"
+    )
+
+
+def _valid(cfg: TrainConfig, batch: list[str]) -> bool:
+    from hydra import compose, initialize_config_dir
+    from verl.utils.config import validate_config
+
+    recipe = Path(cfg.recipe).resolve()
+    base = overrides(dataclasses.replace(cfg, overrides=[]), fit_batch=False)
+    with initialize_config_dir(config_dir=str(recipe.parent), version_base=None):
+        config = compose(config_name=recipe.stem, overrides=[*base, *batch, *cfg.overrides])
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints a line per check that passes
+            validate_config(config, use_reference_policy=True, use_critic=False)
+    except (AssertionError, ValueError):
+        return False
+    return True
 
 
 def services(cfg: TrainConfig) -> list[Service]:
@@ -162,29 +326,30 @@ def services(cfg: TrainConfig) -> list[Service]:
     return out
 
 
-def trainer_env(cfg: TrainConfig) -> dict[str, str]:
-    """The trainer's environment additions: the GPUs the verifier does not use, the W&B variables."""
-    env = wandb_env(cfg)
-    if cfg.verifier_gpus and not cfg.ray_address:
-        taken = {g.strip() for g in cfg.verifier_gpus.split(",")}
-        env["CUDA_VISIBLE_DEVICES"] = ",".join(
-            str(g) for g in range(cfg.gpus_per_node) if str(g) not in taken
-        )
-    return env
-
-
 def command(cfg: TrainConfig) -> list[str]:
+    """verl's entry point for a local run."""
     recipe = Path(cfg.recipe).resolve()
-    entry = ["python3", "-m", "verl.trainer.main_ppo", f"--config-path={recipe.parent}", f"--config-name={recipe.stem}",
-             *overrides(cfg)]  # fmt: skip
-    if not cfg.ray_address:
-        return [sys.executable, *entry[1:]]
-    # On the cluster the job runs in the uploaded copy of this repository: the recipe is found there.
-    entry[3] = f"--config-path=$PWD/{recipe.parent.relative_to(REPO)}"
-    runtime_env = {"working_dir": str(REPO), "excludes": ["runs/", ".venv/", "checkpoints/", "wandb/"],
-                   "env_vars": trainer_env(cfg)}  # fmt: skip
-    return ["ray", "job", "submit", f"--address={cfg.ray_address}", f"--runtime-env-json={json.dumps(runtime_env)}",
-            "--", *entry]  # fmt: skip
+    return [sys.executable, "-m", "verl.trainer.main_ppo", f"--config-path={recipe.parent}",
+            f"--config-name={recipe.stem}", *overrides(cfg)]  # fmt: skip
+
+
+def cluster_job(cfg: TrainConfig, with_secrets: bool = True) -> Job:
+    """verl's entry point as a Ray job: it runs in the uploaded copy of this repository, where the
+    recipe folder is found relative to the job's working directory (``$PWD``, expanded by the job's
+    shell); every other path is absolute already."""
+    recipe = Path(cfg.recipe).resolve()
+    if recipe.is_relative_to(REPO):
+        config_path = f'--config-path="$PWD/{recipe.parent.relative_to(REPO)}"'
+    else:
+        config_path = shlex.quote(f"--config-path={recipe.parent}")
+    entrypoint = " ".join(
+        ["python3", "-m", "verl.trainer.main_ppo", config_path, shlex.quote(f"--config-name={recipe.stem}"),
+         *(shlex.quote(o) for o in overrides(cfg))]
+    )  # fmt: skip
+    # The shipped data sets (images) are not read by training: no need to upload them each time.
+    return Job(
+        entrypoint, job_env(cfg, with_secrets), excludes=["scigen_rl/data/"], name=experiment_name(cfg)
+    )
 
 
 def resolved_config(cfg: TrainConfig) -> Any:
@@ -192,8 +357,33 @@ def resolved_config(cfg: TrainConfig) -> Any:
     from hydra import compose, initialize_config_dir
 
     recipe = Path(cfg.recipe).resolve()
+    run_overrides = overrides(cfg)  # before Hydra is initialised: fitting the batch composes configs too
     with initialize_config_dir(config_dir=str(recipe.parent), version_base=None):
-        return compose(config_name=recipe.stem, overrides=overrides(cfg))
+        return compose(config_name=recipe.stem, overrides=run_overrides)
+
+
+def preflight(cfg: TrainConfig, config: Any) -> list[str]:
+    """What would make the run fail or waste GPU time, found before any service starts."""
+    problems = path_problems(cfg)
+    rows = _train_rows(cfg)
+    if cfg.train_files and rows == 0:
+        problems.append(f"the train files hold no rows: {', '.join(cfg.train_files)}")
+    ckpt = checkpoint_dir(cfg)
+    has_checkpoints = (ckpt / "latest_checkpointed_iteration.txt").is_file() or any(
+        ckpt.glob("global_step_*")
+    )
+    if has_checkpoints and not (cfg.resume or cfg.resume_from):
+        problems.append(
+            f"experiment {experiment_name(cfg)} already has checkpoints in {ckpt}: pass --resume to continue "
+            "it, or --experiment-name to start another"
+        )
+    mode = os.environ.get("WANDB_MODE", "online")
+    if "wandb" in list(config.trainer.logger) and mode not in ("offline", "disabled", "dryrun"):
+        netrc = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
+        has_login = netrc.is_file() and "api.wandb.ai" in netrc.read_text(errors="replace")
+        if not os.environ.get("WANDB_API_KEY") and not (has_login and not cfg.ray_address):
+            problems.append("W&B logs online but WANDB_API_KEY is not set: export it, or WANDB_MODE=offline")
+    return problems
 
 
 def dry_run(cfg: TrainConfig) -> str:
@@ -204,18 +394,62 @@ def dry_run(cfg: TrainConfig) -> str:
     for s in services(cfg):
         env = " ".join(f"{k}={v}" for k, v in s.env.items())
         lines.append(f"{env + ' ' if env else ''}{shlex.join(s.argv)}   # ready when {s.health_url} answers")
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in trainer_env(cfg).items())
-    lines += ["# training:", (env + " " if env and not cfg.ray_address else "") + shlex.join(command(cfg))]
-    lines += ["# verl's resolved config:", OmegaConf.to_yaml(resolved_config(cfg))]
+    if cfg.ray_address:
+        job = cluster_job(cfg, with_secrets=False)
+        lines += [
+            f"# training: a Ray job on {cfg.ray_address}",
+            f"# runtime env: {job.runtime_env()}",
+            job.entrypoint,
+        ]
+    else:
+        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in job_env(cfg).items())
+        lines += ["# training:", (env + " " if env else "") + shlex.join(command(cfg))]
+    config = resolved_config(cfg)
+    problems = preflight(cfg, config)
+    if problems:
+        lines += ["# pre-flight: these would stop the run:", *(f"#   {p}" for p in problems)]
+    lines += ["# verl's resolved config:", OmegaConf.to_yaml(config)]
     return "\n".join(lines)
 
 
+def checked_config(cfg: TrainConfig) -> Any:
+    """verl's config for the run once the pre-flight checks pass (a ValueError listing every problem
+    otherwise), with the W&B run id in place."""
+    config = resolved_config(cfg)
+    problems = preflight(cfg, config)
+    if problems:
+        raise ValueError(f"{experiment_name(cfg)} not started:\n  " + "\n  ".join(problems))
+    if "wandb" in list(config.trainer.logger):
+        _new_wandb_run_id(cfg)
+        config = resolved_config(cfg)
+    for line in batch_overrides(cfg):
+        print(f"{experiment_name(cfg)}: {_train_rows(cfg)} training rows, fewer than the recipe's batch: "
+              f"{line}", file=sys.stderr)  # fmt: skip
+    return config
+
+
+def run_trainer(cfg: TrainConfig) -> int:
+    """verl's trainer for one run, checked first: here, or as a Ray job on ``ray_address``."""
+    checked_config(cfg)
+    if cfg.ray_address:
+        return run_job(cfg.ray_address, cluster_job(cfg))
+    argv = command(cfg)
+    print(f"training: {shlex.join(argv)}", file=sys.stderr)
+    proc = subprocess.Popen(argv, env={**os.environ, **job_env(cfg)}, start_new_session=True)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        stop_process_group(proc, 30)
+        return 130
+
+
 def train(cfg: TrainConfig) -> int:
-    """Run it: services up, the trainer to the end, services down (also on failure or Ctrl-C).
+    """Run it: pre-flight checks, services up, the trainer to the end, services down (also on failure
+    or Ctrl-C, which on a cluster also stops the job).
 
     With W&B among verl's loggers, the reward server's verdict rates go to a run of the same group.
     """
-    config = resolved_config(cfg)
+    config = checked_config(cfg)
     with ServiceManager(cfg.run_dir) as manager, contextlib.ExitStack() as stack:
         for service in services(cfg):
             print(f"starting {service.name}: {shlex.join(service.argv)}", file=sys.stderr)
@@ -229,13 +463,4 @@ def train(cfg: TrainConfig) -> int:
             )  # fmt: skip
             stack.callback(finish)
             stack.enter_context(RewardMonitor(f"http://127.0.0.1:{cfg.reward_port}/metrics", log))
-        argv = command(cfg)
-        print(f"training: {shlex.join(argv)}", file=sys.stderr)
-        # No local shell: `ray job submit` runs its entry point in a shell on the cluster, where
-        # `$PWD` is the uploaded copy of this repository.
-        proc = subprocess.Popen(argv, env={**os.environ, **trainer_env(cfg)}, start_new_session=True)
-        try:
-            return proc.wait()
-        except KeyboardInterrupt:
-            stop_process_group(proc, 30)
-            return 130
+        return run_trainer(cfg)

@@ -81,7 +81,8 @@ def _manifest(tmp_path: Path) -> Path:
     return tmp_path / "build" / "export" / "manifest.json"
 
 
-def test_train_dry_run_local_and_on_a_cluster(tmp_path: Path) -> None:
+def test_train_dry_run_local_and_on_a_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     train = str(_manifest(tmp_path).parent / "train.parquet")
     local = _cli("train", "--dry-run", "--verifier-url", "http://gpu7:8001/v1", "--train-files", train,
                  "--wandb-group", "g1", "--wandb-tag", "n:40", "trainer.save_freq=50")  # fmt: skip
@@ -95,8 +96,18 @@ def test_train_dry_run_local_and_on_a_cluster(tmp_path: Path) -> None:
     assert (
         "+ray_kwargs.ray_init.runtime_env.env_vars.WANDB_RUN_GROUP=" in out and "trainer.save_freq=50" in out
     )
-    assert "train_batch_size: 128" in out and "server_url: http://127.0.0.1:8765" in out
+    assert "server_url: http://127.0.0.1:8765" in out
     assert "WANDB_RUN_GROUP: g1" in out  # verl's resolved runtime env carries the W&B group to its actors
+    # 40 rows, fewer than the recipe's 128: the largest batch verl accepts, not zero steps per epoch
+    assert "train_batch_size: 40" in out and "ppo_mini_batch_size: 40" in out
+    # every path absolute, checkpoints in a folder of their own, kept to two, no silent resume
+    ckpt = tmp_path / "runs" / "checkpoints" / "qwen3vl8b_grpo-train-n40"
+    assert f"default_local_dir: {ckpt}" in out and "max_actor_ckpt_to_keep: 2" in out
+    assert "resume_mode: disable" in out
+    assert f"- {tmp_path / 'runs' / 'eval' / 'mathvision_mini.parquet'}" in out
+    assert (
+        "# pre-flight: these would stop the run:" in out and "mathvision_mini.parquet does not exist" in out
+    )
 
     cluster = _cli("train", "--dry-run", "--serve-verifier", "--verifier-gpus", "7", "--ray-address", "http://head:8265",
                    "--reward-host", "10.0.0.2", "--nnodes", "2", "--train-files", train)  # fmt: skip
@@ -106,9 +117,11 @@ def test_train_dry_run_local_and_on_a_cluster(tmp_path: Path) -> None:
         "CUDA_VISIBLE_DEVICES=7 vllm serve opencompass/CompassVerifier-7B --port 8001 --max-model-len 16384"
         in out
     )
-    assert "ray job submit --address=http://head:8265 '--runtime-env-json=" in out
-    assert "--config-path=$PWD/recipes/qwen3vl8b_grpo" in out and "trainer.nnodes=2" in out
-    assert "server_url=http://10.0.0.2:8765" in out
+    assert "# training: a Ray job on http://head:8265" in out
+    assert 'python3 -m verl.trainer.main_ppo --config-path="$PWD/recipes/qwen3vl8b_grpo"' in out
+    assert "trainer.nnodes=2" in out and "server_url=http://10.0.0.2:8765" in out
+    assert "+ray_kwargs.ray_init.runtime_env" not in out  # the job's runtime env is the only place
+    assert "give --shared-dir" in out
     assert _cli("train", "--dry-run").returncode == 2  # no verifier given: a clear error, nothing started
 
 
