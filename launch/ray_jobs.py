@@ -72,7 +72,8 @@ def connect(address: str) -> Any:
 
     try:
         return JobSubmissionClient(address)
-    except AuthenticationError:
+    except AuthenticationError as first:
+        refusal: AuthenticationError = first
         token_file = Path(os.environ.get("RAY_AUTH_TOKEN_PATH", Path.home() / ".ray" / "auth_token"))
         has_token = bool(os.environ.get("RAY_AUTH_TOKEN")) or token_file.is_file()
         if os.environ.get("RAY_AUTH_MODE") != "token" and has_token:
@@ -80,12 +81,12 @@ def connect(address: str) -> Any:
             try:
                 return JobSubmissionClient(address)
             except AuthenticationError as again:
-                e = again
+                refusal = again
         raise JobError(
-            f"the Ray job server at {address} refused us ({str(e).splitlines()[0]}): it uses token "
+            f"the Ray job server at {address} refused us ({str(refusal).splitlines()[0]}): it uses token "
             "authentication; put the cluster's token in RAY_AUTH_TOKEN (or in ~/.ray/auth_token) and "
             "set RAY_AUTH_MODE=token"
-        ) from e
+        ) from refusal
     except (ConnectionError, OSError, RuntimeError, ValueError) as e:
         raise JobError(
             f"cannot reach the Ray job server at {address} ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
@@ -100,7 +101,9 @@ async def _follow(client: Any, job_id: str, out: TextIO) -> None:
         out.flush()
 
 
-def run_job(address: str, job: Job, out: TextIO | None = None, poll_s: float = 1.0) -> int:
+def run_job(
+    address: str, job: Job, out: TextIO | None = None, poll_s: float = 1.0, stop_timeout_s: float = 60.0
+) -> int:
     """Submit ``job``, stream its log to ``out`` until it ends, and return 0 if it succeeded, else 1.
 
     Ctrl-C stops the job on the cluster (and says so) and returns 130.
@@ -126,7 +129,16 @@ def run_job(address: str, job: Job, out: TextIO | None = None, poll_s: float = 1
             status = client.get_job_status(job_id)
     except KeyboardInterrupt:
         client.stop_job(job_id)
-        print(f"\nstopped Ray job {job_id} on {address}", file=out, flush=True)
+        deadline = time.monotonic() + stop_timeout_s
+        status = client.get_job_status(job_id)
+        while not status.is_terminal() and time.monotonic() < deadline:
+            time.sleep(poll_s)
+            status = client.get_job_status(job_id)
+        if status.is_terminal():
+            print(f"\nstopped Ray job {job_id} on {address} ({status})", file=out, flush=True)
+        else:
+            print(f"\nasked Ray job {job_id} on {address} to stop; still {status} after {stop_timeout_s:g} s: "
+                  f"check `ray job status {job_id}`", file=out, flush=True)  # fmt: skip
         return 130
     info = client.get_job_info(job_id)
     print(

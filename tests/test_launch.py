@@ -81,6 +81,22 @@ def _manifest(tmp_path: Path) -> Path:
     return tmp_path / "build" / "export" / "manifest.json"
 
 
+def _rows_parquet(path: Path, rows: int) -> Path:
+    """A training parquet of ``rows`` rows as the build writes them."""
+    import io
+
+    from data_builders.export import write_parquet
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), "white").save(buf, "PNG")
+    problems = [
+        Problem(id=f"p{i}", question=f"What is {i} + 1?", answer=str(i + 1), source="t") for i in range(rows)
+    ]
+    return write_parquet(
+        [make_sample(p, buf.getvalue(), "imgcoder:m", i) for i, p in enumerate(problems)], path
+    )
+
+
 def test_train_dry_run_local_and_on_a_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     train = str(_manifest(tmp_path).parent / "train.parquet")
