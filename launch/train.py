@@ -263,7 +263,13 @@ def batch_overrides(cfg: TrainConfig) -> list[str]:
     if rows >= batch:
         return []
     mini = int(OmegaConf.select(recipe, "actor_rollout_ref.actor.ppo_mini_batch_size", default=batch))
+    rollouts = int(OmegaConf.select(recipe, "actor_rollout_ref.rollout.n", default=1))
+    gpus = cfg.nnodes * cfg.gpus_per_node
     for size in range(rows, 0, -1):
+        # Each step's rollouts are split evenly over the data-parallel ranks (verl checks this itself
+        # only without dynamic batching).
+        if size * rollouts % gpus:
+            continue
         candidate = [
             f"data.train_batch_size={size}",
             f"actor_rollout_ref.actor.ppo_mini_batch_size={min(mini, size)}",

@@ -237,3 +237,95 @@ def test_reward_monitor_logs_verdict_rates_to_wandb(tmp_path: Path, monkeypatch:
     run = read_run(path)
     assert run["group"] == "g1" and run["name"] == "exp-reward"
     assert [row["reward_server/answers"] for row in run["history"]] == [8, 2]
+
+
+def test_small_train_files_get_the_largest_batch_verl_accepts(tmp_path: Path) -> None:
+    from launch.train import batch_overrides
+
+    def batch(rows: int, nnodes: int, gpus: int) -> list[str]:
+        train = _rows_parquet(tmp_path / f"t{rows}.parquet", rows)
+        return batch_overrides(TrainConfig(train_files=[str(train)], verifier_urls=["http://v/v1"],
+                                           nnodes=nnodes, gpus_per_node=gpus))  # fmt: skip
+
+    assert batch(50, 1, 8) == ["data.train_batch_size=50", "actor_rollout_ref.actor.ppo_mini_batch_size=50"]
+    # 8 rollouts per prompt over 12 GPUs: the batch must make 8 * batch divisible by 12, so 49 -> 48
+    assert batch(49, 2, 6) == ["data.train_batch_size=48", "actor_rollout_ref.actor.ppo_mini_batch_size=48"]
+    assert batch(128, 1, 8) == [] and batch(300, 1, 8) == []  # enough rows: the recipe's batch stands
+
+
+def _preflight(cfg: TrainConfig) -> list[str]:
+    from launch.train import preflight
+
+    return preflight(cfg, resolved_config(cfg))
+
+
+def test_preflight_refuses_what_the_cluster_cannot_see(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    shared = tmp_path / "shared"
+    inside = _rows_parquet(shared / "train.parquet", 200)
+    outside = _rows_parquet(tmp_path / "elsewhere" / "train.parquet", 200)
+    val = _rows_parquet(shared / "val.parquet", 10)
+    remote = {"verifier_urls": ["http://v/v1"], "ray_address": "http://head:8265", "val_files": [str(val)]}
+    assert any("give --shared-dir" in p for p in _preflight(TrainConfig(train_files=[str(inside)], **remote)))
+    ok = TrainConfig(train_files=[str(inside)], shared_dir=str(shared), **remote)
+    assert _preflight(ok) == []
+    problems = _preflight(TrainConfig(train_files=[str(outside)], shared_dir=str(shared), **remote))
+    assert problems == [
+        f"{outside} is not under --shared-dir {shared}: the cluster's nodes cannot see it; copy it there"
+    ]
+    missing = _preflight(
+        TrainConfig(train_files=[str(shared / "nope.parquet")], shared_dir=str(shared), **remote)
+    )
+    assert missing == [f"train file {shared / 'nope.parquet'} does not exist"]
+    # This machine's own cluster sees this machine's files: no shared folder needed.
+    local = TrainConfig(train_files=[str(outside)], verifier_urls=["http://v/v1"], val_files=[str(val)],
+                        ray_address="http://127.0.0.1:8265")  # fmt: skip
+    assert _preflight(local) == []
+
+
+def test_an_experiment_with_checkpoints_needs_resume_and_keeps_its_wandb_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from launch.train import checkpoint_dir, wandb_env
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    train = _rows_parquet(tmp_path / "train.parquet", 200)
+    cfg = TrainConfig(train_files=[str(train)], val_files=[str(train)], verifier_urls=["http://v/v1"],
+                      shared_dir=str(tmp_path), experiment_name="exp")  # fmt: skip
+    assert _preflight(cfg) == [] and "WANDB_RUN_ID" not in wandb_env(cfg)
+    ckpt = checkpoint_dir(cfg)
+    assert ckpt == tmp_path / "checkpoints" / "exp"
+    (ckpt / "global_step_20").mkdir(parents=True)
+    (ckpt / "wandb_run_id").write_text("exp-1234abcd\n")
+    (problem,) = _preflight(cfg)
+    assert "already has checkpoints" in problem and "--resume" in problem
+    resumed = TrainConfig(**{**cfg.__dict__, "resume": True})
+    assert _preflight(resumed) == []
+    config = resolved_config(resumed)
+    assert config.trainer.resume_mode == "auto" and config.trainer.default_local_dir == str(ckpt)
+    assert (
+        wandb_env(resumed)["WANDB_RUN_ID"] == "exp-1234abcd" and wandb_env(resumed)["WANDB_RESUME"] == "allow"
+    )
+    assert resolved_config(cfg).trainer.resume_mode == "disable"
+
+
+def test_online_wandb_without_a_key_is_stopped_before_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    train = _rows_parquet(tmp_path / "train.parquet", 200)
+    cfg = TrainConfig(train_files=[str(train)], val_files=[str(train)], verifier_urls=["http://v/v1"],
+                      shared_dir=str(tmp_path), ray_address="http://head:8265")  # fmt: skip
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    assert any("WANDB_API_KEY is not set" in p for p in _preflight(cfg))
+    monkeypatch.setenv("WANDB_API_KEY", "secret-key-123")
+    assert _preflight(cfg) == []
+    from launch.train import cluster_job, dry_run
+
+    assert cluster_job(cfg).env_vars["WANDB_API_KEY"] == "secret-key-123"  # forwarded to the job
+    assert "secret-key-123" not in dry_run(cfg)  # and never printed
+    monkeypatch.delenv("WANDB_API_KEY")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    assert _preflight(cfg) == []
