@@ -486,20 +486,23 @@ def _eval_command(args: argparse.Namespace) -> int:
         print(compare([json.loads(Path(p).read_text()) for p in args.compare]))
         return 0
     if args.ray_address:
-        import shlex
-        import subprocess
-
-        from launch.evaluate import job_command
+        from launch.evaluate import eval_job
+        from launch.ray_jobs import JobError, run_job
 
         raw = list(sys.argv[2:]) if args.argv is None else list(args.argv)
         forwarded = [
             a for i, a in enumerate(raw) if a != "--ray-address" and (i == 0 or raw[i - 1] != "--ray-address")
         ]
-        command = job_command(args.ray_address, [a for a in forwarded if a != "--dry-run"])
+        job = eval_job([a for a in forwarded if a != "--dry-run"])
         if args.dry_run:
-            print(shlex.join(command))
+            print(f"# a Ray job on {args.ray_address}, runtime env {json.dumps(job.runtime_env())}")
+            print(job.entrypoint)
             return 0
-        return subprocess.call(command)
+        try:
+            return run_job(args.ray_address, job)
+        except JobError as e:
+            print(f"scigen-rl eval: {e}", file=sys.stderr)
+            return 2
     sampling = SamplingConfig(
         k=args.k, temperature=args.temperature, max_tokens=args.max_tokens, seed=args.seed
     )
@@ -828,7 +831,7 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="GRPO training on verl: verifier + reward server as managed services, then the trainer",
         description="Start (or use) the verifier and the reward server, wait until healthy, run verl's "
-        "trainer on the recipe (locally, or `ray job submit` with --ray-address), stop the services. "
+        "trainer on the recipe (locally, or as a Ray job on --ray-address), stop the services. "
         "Trailing KEY=VALUE arguments are Hydra overrides for verl. Re-running resumes.",
     )
     _add_config_options(train, TrainConfig, {"verifier_urls": "verifier-url", "wandb_tags": "wandb-tag"})

@@ -180,9 +180,9 @@ def test_the_ray_job_submission(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["eval", "--ray-address", "http://head:8265", "--vllm-model", "ckpt/step200", "--tensor-parallel-size", "2",
                 "--shards", "4", "--name", "s200", "--dry-run"]) == 0  # fmt: skip
     out = capsys.readouterr().out.strip()
-    assert out.startswith('ray job submit --address=http://head:8265 \'--runtime-env-json={"working_dir": ')
+    assert out.startswith('# a Ray job on http://head:8265, runtime env {"working_dir": ')
     assert out.endswith(
-        "-- python3 -m launch.evaluate --vllm-model ckpt/step200 --tensor-parallel-size 2 --shards 4 --name s200 --ray"
+        "\npython3 -m launch.evaluate --vllm-model ckpt/step200 --tensor-parallel-size 2 --shards 4 --name s200 --ray"
     )
     # On the cluster the job entry runs `scigen-rl eval --ray` (here: its engine/sampling dry run).
     assert job_main(["--vllm-model", "ckpt/step200", "--tensor-parallel-size", "2", "--dry-run"]) == 0

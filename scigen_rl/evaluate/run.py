@@ -65,7 +65,7 @@ def generate(cfg: EvalConfig, rows: list[Sample]) -> list[Path]:
         import ray
 
         if not ray.is_initialized():
-            if os.environ.get("RAY_ADDRESS"):  # a running cluster (e.g. inside `ray job submit`)
+            if os.environ.get("RAY_ADDRESS"):  # a running cluster (e.g. inside a Ray job)
                 ray.init(address="auto")
             else:
                 ray.init(num_cpus=max(2, cfg.shards), include_dashboard=False, log_to_driver=False)
