@@ -23,13 +23,17 @@ import os
 from typing import Any
 
 import aiohttp
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from reward.config import RewardConfig
 from reward.judge import Item, Judge
+from reward.rules import NEEDS_PARSER, has_boxed, rule_verdict
 
-KEYS = ("score", "acc", "format", "invalid", "verdict", "path", "error")
-"""Returned for every answer, always all of them: verl stacks each key over the batch."""
+KEYS = ("score", "acc", "format", "invalid", "unscored", "fallback", "verdict", "path", "error")
+"""Returned for every answer, always all of them: verl stacks each key over the batch. ``unscored`` is
+1.0 for an answer nobody could judge (its score is ``error_score`` and means nothing), ``fallback``
+1.0 for one the rule judged because the reward server could not be reached."""
+UNSCORED_VERDICTS = ("error", "unparsed")
 
 _VERL_KWARGS = ("reward_router_address", "reward_model_tokenizer")  # verl adds these for its own GenRM
 _judges: dict[tuple[int, str], Judge] = {}
@@ -54,12 +58,15 @@ async def compute_score(
             any :class:`~reward.config.RewardConfig` setting to judge here.
 
     Returns:
-        ``{"score", "acc", "format", "invalid", "verdict", "path", "error"}``: the same keys every
-        time. An answer that could not be judged has ``verdict: "error"``, the reason in ``error``
-        and ``error_score`` as its score; this function never raises for it.
+        ``{"score", "acc", "format", "invalid", "unscored", "fallback", "verdict", "path", "error"}``:
+        the same keys every time. When the reward server cannot be reached (after retrying with
+        backoff for ``server_retry_s``, default 60 s), the rule judges what it can (``fallback: 1.0``,
+        path ``rule_fallback``); an answer nobody could judge has ``unscored: 1.0``, ``verdict:
+        "error"``, the reason in ``error`` and ``error_score`` as its score. This function never raises
+        for it: :mod:`reward.guarded_manager` counts the unscored share and stops the run past a limit.
 
-    >>> asyncio.run(compute_score("geo3k", "<think>...</think> x = \\\\boxed{48}", "48", {}, mode="rule_only"))
-    {'score': 1.0, 'acc': 1.0, 'format': 1.0, 'invalid': 0.0, 'verdict': 'correct', 'path': 'rule', 'error': ''}
+    >>> asyncio.run(compute_score("geo3k", "<think>...</think> x = \\\\boxed{48}", "48", {}, mode="rule_only"))["verdict"]
+    'correct'
     """
     kwargs = {k: v for k, v in reward_kwargs.items() if k not in _VERL_KWARGS}
     info = extra_info or {}
@@ -71,11 +78,40 @@ async def compute_score(
         options=_plain(info.get("options")),
     )
     server_url = kwargs.pop("server_url", None) or os.environ.get("SCIGEN_REWARD_URL")
+    retry_s = float(kwargs.pop("server_retry_s", 60.0))
     if server_url:
-        result = await _ask_server(server_url, item, float(kwargs.get("error_score", 0.0)))
+        scoring = (float(kwargs.get("error_score", 0.0)), float(kwargs.get("format_weight", 0.0)))
+        result = await _ask_server(server_url, item, scoring, retry_s)
     else:
         result = (await _local_judge(kwargs).judge(item)).to_dict()
+    result.setdefault("unscored", float(result.get("verdict") in UNSCORED_VERDICTS))
+    result.setdefault("fallback", 0.0)
     return {k: result[k] for k in KEYS}
+
+
+class _ServerUnavailable(Exception):
+    """A 5xx answer: the server is there but failing (restarting, overloaded); worth another try."""
+
+
+async def _rule_fallback(
+    item: dict[str, Any], error_score: float, format_weight: float, reason: str
+) -> dict[str, Any]:
+    """The rule's verdict on an answer the reward server could not judge, or an unscored error."""
+    args = (item["response"], item["ground_truth"], item.get("options"))
+    verdict = rule_verdict(*args, parser=False)
+    if verdict == NEEDS_PARSER:
+        try:
+            verdict = await asyncio.wait_for(asyncio.to_thread(rule_verdict, *args, False), timeout=10)
+        except Exception:  # noqa: BLE001 - a parser time-out or failure: the rule cannot decide
+            verdict = None
+    boxed = float(has_boxed(item["response"]))
+    if verdict is None:
+        return {"score": error_score, "acc": 0.0, "format": boxed, "invalid": 0.0, "unscored": 1.0,
+                "fallback": 0.0, "verdict": "error", "path": "server", "error": reason}  # fmt: skip
+    acc = float(verdict == "correct")
+    return {"score": (1 - format_weight) * acc + format_weight * boxed, "acc": acc, "format": boxed,
+            "invalid": 0.0, "unscored": 0.0, "fallback": 1.0, "verdict": verdict, "path": "rule_fallback",
+            "error": reason}  # fmt: skip
 
 
 def _plain(value: Any) -> Any:
@@ -99,12 +135,16 @@ class _ServerBatcher:
 
     verl calls ``compute_score`` once per answer, all of a step's answers at once: a thousand small
     requests cost the server more than judging the answers that the rule decides. Answers arriving
-    within ``window_s`` of the first go together (at most ``max_items``).
+    within ``window_s`` of the first go together (at most ``max_items``). A batch the server cannot
+    take (refused connection, time-out, 5xx) is sent again with backoff for ``retry_s`` seconds, then
+    judged by the rule where it can.
     """
 
-    def __init__(self, url: str, window_s: float = 0.005, max_items: int = 256) -> None:
+    def __init__(
+        self, url: str, retry_s: float = 60.0, window_s: float = 0.005, max_items: int = 256
+    ) -> None:
         self.url = url.rstrip("/") + "/score"
-        self.window_s, self.max_items = window_s, max_items
+        self.retry_s, self.window_s, self.max_items = retry_s, window_s, max_items
         # The server bounds its own time per item; this time-out only guards against it vanishing.
         # aiohttp rather than httpx: with a thousand requests in flight httpx's pool spent ~25 ms
         # per request here, aiohttp ~1.5 ms.
@@ -113,10 +153,10 @@ class _ServerBatcher:
         self.timer: asyncio.TimerHandle | None = None
         self.sending: set[asyncio.Task[None]] = set()
 
-    async def score(self, item: dict[str, Any], error_score: float) -> dict[str, Any]:
+    async def score(self, item: dict[str, Any], scoring: tuple[float, float]) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[dict[str, Any]] = loop.create_future()
-        self.pending.append(({**item, "_error_score": error_score}, future))
+        self.pending.append(({**item, "_scoring": scoring}, future))
         if len(self.pending) >= self.max_items:
             self._flush()
         elif self.timer is None:
@@ -133,29 +173,44 @@ class _ServerBatcher:
             self.sending.add(task)
             task.add_done_callback(self.sending.discard)
 
+    async def _post(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        async for attempt in AsyncRetrying(
+            stop=stop_after_delay(self.retry_s),
+            wait=wait_exponential(multiplier=0.5, max=10),
+            retry=retry_if_exception_type(
+                (aiohttp.ClientConnectionError, asyncio.TimeoutError, _ServerUnavailable)
+            ),
+            reraise=True,
+        ):
+            with attempt:
+                async with self.session.post(self.url, json=body) as response:
+                    if response.status >= 500:
+                        raise _ServerUnavailable(f"HTTP {response.status}: {(await response.text())[:200]}")
+                    if response.status != 200:
+                        raise ValueError(f"HTTP {response.status}: {(await response.text())[:200]}")
+                    results: list[dict[str, Any]] = (await response.json())["results"]
+                    return results
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
     async def _send(self, batch: list[tuple[dict[str, Any], asyncio.Future[dict[str, Any]]]]) -> None:
-        body = {"items": [{k: v for k, v in item.items() if k != "_error_score"} for item, _ in batch]}
+        body = {"items": [{k: v for k, v in item.items() if k != "_scoring"} for item, _ in batch]}
         try:
-            async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(4),
-                wait=wait_exponential(multiplier=0.5, max=5),
-                retry=retry_if_exception_type(aiohttp.ClientConnectionError),
-                reraise=True,
-            ):
-                with attempt:
-                    async with self.session.post(self.url, json=body) as response:
-                        if response.status != 200:
-                            raise ValueError(f"HTTP {response.status}: {(await response.text())[:200]}")
-                        results = (await response.json())["results"]
+            results = await self._post(body)
             if len(results) != len(batch):
                 raise ValueError(f"{len(results)} results for {len(batch)} answers")
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, KeyError, TypeError) as e:
+        except (
+            aiohttp.ClientError,
+            asyncio.TimeoutError,
+            _ServerUnavailable,
+            ValueError,
+            KeyError,
+            TypeError,
+        ) as e:
             reason = f"reward server {self.url}: {type(e).__name__}: {e}"[:300]
             results = [
-                {"score": item["_error_score"], "acc": 0.0, "format": 0.0, "invalid": 0.0, "verdict": "error",
-                 "path": "server", "error": reason}
+                await _rule_fallback(item, item["_scoring"][0], item["_scoring"][1], reason)
                 for item, _ in batch
-            ]  # fmt: skip
+            ]
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)
@@ -167,12 +222,12 @@ class _ServerBatcher:
         await self.session.close()
 
 
-async def _ask_server(url: str, item: Item, error_score: float) -> dict[str, Any]:
+async def _ask_server(url: str, item: Item, scoring: tuple[float, float], retry_s: float) -> dict[str, Any]:
     key = (id(asyncio.get_running_loop()), url)
     batcher = _batchers.get(key)
     if batcher is None:
-        batcher = _batchers[key] = _ServerBatcher(url)
-    return await batcher.score(dict(item.__dict__), error_score)
+        batcher = _batchers[key] = _ServerBatcher(url, retry_s)
+    return await batcher.score(dict(item.__dict__), scoring)
 
 
 async def close() -> None:

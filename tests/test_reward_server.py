@@ -233,14 +233,27 @@ def test_compute_score_through_the_server_and_directly(server: Running) -> None:
             )
             for b in BATCH
         ]  # fmt: skip
+        nowhere = f"http://127.0.0.1:{_free_port()}"
         down = await compute_score(
-            "geo", "\\boxed{47}", "48", extra, server_url=f"http://127.0.0.1:{_free_port()}"
+            "geo", "\\boxed{47}", "48", extra, server_url=nowhere, server_retry_s=1, error_score=0.25
         )
-        return via_server, direct, down
+        ruled = await compute_score("geo", "\\boxed{48.0}", "48", extra, server_url=nowhere, server_retry_s=1)
+        return via_server, direct, [down, ruled]
 
     os.environ["VERIFIER_KEY"] = "verifier-key"
-    via_server, direct, down = asyncio.run(run())
-    assert all(tuple(r) == KEYS for r in via_server + direct + [down])
+    started = time.monotonic()
+    via_server, direct, (down, ruled) = asyncio.run(run())
+    assert all(tuple(r) == KEYS for r in via_server + direct + [down, ruled])
     assert [r["verdict"] for r in via_server] == [r["verdict"] for r in direct]
     assert [r["score"] for r in via_server] == [1.0, 1.0, 0.0, 0.0, 0.0, 0.25, 0.0]
-    assert down["verdict"] == "error" and "reward server" in down["error"] and down["score"] == 0.0
+    assert [r["unscored"] for r in via_server] == [
+        float(r["verdict"] in ("error", "unparsed")) for r in via_server
+    ]
+    assert not any(r["fallback"] for r in via_server)
+    # Server down: retried, then what the rule cannot decide is unscored (error_score, counted) ...
+    assert down["verdict"] == "error" and "reward server" in down["error"] and down["score"] == 0.25
+    assert down["unscored"] == 1.0 and down["fallback"] == 0.0
+    # ... and what it can decide is scored by the rule, counted as a fallback.
+    assert ruled["verdict"] == "correct" and ruled["score"] == 1.0 and ruled["path"] == "rule_fallback"
+    assert ruled["fallback"] == 1.0 and ruled["unscored"] == 0.0
+    assert time.monotonic() - started >= 1.0  # the retries took their time before giving up

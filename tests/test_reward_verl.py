@@ -90,7 +90,9 @@ def _batch(tokenizer, rollouts):  # type: ignore[no-untyped-def]
 def test_verl_reward_loop_scores_through_the_reward_server(ray_cluster: None) -> None:
     from transformers import AutoTokenizer
     from verl.experimental.reward_loop.reward_loop import RewardLoopManager
+    from verl.trainer.ppo.reward import resolve_reward_manager_cls
 
+    from reward.guarded_manager import GuardedRewardManager
     from scigen_rl.llm.embedded import model_dir
 
     tokenizer_dir = model_dir()  # a real tokenizer, from the model the package ships
@@ -106,7 +108,8 @@ def test_verl_reward_loop_scores_through_the_reward_server(ray_cluster: None) ->
             ]
         )
         assert config.reward.custom_reward_function.path == "pkg://reward.compass_reward"
-        assert config.reward.reward_manager.name == "rate_limited"
+        assert config.reward.reward_manager.name == "GuardedRewardManager"
+        assert resolve_reward_manager_cls(config) is GuardedRewardManager
         manager = RewardLoopManager(config)
         batch, lengths = _batch(tokenizer, ROLLOUTS)
         out = manager.compute_rm_score(batch)
@@ -124,3 +127,41 @@ def test_verl_reward_loop_scores_through_the_reward_server(ray_cluster: None) ->
     finally:
         _stop(proc)
         verifier.close()
+
+
+def test_a_dead_reward_server_stops_the_run_instead_of_scoring_zeros(ray_cluster: None) -> None:
+    """verl's own reward loop with the recipe's manager, the reward server unreachable: answers the
+    rule can judge are scored by it (counted as fallbacks), the rest are unscored, and past the
+    limit verl's reward call fails with RewardHalted's message instead of returning zeros."""
+    import ray
+    from transformers import AutoTokenizer
+    from verl.experimental.reward_loop.reward_loop import RewardLoopManager
+
+    from scigen_rl.llm.embedded import model_dir
+
+    from .test_reward_server import _free_port
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir())
+    dead = f"http://127.0.0.1:{_free_port()}"
+
+    def manager(window: int) -> RewardLoopManager:
+        return RewardLoopManager(_compose([
+            f"actor_rollout_ref.model.path={model_dir()}", "reward.num_workers=1",
+            f"reward.custom_reward_function.reward_kwargs.server_url={dead}",
+            "+reward.custom_reward_function.reward_kwargs.server_retry_s=0.5",
+            "reward.max_unscored_frac=0.25", f"reward.unscored_window={window}",
+        ]))  # fmt: skip
+
+    # A window larger than the batch: nothing stops yet, and every answer says what happened to it.
+    batch, _ = _batch(tokenizer, ROLLOUTS)
+    out = manager(window=100).compute_rm_score(batch)
+    paths = list(out.non_tensor_batch["path"])
+    unscored = [float(u) for u in out.non_tensor_batch["unscored"]]
+    fallback = [float(f) for f in out.non_tensor_batch["fallback"]]
+    assert paths[0] == "rule_fallback" and fallback[0] == 1.0 and unscored[0] == 0.0  # \\boxed{48} vs 48
+    assert all(u + f == 1.0 for u, f in zip(unscored, fallback, strict=True))  # each answer one or the other
+    assert unscored == [float(path == "verifier") for *_, path in ROLLOUTS]  # only the verifier could judge them
+
+    # A window the batch fills, half of it unscored (over the 25% limit): the run stops, saying why.
+    with pytest.raises(ray.exceptions.RayError, match="could not be scored"):
+        manager(window=len(ROLLOUTS)).compute_rm_score(_batch(tokenizer, ROLLOUTS)[0])
