@@ -14,7 +14,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .train import TrainConfig, cluster_job, command, experiment_name, job_env, run_trainer, services
+from .train import (
+    SUPERVISE_S,
+    TrainConfig,
+    cluster_job,
+    command,
+    experiment_name,
+    job_env,
+    run_trainer,
+    services,
+)
 from .wandb_files import find_runs, read_run
 
 METRIC = "val-core/{benchmark}/acc/mean@4"
@@ -97,7 +106,7 @@ def sweep(cfg: SweepConfig) -> list[int]:
     if cfg.train.serve_verifier or cfg.train.verifier_urls:
         from .services import ServiceManager
 
-        with ServiceManager(cfg.train.run_dir) as manager:
+        with ServiceManager(cfg.train.run_dir, supervise_s=SUPERVISE_S) as manager:
             for service in services(cfg.train):
                 manager.start(service)
             return _run_all(shared, cfg)

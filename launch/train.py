@@ -29,6 +29,8 @@ from .services import Service, ServiceManager, stop_process_group
 
 DEFAULT_RECIPE = REPO / "recipes" / "qwen3vl8b_grpo" / "qwen3vl8b_grpo.yaml"
 WANDB_VARS = ("WANDB_RUN_GROUP", "WANDB_TAGS", "WANDB_MODE", "WANDB_DIR", "WANDB_ENTITY", "WANDB_BASE_URL")
+SUPERVISE_S = 10.0
+"""How often the services (verifier, reward server) are checked, and restarted if they died."""
 SECRET_VARS = ("WANDB_API_KEY", "HF_TOKEN")
 """Forwarded to a cluster job from this environment, never printed."""
 
@@ -456,7 +458,7 @@ def train(cfg: TrainConfig) -> int:
     With W&B among verl's loggers, the reward server's verdict rates go to a run of the same group.
     """
     config = checked_config(cfg)
-    with ServiceManager(cfg.run_dir) as manager, contextlib.ExitStack() as stack:
+    with ServiceManager(cfg.run_dir, supervise_s=SUPERVISE_S) as manager, contextlib.ExitStack() as stack:
         for service in services(cfg):
             print(f"starting {service.name}: {shlex.join(service.argv)}", file=sys.stderr)
             manager.start(service)

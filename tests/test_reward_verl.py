@@ -160,7 +160,9 @@ def test_a_dead_reward_server_stops_the_run_instead_of_scoring_zeros(ray_cluster
     fallback = [float(f) for f in out.non_tensor_batch["fallback"]]
     assert paths[0] == "rule_fallback" and fallback[0] == 1.0 and unscored[0] == 0.0  # \\boxed{48} vs 48
     assert all(u + f == 1.0 for u, f in zip(unscored, fallback, strict=True))  # each answer one or the other
-    assert unscored == [float(path == "verifier") for *_, path in ROLLOUTS]  # only the verifier could judge them
+    assert unscored == [
+        float(path == "verifier") for *_, path in ROLLOUTS
+    ]  # only the verifier could judge them
 
     # A window the batch fills, half of it unscored (over the 25% limit): the run stops, saying why.
     with pytest.raises(ray.exceptions.RayError, match="could not be scored"):
