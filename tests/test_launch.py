@@ -162,6 +162,10 @@ def test_sweep_dry_run_names_groups_and_tags_each_subset(tmp_path: Path) -> None
         assert f"qwen3vl8b_grpo-imgcoder-n{rows}" in out.stdout
         assert f"WANDB_TAGS=source:imgcoder,n:{rows},fraction:{fraction:g}" in out.stdout
         assert f"scale/train_{fraction:g}.parquet" in out.stdout
+        # every subset is smaller than the recipe's batch of 128: each run gets a batch that fits it
+        assert (
+            f"data.train_batch_size={rows} actor_rollout_ref.actor.ppo_mini_batch_size={rows}" in out.stdout
+        )
 
 
 def test_scaling_fit_from_real_offline_wandb_runs(tmp_path: Path) -> None:
