@@ -8,10 +8,13 @@ share of each verdict and of the rule path to a W&B run of the training run's gr
 
 from __future__ import annotations
 
+import os
 import threading
 import urllib.request
 from collections import Counter
 from typing import Any
+
+from reward.config import TOKEN_ENV
 
 VERDICTS = ("correct", "incorrect", "invalid", "unparsed", "error")
 
@@ -56,7 +59,11 @@ class RewardMonitor:
 
     def poll(self) -> dict[str, float]:
         try:
-            with urllib.request.urlopen(self.url, timeout=10) as response:  # noqa: S310 - our own server
+            token = os.environ.get(TOKEN_ENV)
+            request = urllib.request.Request(
+                self.url, headers={"Authorization": f"Bearer {token}"} if token else {}
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own server
                 now = counts(response.read().decode())
         except OSError:
             return {}  # the server restarting is not the training run's problem

@@ -19,6 +19,7 @@ from .train import (
     TrainConfig,
     cluster_job,
     command,
+    ensure_reward_token,
     experiment_name,
     job_env,
     run_trainer,
@@ -101,6 +102,7 @@ def sweep(cfg: SweepConfig) -> list[int]:
 
     The services (verifier, reward server) are started once and shared by all runs.
     """
+    ensure_reward_token()
     runs = run_configs(cfg)
     shared = [replace(r, verifier_urls=[], serve_verifier=False) for r in runs]
     if cfg.train.serve_verifier or cfg.train.verifier_urls:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import ipaddress
 import os
 import shlex
 import socket
@@ -21,8 +22,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
-from reward.config import DEFAULT_VERIFIER
+from reward.config import DEFAULT_VERIFIER, TOKEN_ENV
 
 from .ray_jobs import REPO, Job, is_loopback, run_job
 from .services import Service, ServiceManager, stop_process_group
@@ -31,7 +33,7 @@ DEFAULT_RECIPE = REPO / "recipes" / "qwen3vl8b_grpo" / "qwen3vl8b_grpo.yaml"
 WANDB_VARS = ("WANDB_RUN_GROUP", "WANDB_TAGS", "WANDB_MODE", "WANDB_DIR", "WANDB_ENTITY", "WANDB_BASE_URL")
 SUPERVISE_S = 10.0
 """How often the services (verifier, reward server) are checked, and restarted if they died."""
-SECRET_VARS = ("WANDB_API_KEY", "HF_TOKEN")
+SECRET_VARS = ("WANDB_API_KEY", "HF_TOKEN", TOKEN_ENV)
 """Forwarded to a cluster job from this environment, never printed."""
 
 
@@ -209,9 +211,42 @@ def job_env(cfg: TrainConfig, with_secrets: bool = True) -> dict[str, str]:
     return env
 
 
+def routable_address(peer: str) -> str:
+    """This machine's address on the network that reaches ``peer`` (the interface a packet to it
+    would leave from: a UDP socket's connect sends nothing), never a loopback address."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect((socket.gethostbyname(peer), 9))
+            address = str(probe.getsockname()[0])
+    except OSError as e:
+        raise ValueError(
+            f"cannot tell which address of this machine {peer} reaches ({e}); give --reward-host"
+        ) from e
+    if ipaddress.ip_address(address).is_loopback:
+        raise ValueError(
+            f"this machine reaches {peer} only over loopback; give --reward-host, an address the cluster's nodes reach"
+        )
+    return address
+
+
 def reward_url(cfg: TrainConfig) -> str:
-    host = cfg.reward_host or (socket.getfqdn() if cfg.ray_address else "127.0.0.1")
+    """Where verl's reward workers send answers: this machine's address on the cluster's network
+    (never loopback when the job runs elsewhere), or 127.0.0.1 for a run on this machine."""
+    if cfg.reward_host:
+        host = cfg.reward_host
+    elif on_cluster(cfg):
+        host = routable_address(urlparse(cfg.ray_address or "").hostname or "")
+    else:
+        host = "127.0.0.1"
     return f"http://{host}:{cfg.reward_port}"
+
+
+def ensure_reward_token() -> str:
+    """The run's bearer token for the reward server (a new random one unless the environment has
+    one); the services, the trainer and the reward monitor read it from the environment."""
+    import secrets
+
+    return os.environ.setdefault(TOKEN_ENV, secrets.token_urlsafe(24))
 
 
 def overrides(cfg: TrainConfig, fit_batch: bool = True) -> list[str]:
@@ -373,6 +408,12 @@ def resolved_config(cfg: TrainConfig) -> Any:
 def preflight(cfg: TrainConfig, config: Any) -> list[str]:
     """What would make the run fail or waste GPU time, found before any service starts."""
     problems = path_problems(cfg)
+    host = urlparse(reward_url(cfg)).hostname or ""
+    if on_cluster(cfg) and (host == "localhost" or host.startswith("127.")):
+        problems.append(
+            f"--reward-host {host} is this machine's loopback: the cluster's nodes would score every answer "
+            "against nothing; give an address they reach"
+        )
     rows = _train_rows(cfg)
     if cfg.train_files and rows == 0:
         problems.append(f"the train files hold no rows: {', '.join(cfg.train_files)}")
@@ -457,6 +498,7 @@ def train(cfg: TrainConfig) -> int:
 
     With W&B among verl's loggers, the reward server's verdict rates go to a run of the same group.
     """
+    ensure_reward_token()
     config = checked_config(cfg)
     with ServiceManager(cfg.run_dir, supervise_s=SUPERVISE_S) as manager, contextlib.ExitStack() as stack:
         for service in services(cfg):

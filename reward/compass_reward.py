@@ -25,7 +25,7 @@ from typing import Any
 import aiohttp
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from reward.config import RewardConfig
+from reward.config import TOKEN_ENV, RewardConfig
 from reward.judge import Item, Judge
 from reward.rules import NEEDS_PARSER, has_boxed, rule_verdict
 
@@ -148,7 +148,11 @@ class _ServerBatcher:
         # The server bounds its own time per item; this time-out only guards against it vanishing.
         # aiohttp rather than httpx: with a thousand requests in flight httpx's pool spent ~25 ms
         # per request here, aiohttp ~1.5 ms.
-        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=900, sock_connect=10))
+        token = os.environ.get(TOKEN_ENV)  # the run's token, set for verl's workers by `scigen-rl train`
+        self.session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=900, sock_connect=10),
+            headers={"Authorization": f"Bearer {token}"} if token else None,
+        )
         self.pending: list[tuple[dict[str, Any], asyncio.Future[dict[str, Any]]]] = []
         self.timer: asyncio.TimerHandle | None = None
         self.sending: set[asyncio.Task[None]] = set()

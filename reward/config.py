@@ -11,6 +11,10 @@ DEFAULT_VERIFIER = "opencompass/CompassVerifier-7B"
 based, text only). 7B is the closest published size."""
 
 
+TOKEN_ENV = "SCIGEN_REWARD_TOKEN"
+"""The environment variable holding the reward server's bearer token (one per training run)."""
+
+
 @dataclass
 class RewardConfig:
     mode: str = "rule_then_verifier"

@@ -10,6 +10,7 @@ mode), else 503 with the reason. ``GET /metrics``: Prometheus text.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import os
 import time
 from collections.abc import AsyncIterator
@@ -21,15 +22,20 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 
-from .config import RewardConfig
+from .config import TOKEN_ENV, RewardConfig
 from .judge import Item, Judge, JudgeMetrics
 
 MAX_ITEMS = 65_536
 """Largest batch one request may carry (a GRPO step of 128 x 8 is 1,024)."""
 
 
-def create_app(config: RewardConfig) -> FastAPI:
-    """The FastAPI application; its judge lives on the server's event loop."""
+def create_app(config: RewardConfig, token: str | None = None) -> FastAPI:
+    """The FastAPI application; its judge lives on the server's event loop.
+
+    With ``token``, ``POST /score`` and ``GET /metrics`` need ``Authorization: Bearer <token>`` (401
+    otherwise): a server bound to a cluster-reachable address serves the run's own workers only.
+    ``GET /health`` stays open (it says only whether a verifier answers).
+    """
     metrics = JudgeMetrics()
     requests = Counter("reward_requests", "POST /score requests", ["status"], registry=metrics.registry)
     state: dict[str, Any] = {}
@@ -47,8 +53,17 @@ def create_app(config: RewardConfig) -> FastAPI:
 
     app = FastAPI(title="scigen-rl reward", lifespan=lifespan)
 
+    def authorize(request: Request) -> None:
+        if token is None:
+            return
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            requests.labels(status="401").inc()
+            raise HTTPException(401, f"a bearer token is required (the run's {TOKEN_ENV})")
+
     @app.post("/score")
     async def score(request: Request) -> dict[str, Any]:
+        authorize(request)
         try:
             body = await request.json()
         except ValueError:
@@ -89,7 +104,8 @@ def create_app(config: RewardConfig) -> FastAPI:
         return JSONResponse(body, status_code=200 if up else 503)
 
     @app.get("/metrics")
-    async def prometheus() -> PlainTextResponse:
+    async def prometheus(request: Request) -> PlainTextResponse:
+        authorize(request)
         return PlainTextResponse(generate_latest(metrics.registry).decode(), media_type=CONTENT_TYPE_LATEST)
 
     return app
@@ -107,9 +123,13 @@ async def _probe(session: aiohttp.ClientSession, base_url: str) -> tuple[bool, s
 
 
 def serve(
-    config: RewardConfig, host: str = "127.0.0.1", port: int = 8765, log_level: str = "warning"
+    config: RewardConfig,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    log_level: str = "warning",
+    token: str | None = None,
 ) -> None:
     """Run the server until interrupted (uvicorn, one process: the judge is I/O-bound)."""
     import uvicorn
 
-    uvicorn.run(create_app(config), host=host, port=port, log_level=log_level)
+    uvicorn.run(create_app(config, token), host=host, port=port, log_level=log_level)

@@ -569,10 +569,11 @@ def _serve_reward_command(args: argparse.Namespace) -> int:
         return 2
     print(
         f"reward server on http://{args.host}:{args.port} (mode {config.mode}, verifier {config.verifier_model} "
-        f"at {', '.join(config.verifier_urls) or 'none'})",
+        f"at {', '.join(config.verifier_urls) or 'none'})"
+        + (f"; /score needs the bearer token in ${args.token_env}" if os.environ.get(args.token_env) else ""),
         file=sys.stderr,
     )
-    serve(config, args.host, args.port, args.log_level)
+    serve(config, args.host, args.port, args.log_level, os.environ.get(args.token_env) or None)
     return 0
 
 
@@ -738,6 +739,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve_reward.add_argument("--port", type=int, default=8765)
     serve_reward.add_argument("--config", help="YAML or JSON with RewardConfig settings")
     serve_reward.add_argument("--log-level", default="warning")
+    serve_reward.add_argument(
+        "--token-env",
+        default="SCIGEN_REWARD_TOKEN",
+        help="environment variable with a bearer token; when it is set, /score and /metrics require it",
+    )
     from reward.config import RewardConfig
 
     _add_config_options(serve_reward, RewardConfig, {"verifier_urls": "verifier-url"})

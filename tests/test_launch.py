@@ -271,7 +271,8 @@ def test_preflight_refuses_what_the_cluster_cannot_see(
     inside = _rows_parquet(shared / "train.parquet", 200)
     outside = _rows_parquet(tmp_path / "elsewhere" / "train.parquet", 200)
     val = _rows_parquet(shared / "val.parquet", 10)
-    remote = {"verifier_urls": ["http://v/v1"], "ray_address": "http://head:8265", "val_files": [str(val)]}
+    remote = {"verifier_urls": ["http://v/v1"], "ray_address": "http://head:8265", "val_files": [str(val)],
+              "reward_host": "10.0.0.2"}  # fmt: skip
     assert any("give --shared-dir" in p for p in _preflight(TrainConfig(train_files=[str(inside)], **remote)))
     ok = TrainConfig(train_files=[str(inside)], shared_dir=str(shared), **remote)
     assert _preflight(ok) == []
@@ -320,7 +321,7 @@ def test_online_wandb_without_a_key_is_stopped_before_training(
 ) -> None:
     train = _rows_parquet(tmp_path / "train.parquet", 200)
     cfg = TrainConfig(train_files=[str(train)], val_files=[str(train)], verifier_urls=["http://v/v1"],
-                      shared_dir=str(tmp_path), ray_address="http://head:8265")  # fmt: skip
+                      shared_dir=str(tmp_path), ray_address="http://head:8265", reward_host="10.0.0.2")  # fmt: skip
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     monkeypatch.delenv("WANDB_MODE", raising=False)
     assert any("WANDB_API_KEY is not set" in p for p in _preflight(cfg))
@@ -367,3 +368,31 @@ def test_a_crashed_reward_server_is_restarted_and_scores_resume(tmp_path: Path) 
     log = (tmp_path / "services" / "restarts.log").read_text()
     assert "reward exited with -9; restarting it (restart 1)" in log and "reward is healthy again" in log
     assert not _alive(second.pid)
+
+
+def test_the_reward_url_is_never_loopback_for_a_cluster_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    from launch.train import reward_url, routable_address
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    here = TrainConfig(verifier_urls=["http://v/v1"], ray_address="http://127.0.0.1:8265", reward_port=9000)
+    assert reward_url(here) == "http://127.0.0.1:9000"
+    with pytest.raises(ValueError, match="only over loopback"):
+        routable_address("127.0.0.1")
+    own = socket.gethostbyname(socket.gethostname())
+    if not own.startswith("127."):  # this machine's own address routes to itself, not over loopback
+        assert routable_address(own) == own
+        remote = TrainConfig(
+            verifier_urls=["http://v/v1"], ray_address=f"http://{own}:8265", reward_port=9000
+        )
+        assert reward_url(remote) == f"http://{own}:9000"
+    shared = tmp_path / "shared"
+    train = _rows_parquet(shared / "train.parquet", 200)
+    loopback = TrainConfig(train_files=[str(train)], val_files=[str(train)], verifier_urls=["http://v/v1"],
+                           ray_address="http://head:8265", reward_host="127.0.0.1", shared_dir=str(shared))  # fmt: skip
+    assert any("loopback" in p for p in _preflight(loopback))
+    with pytest.raises(ValueError, match="give --reward-host"):
+        reward_url(TrainConfig(verifier_urls=["http://v/v1"], ray_address="http://no-such-host.invalid:8265"))

@@ -35,14 +35,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start(*flags: str) -> tuple[str, subprocess.Popen[str]]:
+def _start(*flags: str, env: dict[str, str] | None = None) -> tuple[str, subprocess.Popen[str]]:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "scigen_rl.cli", "serve-reward", "--port", str(port), *flags],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=dict(os.environ, VERIFIER_KEY="verifier-key"),
+        env=dict(os.environ, VERIFIER_KEY="verifier-key", **(env or {})),
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -257,3 +257,40 @@ def test_compute_score_through_the_server_and_directly(server: Running) -> None:
     assert ruled["verdict"] == "correct" and ruled["score"] == 1.0 and ruled["path"] == "rule_fallback"
     assert ruled["fallback"] == 1.0 and ruled["unscored"] == 0.0
     assert time.monotonic() - started >= 1.0  # the retries took their time before giving up
+
+
+def test_a_server_with_a_run_token_serves_only_that_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bound where the cluster reaches it, the reward server answers only requests carrying the run's
+    bearer token; compute_score sends the token it finds in its environment."""
+    from reward.compass_reward import close
+
+    url, proc = _start("--mode", "rule_only", env={"SCIGEN_REWARD_TOKEN": "run-token-1"})
+    item = {"question": "q", "ground_truth": "4", "response": "\\boxed{4}"}
+
+    async def score() -> dict:
+        try:
+            return await compute_score(
+                "t", "\\boxed{4}", "4", {"question": "q"}, server_url=url, server_retry_s=1
+            )
+        finally:
+            await close()
+
+    try:
+        assert httpx.post(url + "/score", json={"items": [item]}, timeout=10).status_code == 401
+        wrong = {"Authorization": "Bearer run-token-2"}
+        assert (
+            httpx.post(url + "/score", json={"items": [item]}, headers=wrong, timeout=10).status_code == 401
+        )
+        right = {"Authorization": "Bearer run-token-1"}
+        answered = httpx.post(url + "/score", json={"items": [item]}, headers=right, timeout=10)
+        assert answered.status_code == 200 and answered.json()["results"][0]["verdict"] == "correct"
+        assert httpx.get(url + "/metrics", timeout=10).status_code == 401
+        assert httpx.get(url + "/metrics", headers=right, timeout=10).status_code == 200
+        assert httpx.get(url + "/health", timeout=10).status_code == 200  # up or down is no secret
+        monkeypatch.setenv("SCIGEN_REWARD_TOKEN", "run-token-1")
+        assert asyncio.run(score())["path"] == "rule"  # judged by the server, not the fallback
+        monkeypatch.setenv("SCIGEN_REWARD_TOKEN", "another-run")
+        refused = asyncio.run(score())
+        assert refused["path"] == "rule_fallback" and "HTTP 401" in refused["error"]
+    finally:
+        _stop(proc)
