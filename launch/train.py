@@ -27,6 +27,7 @@ from urllib.parse import urlparse
 from reward.config import DEFAULT_VERIFIER, TOKEN_ENV
 
 from .ray_jobs import REPO, Job, is_loopback, run_job
+from .reward_preflight import score_probe
 from .services import Service, ServiceManager, stop_process_group
 
 DEFAULT_RECIPE = REPO / "recipes" / "qwen3vl8b_grpo" / "qwen3vl8b_grpo.yaml"
@@ -480,8 +481,21 @@ def checked_config(cfg: TrainConfig) -> Any:
 def run_trainer(cfg: TrainConfig) -> int:
     """verl's trainer for one run, checked first: here, or as a Ray job on ``ray_address``."""
     checked_config(cfg)
+    url = reward_url(cfg)
     if cfg.ray_address:
+        # Every node scores a real answer through the reward server before the training job starts.
+        probe = Job(f"python3 -m launch.reward_preflight {shlex.quote(url)}", job_env(cfg),
+                    excludes=["scigen_rl/data/"], name=f"{experiment_name(cfg)}-preflight")  # fmt: skip
+        if run_job(cfg.ray_address, probe) != 0:
+            print(f"{experiment_name(cfg)}: training not started: the reward server at {url} cannot score "
+                  "from every node (see above)", file=sys.stderr)  # fmt: skip
+            return 1
         return run_job(cfg.ray_address, cluster_job(cfg))
+    problem = score_probe(url, os.environ.get(TOKEN_ENV))
+    if problem:
+        print(f"{experiment_name(cfg)}: training not started: the reward server at {url} cannot score: {problem}",
+              file=sys.stderr)  # fmt: skip
+        return 1
     argv = command(cfg)
     print(f"training: {shlex.join(argv)}", file=sys.stderr)
     proc = subprocess.Popen(argv, env={**os.environ, **job_env(cfg)}, start_new_session=True)

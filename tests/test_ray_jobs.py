@@ -90,7 +90,8 @@ def test_an_unreachable_or_refusing_job_server_is_one_clear_error(head: RayHead)
 
 
 def test_train_on_the_cluster_runs_verl_until_it_needs_a_gpu(head: RayHead, tmp_path: Path) -> None:
-    """`scigen-rl train --ray-address`: services up, pre-flight, the job composes verl's config from the
+    """`scigen-rl train --ray-address`: services up, pre-flight (a job in which every node scores through
+    the reward server with the run's token), the job composes verl's config from the
     uploaded recipe, loads the 50-row train file (batch fitted to it) and the val set, and stops at
     verl's GPU check (`create_resource_pool`), the first step that needs a GPU."""
     from data_builders.eval_sets import mathvision_rows
@@ -122,7 +123,8 @@ def test_train_on_the_cluster_runs_verl_until_it_needs_a_gpu(head: RayHead, tmp_
     err = proc.stderr
     assert proc.returncode == 1, err[-3000:]
     assert "e1: 50 training rows, fewer than the recipe's batch: data.train_batch_size=50" in err
-    assert "submitted Ray job e1-" in err
+    assert f"reward pre-flight: all 1 node(s) scored through http://127.0.0.1:{reward_port}" in err
+    assert "submitted Ray job e1-preflight-" in err and "submitted Ray job e1-1" in err
     assert "train and validate dataloader initialized, train dataset size: 50, val dataset size: 6" in err
     assert "Total available GPUs 0 is less than total desired GPUs 1" in err
     assert f"default_local_dir': '{shared / 'checkpoints' / 'e1'}'" in err  # verl's printed config
