@@ -339,29 +339,20 @@ def test_online_wandb_without_a_key_is_stopped_before_training(
 def test_a_crashed_reward_server_is_restarted_and_scores_resume(tmp_path: Path) -> None:
     """The reward server under supervision, killed mid-run: answers sent meanwhile are retried until
     the restarted server judges them (not the rule fallback), and the restart is logged."""
-    import asyncio
     import signal
 
-    from reward.compass_reward import close, compute_score
+    from .test_reward_server import score_once
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     server = Service("reward", [sys.executable, "-m", "scigen_rl.cli", "serve-reward", "--port", str(port),
                                 "--mode", "rule_only"], url + "/health", start_timeout_s=60)  # fmt: skip
 
-    async def score() -> dict:
-        try:
-            return await compute_score(
-                "t", "\\boxed{13}", "12", {"question": "q"}, server_url=url, server_retry_s=60
-            )
-        finally:
-            await close()
-
     with ServiceManager(tmp_path, grace_s=5, supervise_s=0.5) as manager:
         first = manager.start(server)
-        assert asyncio.run(score())["path"] == "rule"
+        assert score_once(url, "\\boxed{13}", "12", retry_s=60)["path"] == "rule"
         os.killpg(first.pid, signal.SIGKILL)
-        during = asyncio.run(score())  # sent while the server is down
+        during = score_once(url, "\\boxed{13}", "12", retry_s=60)  # sent while the server is down
         assert during["path"] == "rule" and during["unscored"] == 0.0 and during["fallback"] == 0.0
         second = manager.running[0][1]
         assert second.pid != first.pid and _alive(second.pid) and manager.restarts == {"reward": 1}

@@ -58,6 +58,21 @@ def _start(*flags: str, env: dict[str, str] | None = None) -> tuple[str, subproc
     raise RuntimeError("the reward server did not start in 60 s")
 
 
+def score_once(url: str, response: str, gold: str, retry_s: float) -> dict:
+    """One answer through ``compute_score`` and the server at ``url``, on an event loop of its own."""
+    from reward.compass_reward import close
+
+    async def run() -> dict:
+        try:
+            return await compute_score(
+                "t", response, gold, {"question": "q"}, server_url=url, server_retry_s=retry_s
+            )
+        finally:
+            await close()
+
+    return asyncio.run(run())
+
+
 def _stop(proc: subprocess.Popen[str]) -> str:
     """Stop the server; its log (stderr)."""
     proc.terminate()
@@ -262,18 +277,8 @@ def test_compute_score_through_the_server_and_directly(server: Running) -> None:
 def test_a_server_with_a_run_token_serves_only_that_run(monkeypatch: pytest.MonkeyPatch) -> None:
     """Bound where the cluster reaches it, the reward server answers only requests carrying the run's
     bearer token; compute_score sends the token it finds in its environment."""
-    from reward.compass_reward import close
-
     url, proc = _start("--mode", "rule_only", env={"SCIGEN_REWARD_TOKEN": "run-token-1"})
     item = {"question": "q", "ground_truth": "4", "response": "\\boxed{4}"}
-
-    async def score() -> dict:
-        try:
-            return await compute_score(
-                "t", "\\boxed{4}", "4", {"question": "q"}, server_url=url, server_retry_s=1
-            )
-        finally:
-            await close()
 
     try:
         assert httpx.post(url + "/score", json={"items": [item]}, timeout=10).status_code == 401
@@ -288,9 +293,9 @@ def test_a_server_with_a_run_token_serves_only_that_run(monkeypatch: pytest.Monk
         assert httpx.get(url + "/metrics", headers=right, timeout=10).status_code == 200
         assert httpx.get(url + "/health", timeout=10).status_code == 200  # up or down is no secret
         monkeypatch.setenv("SCIGEN_REWARD_TOKEN", "run-token-1")
-        assert asyncio.run(score())["path"] == "rule"  # judged by the server, not the fallback
+        assert score_once(url, "\\boxed{4}", "4", retry_s=1)["path"] == "rule"  # the server judged it
         monkeypatch.setenv("SCIGEN_REWARD_TOKEN", "another-run")
-        refused = asyncio.run(score())
+        refused = score_once(url, "\\boxed{4}", "4", retry_s=1)
         assert refused["path"] == "rule_fallback" and "HTTP 401" in refused["error"]
     finally:
         _stop(proc)
