@@ -36,6 +36,9 @@ from scigen_rl.skeletons import skeleton_request
 
 from .export import export, make_sample
 
+PROMPTS = ("plan-code", "skeleton")
+"""ImgCoder's prompts: see ``BuildConfig.prompt``."""
+
 
 @dataclass
 class BuildConfig:
@@ -61,8 +64,9 @@ class BuildConfig:
     verify_threshold: float = 1.0
     """R_inv a figure needs to enter the filtered set (1.0: every quiz right, the paper's "Filt")."""
 
-
-PROMPTS = ("plan-code", "skeleton")
+    def __post_init__(self) -> None:
+        if self.prompt not in PROMPTS:
+            raise ValueError(f"BuildConfig.prompt: {self.prompt!r} is not one of {', '.join(PROMPTS)}")
 
 
 def _png_name(problem_id: str) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from scigen_rl.records import RecordError, Sample
-from scigen_rl.shipped import MATHVISION, DataFileError, load_jsonl_file, local_or_hub, shipped_dir
+from scigen_rl.shipped import MATHVISION, load_jsonl_file, local_or_hub, open_table, shipped_dir
 
 from .export import INSTRUCTION, write_parquet
 
@@ -144,30 +144,10 @@ def geometry3k_rows(source: str = GEOMETRY3K_HUB, split: str = "test") -> list[S
     A local source is a parquet, JSON or JSONL file (or a folder holding ``<split>.parquet``) with
     the hub's columns: ``images`` (one image), ``problem`` (with ``<image>``), ``answer``.
     """
-    from datasets import load_dataset
-
     expected = f"Geometry3K {split}: a .parquet/.json/.jsonl file in the Hub's layout, or a folder with {split}.parquet"
     local = local_or_hub(source, expected)
-    path = Path(source)
-    if local is not None:
-        path = local / f"{split}.parquet" if local.is_dir() else local
-        kind = {".parquet": "parquet", ".json": "json", ".jsonl": "json"}.get(path.suffix)
-        if not path.is_file():
-            raise DataFileError(path, expected, "no such file")
-        if kind is None:
-            raise DataFileError(path, expected, f"a {path.suffix or 'suffix-less'} file")
-        try:
-            data: Any = load_dataset(kind, data_files=str(path), split="train")
-        except Exception as e:  # noqa: BLE001 - datasets raises many types for an unreadable file
-            raise DataFileError(path, expected, f"unreadable ({type(e).__name__}: {str(e)[:200]})") from e
-    else:
-        try:
-            data = load_dataset(source, split=split)
-        except Exception as e:  # noqa: BLE001 - hub errors come in many types; say what to do instead
-            raise RuntimeError(
-                f"could not load Geometry3K {split!r} from the Hugging Face Hub ({source}): {e}. "
-                "Offline, pass a local .parquet file in the Hub's layout."
-            ) from e
+    base = (local if local.is_dir() else local.parent) if local is not None else None
+    data = open_table(source, split, expected)
     rows = []
     for i, r in enumerate(data):
         where = (f"Geometry3K {split} record", i)
@@ -179,7 +159,7 @@ def geometry3k_rows(source: str = GEOMETRY3K_HUB, split: str = "test") -> list[S
             _sample(
                 "geometry3k",
                 question,
-                _image_bytes(images[0], where, path.parent if local is not None else None),
+                _image_bytes(images[0], where, base),
                 str(r["answer"]),
                 "math",
                 {"problem_id": f"geometry3k-{split}-{i}", "index": i},

@@ -294,6 +294,16 @@ def batch_overrides(cfg: TrainConfig) -> list[str]:
     rows = _train_rows(cfg)
     if rows is None:
         return []
+    key = (str(Path(cfg.recipe).resolve()), rows, cfg.nnodes, cfg.gpus_per_node, tuple(cfg.overrides))
+    if key not in _fitted:  # every config of the run is composed with it: fit once
+        _fitted[key] = _fit_batch(cfg, rows)
+    return list(_fitted[key])
+
+
+_fitted: dict[tuple[Any, ...], list[str]] = {}
+
+
+def _fit_batch(cfg: TrainConfig, rows: int) -> list[str]:
     from omegaconf import OmegaConf
 
     recipe = OmegaConf.load(cfg.recipe)
@@ -409,8 +419,9 @@ def resolved_config(cfg: TrainConfig) -> Any:
 def preflight(cfg: TrainConfig, config: Any) -> list[str]:
     """What would make the run fail or waste GPU time, found before any service starts."""
     problems = path_problems(cfg)
-    host = urlparse(reward_url(cfg)).hostname or ""
-    if on_cluster(cfg) and (host == "localhost" or host.startswith("127.")):
+    url = reward_url(cfg)
+    host = urlparse(url).hostname or ""
+    if on_cluster(cfg) and is_loopback(url):
         problems.append(
             f"--reward-host {host} is this machine's loopback: the cluster's nodes would score every answer "
             "against nothing; give an address they reach"

@@ -26,14 +26,13 @@ import aiohttp
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from reward.config import TOKEN_ENV, RewardConfig
-from reward.judge import Item, Judge
-from reward.rules import NEEDS_PARSER, has_boxed, rule_verdict
+from reward.judge import UNJUDGED, Item, Judge
+from reward.rules import decide_by_rule, has_boxed
 
 KEYS = ("score", "acc", "format", "invalid", "unscored", "fallback", "verdict", "path", "error")
 """Returned for every answer, always all of them: verl stacks each key over the batch. ``unscored`` is
 1.0 for an answer nobody could judge (its score is ``error_score`` and means nothing), ``fallback``
 1.0 for one the rule judged because the reward server could not be reached."""
-UNSCORED_VERDICTS = ("error", "unparsed")
 
 _VERL_KWARGS = ("reward_router_address", "reward_model_tokenizer")  # verl adds these for its own GenRM
 _judges: dict[tuple[int, str], Judge] = {}
@@ -84,7 +83,7 @@ async def compute_score(
         result = await _ask_server(server_url, item, scoring, retry_s)
     else:
         result = (await _local_judge(kwargs).judge(item)).to_dict()
-    result.setdefault("unscored", float(result.get("verdict") in UNSCORED_VERDICTS))
+    result.setdefault("unscored", float(result.get("verdict") in UNJUDGED))
     result.setdefault("fallback", 0.0)
     return {k: result[k] for k in KEYS}
 
@@ -97,13 +96,7 @@ async def _rule_fallback(
     item: dict[str, Any], error_score: float, format_weight: float, reason: str
 ) -> dict[str, Any]:
     """The rule's verdict on an answer the reward server could not judge, or an unscored error."""
-    args = (item["response"], item["ground_truth"], item.get("options"))
-    verdict = rule_verdict(*args, parser=False)
-    if verdict == NEEDS_PARSER:
-        try:
-            verdict = await asyncio.wait_for(asyncio.to_thread(rule_verdict, *args, False), timeout=10)
-        except Exception:  # noqa: BLE001 - a parser time-out or failure: the rule cannot decide
-            verdict = None
+    verdict = await decide_by_rule(item["response"], item["ground_truth"], item.get("options"))
     boxed = float(has_boxed(item["response"]))
     if verdict is None:
         return {"score": error_score, "acc": 0.0, "format": boxed, "invalid": 0.0, "unscored": 1.0,

@@ -20,10 +20,14 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from scigen_rl.llm import ChatClient, LLMConfig
 
 from .config import RewardConfig
-from .rules import NEEDS_PARSER, has_boxed, rule_verdict
+from .rules import decide_by_rule, has_boxed
 from .verifier_prompt import VERDICTS, answer_segment, parse_verdict, verifier_messages
 
 logger = logging.getLogger("scigen_rl.reward")
+
+
+UNJUDGED = ("error", "unparsed")
+"""Verdicts that say nothing about the answer: it scores ``error_score`` and counts as unscored."""
 
 
 @dataclass
@@ -165,12 +169,12 @@ class Judge:
                 f"no verdict within {self.config.item_timeout_s:g} s",
                 False,
             )
-        if verdict in ("error", "unparsed"):
+        if verdict in UNJUDGED:
             self.metrics.errors.labels(reason=_reason(verdict, error)).inc()
             self._log_error(verdict, error)
         self.metrics.items.labels(verdict=verdict, path=path).inc()
         correct = 1.0 if verdict == "correct" else 0.0
-        base = self.config.error_score if verdict in ("error", "unparsed") else correct
+        base = self.config.error_score if verdict in UNJUDGED else correct
         w = self.config.format_weight
         return Judgment(
             score=(1 - w) * base + w * boxed,
@@ -236,19 +240,9 @@ class Judge:
             self._cache.popitem(last=False)
 
     async def _rule(self, item: Item) -> str | None:
-        args = (item.response, item.ground_truth, item.options)
-        quick = rule_verdict(*args, parser=False)
-        if quick != NEEDS_PARSER:
-            return quick
-        loop = asyncio.get_running_loop()
-        try:
-            if self._rule_pool is not None:
-                future = loop.run_in_executor(self._rule_pool, rule_verdict, *args, True)
-            else:
-                future = loop.run_in_executor(None, rule_verdict, *args, False)
-            return await asyncio.wait_for(future, timeout=self.config.rule_timeout_s)
-        except Exception:  # noqa: BLE001 - a time-out or a parser failure: the verifier decides
-            return None
+        return await decide_by_rule(
+            item.response, item.ground_truth, item.options, self.config.rule_timeout_s, self._rule_pool
+        )
 
     def _pick_endpoint(self) -> int:
         """The endpoint with the fewest requests in flight; ties taken in turn."""

@@ -8,6 +8,7 @@ is never failed by rule: units, rounding and wording defeat rules, and that is t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -104,6 +105,23 @@ def rule_verdict(
     try:
         return "correct" if _math_equal(gold, answer, timeouts) else None
     except Exception:  # noqa: BLE001 - a parser failure only means the rule cannot decide
+        return None
+
+
+async def decide_by_rule(
+    response: str, gold: str, options: Any = None, timeout_s: float = 10.0, executor: Any = None
+) -> str | None:
+    """:func:`rule_verdict` from an event loop: option letters and decimals on the loop, anything that
+    needs the LaTeX parser in ``executor`` (a process pool lets math-verify time itself out; None is
+    the loop's threads) within ``timeout_s``; a time-out or a parser failure is undecided (None)."""
+    quick = rule_verdict(response, gold, options, parser=False)
+    if quick != NEEDS_PARSER:
+        return quick
+    loop = asyncio.get_running_loop()
+    try:
+        future = loop.run_in_executor(executor, rule_verdict, response, gold, options, executor is not None)
+        return await asyncio.wait_for(future, timeout=timeout_s)
+    except Exception:  # noqa: BLE001 - a time-out or a parser failure: the rule cannot decide
         return None
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .records import Problem, RecordError
-from .shipped import SCIGENBENCH, DataFileError, load_json_file, local_or_hub, shipped_dir
+from .shipped import SCIGENBENCH, DataFileError, load_json_file, open_table, shipped_dir
 
 log = logging.getLogger(__name__)
 
@@ -129,29 +129,6 @@ def _check_unique(problems: list[Problem]) -> None:
         seen.add(p.id)
 
 
-def _open_dataset(source: str, split: str) -> Any:
-    import datasets
-
-    expected = "a .json/.jsonl/.parquet/.csv file of problems, or a Hub dataset name"
-    path = local_or_hub(source, expected)
-    if path is not None:
-        suffix = (path.suffix if path.is_file() else "").lower()
-        builder = {".json": "json", ".jsonl": "json", ".parquet": "parquet", ".csv": "csv"}.get(suffix)
-        if builder is None:
-            raise DataFileError(path, expected, "neither a .json, .jsonl, .parquet nor .csv file")
-        try:
-            return datasets.load_dataset(builder, data_files=str(path), split="train")
-        except Exception as e:  # noqa: BLE001 - datasets raises many types for an unreadable file
-            raise DataFileError(path, expected, f"unreadable ({type(e).__name__}: {str(e)[:200]})") from e
-    try:
-        return datasets.load_dataset(source, split=split)
-    except Exception as e:  # noqa: BLE001 - hub errors come in many types; say what to do instead
-        raise RuntimeError(
-            f"could not load {source!r} (split {split!r}) from the Hugging Face Hub: {e}. "
-            "Offline, pass a local .json/.jsonl/.parquet path with the same columns."
-        ) from e
-
-
 def load_problems(
     source: str,
     mapping: FieldMapping | str = "webinstruct-verified",
@@ -169,7 +146,7 @@ def load_problems(
             raise ValueError(f"unknown field mapping {mapping!r}; known: {', '.join(MAPPINGS)}")
         mapping = MAPPINGS[mapping]
     name = name or Path(source).stem.lower()
-    table = _open_dataset(source, split)
+    table = open_table(source, split, "a .json/.jsonl/.parquet/.csv file of problems, or a Hub dataset name")
     for column in (mapping.question, mapping.answer, mapping.id):
         if column is not None and column not in table.column_names:
             raise ValueError(f"{source}: no column {column!r} (columns: {', '.join(table.column_names)})")

@@ -110,3 +110,33 @@ def local_or_hub(source: str | Path, expected: str) -> Path | None:
     if _HUB_NAME.fullmatch(text) and Path(text).suffix.lower() not in _FILE_SUFFIXES:
         return None
     raise DataFileError(text, expected, "no such file or folder")
+
+
+_BUILDERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet", ".csv": "csv"}
+
+
+def open_table(source: str, split: str, expected: str) -> Any:
+    """A ``datasets`` table from a local .json/.jsonl/.parquet/.csv file (a folder stands for its
+    ``<split>.parquet``) or from a Hub name. A local file that is missing, of another kind or
+    unreadable is a :class:`DataFileError` naming it; a Hub failure says what to do offline."""
+    import datasets
+
+    local = local_or_hub(source, expected)
+    if local is not None:
+        path = local / f"{split}.parquet" if local.is_dir() else local
+        if not path.is_file():
+            raise DataFileError(path, expected, "no such file")
+        builder = _BUILDERS.get(path.suffix.lower())
+        if builder is None:
+            raise DataFileError(path, expected, "neither a .json, .jsonl, .parquet nor .csv file")
+        try:
+            return datasets.load_dataset(builder, data_files=str(path), split="train")
+        except Exception as e:  # noqa: BLE001 - datasets raises many types for an unreadable file
+            raise DataFileError(path, expected, f"unreadable ({type(e).__name__}: {str(e)[:200]})") from e
+    try:
+        return datasets.load_dataset(source, split=split)
+    except Exception as e:  # noqa: BLE001 - hub errors come in many types; say what to do instead
+        raise RuntimeError(
+            f"could not load {source!r} (split {split!r}) from the Hugging Face Hub: {e}. "
+            "Offline, pass a local .json/.jsonl/.parquet path with the same columns."
+        ) from e
