@@ -87,28 +87,32 @@ class ServiceManager:
 
     def _watch(self, every_s: float) -> None:
         while not self._stop.wait(every_s):
+            self.check()
+
+    def check(self) -> None:
+        """One supervision pass: restart each service that exited, waiting until it is healthy again."""
+        with self._lock:
+            dead = [(i, s, p) for i, (s, p) in enumerate(self.running) if p.poll() is not None]
+        for index, service, proc in dead:
+            if self._stop.is_set() or service.name in self.failed:
+                continue
+            count = self.restarts.get(service.name, 0) + 1
+            if count > self.max_restarts:
+                self.failed.append(service.name)
+                self._note(f"{service.name} exited with {proc.returncode} and has been restarted "
+                           f"{self.max_restarts} times already: left down")  # fmt: skip
+                continue
+            self.restarts[service.name] = count
+            self._note(f"{service.name} exited with {proc.returncode}; restarting it (restart {count}); "
+                       f"last lines of its log:\n{self.log_tail(service.name, 5)}")  # fmt: skip
+            fresh = self._spawn(service)
             with self._lock:
-                dead = [(i, s, p) for i, (s, p) in enumerate(self.running) if p.poll() is not None]
-            for index, service, proc in dead:
-                if self._stop.is_set() or service.name in self.failed:
-                    continue
-                count = self.restarts.get(service.name, 0) + 1
-                if count > self.max_restarts:
-                    self.failed.append(service.name)
-                    self._note(f"{service.name} exited with {proc.returncode} and has been restarted "
-                               f"{self.max_restarts} times already: left down")  # fmt: skip
-                    continue
-                self.restarts[service.name] = count
-                self._note(f"{service.name} exited with {proc.returncode}; restarting it (restart {count}); "
-                           f"last lines of its log:\n{self.log_tail(service.name, 5)}")  # fmt: skip
-                fresh = self._spawn(service)
-                with self._lock:
-                    self.running[index] = (service, fresh)
-                try:
-                    self._wait_healthy(service, fresh)
-                    self._note(f"{service.name} is healthy again (pid {fresh.pid})")
-                except ServiceError as e:
-                    self._note(str(e))
+                self.running[index] = (service, fresh)
+            try:
+                self._wait_healthy(service, fresh)
+                self._note(f"{service.name} is healthy again (pid {fresh.pid})")
+            except ServiceError as e:
+                self._note(str(e))
 
     def _note(self, message: str) -> None:
         line = f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] {message}"

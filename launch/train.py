@@ -1,6 +1,7 @@
 """`scigen-rl train`: bring up the verifier and the reward server, then run verl's trainer on a recipe.
 
-Locally it runs ``python -m verl.trainer.main_ppo`` (verl starts its own Ray); with ``ray_address``
+Locally it runs ``python -m launch.verl_main`` (verl's entry point with the project's trainer, which
+logs the reward's health each step; verl starts its own Ray); with ``ray_address``
 it submits the same entry point as a Ray job (``launch.ray_jobs``) to a running cluster. Every path the
 job reads or writes is made absolute before submission, and on a cluster must lie under
 ``shared_dir`` (a folder every node sees). The job's environment is built in one place
@@ -383,7 +384,7 @@ def services(cfg: TrainConfig) -> list[Service]:
 def command(cfg: TrainConfig) -> list[str]:
     """verl's entry point for a local run."""
     recipe = Path(cfg.recipe).resolve()
-    return [sys.executable, "-m", "verl.trainer.main_ppo", f"--config-path={recipe.parent}",
+    return [sys.executable, "-m", "launch.verl_main", f"--config-path={recipe.parent}",
             f"--config-name={recipe.stem}", *overrides(cfg)]  # fmt: skip
 
 
@@ -397,7 +398,7 @@ def cluster_job(cfg: TrainConfig, with_secrets: bool = True) -> Job:
     else:
         config_path = shlex.quote(f"--config-path={recipe.parent}")
     entrypoint = " ".join(
-        ["python3", "-m", "verl.trainer.main_ppo", config_path, shlex.quote(f"--config-name={recipe.stem}"),
+        ["python3", "-m", "launch.verl_main", config_path, shlex.quote(f"--config-name={recipe.stem}"),
          *(shlex.quote(o) for o in overrides(cfg))]
     )  # fmt: skip
     # The shipped data sets (images) are not read by training: no need to upload them each time.

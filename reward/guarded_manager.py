@@ -79,6 +79,17 @@ class UnscoredGuard:
             )
 
 
+def is_unscored(info: dict[str, Any]) -> bool:
+    """Whether an answer's ``reward_extra_info`` says it could not be scored: the reward function's own
+    ``unscored`` flag, verl's time-out, or an exception verl caught (it scores those 0.0).
+
+    >>> is_unscored({"unscored": 0.0, "fallback": 1.0}), is_unscored({"error": "boom"})
+    (False, True)
+    """
+    raised = "error" in info and "unscored" not in info
+    return bool(info.get("unscored")) or bool(info.get("timeout")) or raised
+
+
 class GuardedRewardManager(RateLimitedRewardManager):
     """``rate_limited`` with an :class:`UnscoredGuard` over what it scores."""
 
@@ -92,8 +103,6 @@ class GuardedRewardManager(RateLimitedRewardManager):
     async def run_single(self, data: Any) -> dict[str, Any]:
         out: dict[str, Any] = await super().run_single(data)
         info = out.get("reward_extra_info") or {}
-        raised = "error" in info and "unscored" not in info  # the reward function raised; verl gave 0.0
-        unscored = bool(info.get("unscored")) or bool(info.get("timeout")) or raised
         reason = str(info.get("error") or ("timed out" if info.get("timeout") else ""))
-        self.guard.record(unscored, reason)
+        self.guard.record(is_unscored(info), reason)
         return out

@@ -106,7 +106,7 @@ def test_train_dry_run_local_and_on_a_cluster(tmp_path: Path, monkeypatch: pytes
     out = local.stdout
     assert "serve-reward --host 0.0.0.0 --port 8765" in out and "--verifier-url http://gpu7:8001/v1" in out
     assert (
-        "-m verl.trainer.main_ppo --config-path=" in out
+        "-m launch.verl_main --config-path=" in out
         and "trainer.experiment_name=qwen3vl8b_grpo-train-n40" in out
     )
     assert (
@@ -134,7 +134,7 @@ def test_train_dry_run_local_and_on_a_cluster(tmp_path: Path, monkeypatch: pytes
         in out
     )
     assert "# training: a Ray job on http://head:8265" in out
-    assert 'python3 -m verl.trainer.main_ppo --config-path="$PWD/recipes/qwen3vl8b_grpo"' in out
+    assert 'python3 -m launch.verl_main --config-path="$PWD/recipes/qwen3vl8b_grpo"' in out
     assert "trainer.nnodes=2" in out and "server_url=http://10.0.0.2:8765" in out
     assert "+ray_kwargs.ray_init.runtime_env" not in out  # the job's runtime env is the only place
     assert "give --shared-dir" in out

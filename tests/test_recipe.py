@@ -55,6 +55,16 @@ def test_recipe_passes_verl_validation_with_the_papers_settings() -> None:
     assert config.custom_reward_function.path is None  # the legacy key verl 0.9.1 ignores stays unset
 
 
+def test_the_recipes_trainer_is_verls_sync_trainer_with_reward_health() -> None:
+    from verl.trainer.ppo.v1 import PPOTrainerSync, get_trainer_cls
+
+    from launch.guarded_trainer import GuardedSyncTrainer
+
+    config = compose()
+    assert config.trainer.use_v1 and get_trainer_cls(config.trainer.v1.trainer_mode) is GuardedSyncTrainer
+    assert issubclass(GuardedSyncTrainer, PPOTrainerSync)
+
+
 def test_every_recipe_key_is_one_verl_reads() -> None:
     """A key verl's schema does not have is only allowed where the code the recipe selects reads it."""
     from omegaconf import OmegaConf

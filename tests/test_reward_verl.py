@@ -167,3 +167,81 @@ def test_a_dead_reward_server_stops_the_run_instead_of_scoring_zeros(ray_cluster
     # A window the batch fills, half of it unscored (over the 25% limit): the run stops, saying why.
     with pytest.raises(ray.exceptions.RayError, match="could not be scored"):
         manager(window=len(ROLLOUTS)).compute_rm_score(_batch(tokenizer, ROLLOUTS)[0])
+
+
+def test_a_reward_server_killed_mid_run_is_restarted_and_each_step_records_it(
+    ray_cluster: None, tmp_path: Path
+) -> None:
+    """Three training steps' rewards through verl's reward loop, the reward server supervised and
+    killed before the second. Each step's answers go into verl's TransferQueue the way its agent loop
+    stores them, and the metrics are read back as the recipe's trainer reads them: step 1 clean, step 2
+    half unscored (what only the verifier could judge) and half rule fallbacks, step 3 clean again
+    after the restart, which is logged."""
+    import os
+    import signal
+    import sys
+
+    import transfer_queue as tq
+    from transformers import AutoTokenizer
+    from verl.experimental.reward_loop.reward_loop import RewardLoopManager
+    from verl.utils.tensordict_utils import list_of_dict_to_tensordict
+
+    from launch.guarded_trainer import step_reward_health
+    from launch.services import Service, ServiceManager
+    from scigen_rl.llm.embedded import model_dir
+
+    from .test_reward_server import _free_port
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir())
+    verifier = StandInServer(api_key=None, reply=verifier_reply, delay_s=0.05)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = Service("reward", [sys.executable, "-m", "scigen_rl.cli", "serve-reward", "--port", str(port),
+                                "--verifier-url", verifier.base_url], url + "/health", start_timeout_s=60)  # fmt: skip
+    tq.init()
+
+    def step(manager: RewardLoopManager, n: int) -> dict[str, float]:
+        out = manager.compute_rm_score(_batch(tokenizer, ROLLOUTS)[0])
+        keys = out.meta_info["reward_extra_keys"]
+        infos = [{k: out.non_tensor_batch[k][i] for k in keys} for i in range(len(ROLLOUTS))]
+        infos.append({"unscored": 1.0, "fallback": 0.0})  # a padding row: never counted
+        fields = [{"extra_fields": {"reward_extra_info": info, "min_global_steps": n}} for info in infos]
+        meta = tq.kv_batch_put(keys=[f"step{n}_{i}" for i in range(len(infos))], partition_id="train",
+                               fields=list_of_dict_to_tensordict(fields),
+                               tags=[{"status": "success", "is_padding": i == len(ROLLOUTS)} for i in range(len(infos))])  # fmt: skip
+        padding = [bool(tag.get("is_padding")) for tag in meta.tags]
+        return step_reward_health(meta.keys, meta.partition_id, padding)
+
+    verifier_only = sum(path == "verifier" for *_, path in ROLLOUTS) / len(ROLLOUTS)
+    try:
+        with ServiceManager(tmp_path, grace_s=5) as services:
+            first = services.start(server)
+            manager = RewardLoopManager(_compose([
+                f"actor_rollout_ref.model.path={model_dir()}", "reward.num_workers=1",
+                f"reward.custom_reward_function.reward_kwargs.server_url={url}",
+                "+reward.custom_reward_function.reward_kwargs.server_retry_s=1.0",
+                "reward.max_unscored_frac=0.9", "reward.unscored_window=100",
+            ]))  # fmt: skip
+            clean = {
+                "reward/unscored_frac": 0.0,
+                "reward/fallback_frac": 0.0,
+                "reward/answers": float(len(ROLLOUTS)),
+            }
+            assert step(manager, 1) == clean
+
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait(timeout=10)
+            down = step(manager, 2)
+            assert down["reward/unscored_frac"] == verifier_only > 0
+            assert down["reward/fallback_frac"] == 1 - verifier_only > 0
+
+            served = len(verifier.requests)
+            services.check()  # the supervisor's pass: the server is restarted and healthy again
+            assert services.restarts == {"reward": 1} and services.running[0][1].pid != first.pid
+            assert step(manager, 3) == clean
+            assert len(verifier.requests) > served  # judged by the verifier again, not by the rule
+    finally:
+        tq.close()
+        verifier.close()
+    log = (tmp_path / "services" / "restarts.log").read_text()
+    assert "reward exited with -9; restarting it (restart 1)" in log and "reward is healthy again" in log

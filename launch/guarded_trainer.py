@@ -1,0 +1,103 @@
+"""verl's synchronous PPO trainer, with the reward's health logged at every training step.
+
+verl 0.9.1 logs a reward function's extra keys for validation only; during training a verifier that
+stopped answering shows as nothing but a falling score. :class:`GuardedSyncTrainer` (registered as the
+v1 ``trainer_mode`` ``scigen_sync``) adds, per step, from each answer's ``reward_extra_info`` in the
+TransferQueue:
+
+- ``reward/unscored_frac``: answers that could not be scored (the verifier and the reward server were
+  unreachable and no rule could decide; a reward that raised or timed out),
+- ``reward/fallback_frac``: answers scored by the rule because the server could not be reached,
+- ``reward/answers``: how many answers the step scored.
+
+Stopping a run whose reward fails is the reward manager's job (:mod:`reward.guarded_manager`), which
+sees each answer as it is scored, before the step's update.
+
+verl selects the trainer inside its TaskRunner actor, a process of its own: :class:`GuardedTaskRunner`
+imports this module there so that the name is registered, and ``python -m launch.verl_main`` runs
+verl's entry point with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import ray
+from verl.trainer.main_ppo import TaskRunnerV1
+from verl.trainer.ppo.v1 import PPOTrainerSync, register_trainer
+
+from reward.guarded_manager import is_unscored
+
+TRAINER_MODE = "scigen_sync"
+
+
+def reward_health(infos: Iterable[dict[str, Any] | None]) -> dict[str, float]:
+    """The step's reward metrics from each answer's ``reward_extra_info``.
+
+    An answer with no reward information at all counts as unscored: something upstream lost it.
+
+    Args:
+        infos: one ``reward_extra_info`` dict (or None) per answer of the step.
+
+    Returns:
+        ``reward/unscored_frac``, ``reward/fallback_frac`` and ``reward/answers``.
+
+    >>> reward_health([{"unscored": 0.0, "fallback": 0.0}, {"unscored": 1.0, "fallback": 0.0},
+    ...                {"unscored": 0.0, "fallback": 1.0}, None])
+    {'reward/unscored_frac': 0.5, 'reward/fallback_frac': 0.25, 'reward/answers': 4.0}
+    """
+    answers = unscored = fallback = 0
+    for info in infos:
+        answers += 1
+        if not info:
+            unscored += 1
+            continue
+        unscored += is_unscored(info)
+        fallback += bool(info.get("fallback"))
+    share = (lambda n: n / answers) if answers else (lambda n: 0.0)
+    return {"reward/unscored_frac": share(unscored), "reward/fallback_frac": share(fallback),
+            "reward/answers": float(answers)}  # fmt: skip
+
+
+def step_reward_health(
+    keys: Sequence[str], partition_id: str, padding: Sequence[bool] = ()
+) -> dict[str, float]:
+    """:func:`reward_health` of the answers stored under ``keys`` in the TransferQueue, padding rows left out."""
+    import transfer_queue as tq
+
+    data = tq.kv_batch_get(keys=list(keys), partition_id=partition_id, select_fields=["extra_fields"])
+    fields = data.pop("extra_fields").tolist()
+    infos = [
+        (extra or {}).get("reward_extra_info") if isinstance(extra, dict) else None
+        for i, extra in enumerate(fields)
+        if not (i < len(padding) and padding[i])
+    ]
+    return reward_health(infos)
+
+
+@register_trainer(TRAINER_MODE)
+class GuardedSyncTrainer(PPOTrainerSync):
+    """``sync`` with the reward's health among each step's metrics."""
+
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)
+        print(
+            f"scigen-rl: trainer {TRAINER_MODE}: reward/unscored_frac and reward/fallback_frac logged each step"
+        )
+
+    def _compute_metrics(self, batch: Any, metrics: dict[str, Any], timing_raw: Any, global_steps: int, epoch: int) -> None:  # fmt: skip
+        super()._compute_metrics(batch, metrics, timing_raw, global_steps, epoch)
+        padding = [bool(tag.get("is_padding", False)) for tag in batch.tags]
+        metrics.update(step_reward_health(batch.keys, batch.partition_id, padding))
+
+
+@ray.remote
+class GuardedTaskRunner(TaskRunnerV1.__ray_actor_class__):  # type: ignore[name-defined]
+    """verl's v1 TaskRunner, in a process where this module (and so ``scigen_sync``) is imported."""
+
+    def run(self, config: Any) -> Any:
+        # Ray ships the actor class by value: the module's registration has not run in this process.
+        import launch.guarded_trainer  # noqa: F401
+
+        return super().run(config)
