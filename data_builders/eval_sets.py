@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from scigen_rl.image_budget import capped_image
 from scigen_rl.records import RecordError, Sample
 from scigen_rl.shipped import MATHVISION, load_jsonl_file, local_or_hub, open_table, shipped_dir
 
@@ -55,13 +56,15 @@ def _drawn_in_figure(options: list[str]) -> bool:
 def _sample(
     data_source: str, question: str, image: bytes, answer: str, ability: str, extra: dict[str, Any]
 ) -> Sample:
+    """One row; an image over the policy's pixel budget is shrunk (``image_resized_from`` says from what)."""
+    image, resized_from = capped_image(image)
     return Sample(
         data_source=data_source,
         prompt=[{"role": "user", "content": f"{Sample.IMAGE_TOKEN}{question}\n\n{INSTRUCTION}"}],
         images=[{"bytes": image, "path": None}],
         ability=ability,
         reward_model={"style": "model", "ground_truth": answer},
-        extra_info={"question": question, "answer": answer, **extra},
+        extra_info={"question": question, "answer": answer, **extra, "image_resized_from": resized_from},
     )
 
 
@@ -168,6 +171,10 @@ def geometry3k_rows(source: str = GEOMETRY3K_HUB, split: str = "test") -> list[S
     return rows
 
 
+def _resized(rows: list[Sample]) -> int:
+    return sum(bool(r.extra_info.get("image_resized_from")) for r in rows)
+
+
 def write_eval_sets(
     out_dir: str | os.PathLike[str],
     mathvision: str | None = MATHVISION_SHIPPED,
@@ -175,16 +182,19 @@ def write_eval_sets(
     geometry3k: str | None = GEOMETRY3K_HUB,
 ) -> dict[str, Any]:
     """``mathvision_mini.parquet`` (or ``mathvision.parquet``) and ``geometry3k_test.parquet``;
-    a source given as None is skipped. Returns ``{name: {"path", "rows", "data_source"}}``."""
+    a source given as None is skipped. Returns ``{name: {"path", "rows", "data_source", "resized_images"}}``
+    (images over :data:`~scigen_rl.image_budget.MAX_PIXELS` are shrunk so every row fits the prompt)."""
     out = Path(out_dir)
     written: dict[str, Any] = {}
     if mathvision:
         rows = mathvision_rows(mathvision, mathvision_split)
         name = DATA_SOURCES.get(mathvision_split, f"mathvision_{mathvision_split}")
         path = write_parquet(rows, out / f"{name}.parquet")
-        written[name] = {"path": str(path), "rows": len(rows), "data_source": rows[0].data_source}
+        written[name] = {"path": str(path), "rows": len(rows), "data_source": rows[0].data_source,
+                         "resized_images": _resized(rows)}  # fmt: skip
     if geometry3k:
         rows = geometry3k_rows(geometry3k, "test")
         path = write_parquet(rows, out / "geometry3k_test.parquet")
-        written["geometry3k"] = {"path": str(path), "rows": len(rows), "data_source": "geometry3k"}
+        written["geometry3k"] = {"path": str(path), "rows": len(rows), "data_source": "geometry3k",
+                                 "resized_images": _resized(rows)}  # fmt: skip
     return written

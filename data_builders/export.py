@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from scigen_rl.image_budget import capped_image
 from scigen_rl.records import Problem, Sample, Verdict, write_atomic
 
 INSTRUCTION = "Reason step by step inside <think> </think> first, then give the final answer in \\boxed{}."
@@ -25,15 +26,19 @@ def make_sample(
     problem: Problem, png: bytes, generator: str, index: int, verdict: Verdict | None = None
 ) -> Sample:
     """One verl row: ``<image>`` then the figure-referring question (or the question), then the instruction.
+    A figure over the policy's pixel budget is shrunk (``extra_info.image_resized_from`` says from what).
 
+    >>> import io; from PIL import Image
+    >>> png = io.BytesIO(); Image.new("RGB", (64, 48)).save(png, format="PNG")
     >>> p = Problem(id="p1", question="Find x.", answer="48", source="t", image_type="Math - Plane Geometric")
-    >>> s = make_sample(p, b"png", "imgcoder:m", 0)
+    >>> s = make_sample(p, png.getvalue(), "imgcoder:m", 0)
     >>> s.prompt[0]["content"].startswith("<image>Find x.")
     True
     >>> s.data_source, s.reward_model
     ('scigen/imgcoder:m', {'style': 'model', 'ground_truth': '48'})
     """
     question = (problem.multimodal_question or problem.question).strip()
+    png, resized_from = capped_image(png)
     extra: dict[str, Any] = {
         "problem_id": problem.id,
         "index": index,
@@ -42,6 +47,7 @@ def make_sample(
         "question": problem.question,
         "answer": problem.answer,
         "source": problem.source,
+        "image_resized_from": resized_from,
     }
     if verdict is not None:
         extra.update(r_inv=verdict.r_inv, perfect=verdict.perfect)

@@ -27,6 +27,7 @@ from urllib.parse import urlparse
 
 from reward.config import DEFAULT_VERIFIER, TOKEN_ENV
 
+from .prompt_fit import prompt_problems
 from .ray_jobs import REPO, Job, is_loopback, run_job
 from .reward_preflight import score_probe
 from .services import Service, ServiceManager, stop_process_group
@@ -439,6 +440,11 @@ def preflight(cfg: TrainConfig, config: Any) -> list[str]:
             f"experiment {experiment_name(cfg)} already has checkpoints in {ckpt}: pass --resume to continue "
             "it, or --experiment-name to start another"
         )
+    train, val = data_files(cfg)
+    too_long, notes = prompt_problems({"train": train, "val": val}, config)
+    for note in notes:
+        print(f"{experiment_name(cfg)}: {note}", file=sys.stderr)
+    problems += too_long
     mode = os.environ.get("WANDB_MODE", "online")
     if "wandb" in list(config.trainer.logger) and mode not in ("offline", "disabled", "dryrun"):
         netrc = Path(os.environ.get("NETRC", Path.home() / ".netrc"))

@@ -14,6 +14,7 @@ from PIL import Image
 
 from data_builders.eval_sets import geometry3k_rows, mathvision_rows
 from data_builders.export import INSTRUCTION
+from scigen_rl.image_budget import MAX_PIXELS, fitted_size
 from scigen_rl.records import RecordError
 
 from .conftest import rlhf_dataset
@@ -62,14 +63,26 @@ def test_mathvision_testmini_rows_load_in_verl(shipped_data: Path, tmp_path: Pat
     path = write_parquet(rows, tmp_path / "mathvision_mini.parquet")
     dataset = rlhf_dataset(path, tmp_path / "cache")
     assert len(dataset) == 304
-    for i in (0, 2, 150, 303):
+    big = [
+        i for i, r in enumerate(rows) if r.extra_info["problem_id"] in ("mathvision-2984", "mathvision-3033")
+    ]
+    for i in (0, 2, 150, *big):
         item = dataset[i]
         image = item["raw_prompt"][0]["content"][0]["image"]
         original = Image.open(
             shipped_data / "mathvision" / "images" / f"{rows[i].extra_info['problem_id'][11:]}.jpg"
         )
-        assert image.size == original.size
+        w, h = original.size
+        if w * h > MAX_PIXELS:  # shrunk to the size Qwen-VL's processor keeps as it is
+            assert image.size == fitted_size(w, h) and item["extra_info"]["image_resized_from"] == f"{w}x{h}"
+        else:
+            assert image.size == original.size and item["extra_info"]["image_resized_from"] == ""
         assert item["data_source"] == "mathvision_mini" and item["extra_info"]["index"] == i
+    resized = {r.extra_info["problem_id"] for r in rows if r.extra_info["image_resized_from"]}
+    assert {"mathvision-2955", "mathvision-2984", "mathvision-3033"} <= resized  # the ~2500x2500 px ones
+    for r in rows:  # every image within the budget
+        width, height = Image.open(io.BytesIO(r.images[0]["bytes"])).size
+        assert width * height <= MAX_PIXELS
 
 
 def test_geometry3k_from_a_local_file_in_the_hub_layout(shipped_data: Path, tmp_path: Path) -> None:
