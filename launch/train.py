@@ -17,6 +17,7 @@ import io
 import ipaddress
 import os
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -61,8 +62,12 @@ class TrainConfig:
     serve_verifier: bool = False
     """Start ``vllm serve <verifier_model>`` on this machine as a managed service."""
     verifier_model: str = DEFAULT_VERIFIER
+    verifier_api_key_env: str | None = None
+    """Name of the environment variable holding the verifier endpoint's API key (a hosted endpoint);
+    the reward server reads it, nothing prints it."""
     verifier_gpus: str = ""
-    """``CUDA_VISIBLE_DEVICES`` of the served verifier; the trainer then gets the other GPUs."""
+    """``CUDA_VISIBLE_DEVICES`` of the served verifier (needed with ``serve_verifier``); training gets the
+    first ``gpus_per_node`` of the other GPUs."""
     verifier_port: int = 8001
     verifier_max_model_len: int = 16384
     """Prompt + 8,192-token responses (their last 1,000 characters are judged) fit well inside."""
@@ -202,16 +207,73 @@ def job_env(cfg: TrainConfig, with_secrets: bool = True) -> dict[str, str]:
     """The one place the trainer's environment is built: W&B grouping, the run id, the GPUs the
     verifier does not use (locally), and on a cluster the secrets the job needs (``WANDB_API_KEY``)."""
     env = wandb_env(cfg)
-    if cfg.verifier_gpus and not cfg.ray_address:
-        taken = {g.strip() for g in cfg.verifier_gpus.split(",")}
-        env["CUDA_VISIBLE_DEVICES"] = ",".join(
-            str(g) for g in range(cfg.gpus_per_node) if str(g) not in taken
-        )
+    if cfg.serve_verifier and cfg.verifier_gpus and not cfg.ray_address:
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in trainer_gpus(cfg))
     if cfg.ray_address:
         for key in SECRET_VARS:
             if os.environ.get(key):
                 env[key] = os.environ[key] if with_secrets else "<set>"
     return env
+
+
+def _verifier_gpus(cfg: TrainConfig) -> list[int]:
+    try:
+        gpus = [int(g) for g in cfg.verifier_gpus.split(",") if g.strip()]
+    except ValueError:
+        raise ValueError(
+            f"--verifier-gpus {cfg.verifier_gpus}: expected GPU indices, e.g. 7 or 6,7"
+        ) from None
+    if any(g < 0 for g in gpus) or len(set(gpus)) != len(gpus):
+        raise ValueError(f"--verifier-gpus {cfg.verifier_gpus}: expected distinct GPU indices, e.g. 7 or 6,7")
+    return gpus
+
+
+def trainer_gpus(cfg: TrainConfig) -> list[int]:
+    """The GPUs a local run trains on: the first ``gpus_per_node`` the served verifier does not use."""
+    taken = set(_verifier_gpus(cfg))
+    free = (g for g in range(cfg.gpus_per_node + len(taken)) if g not in taken)
+    return [next(free) for _ in range(cfg.gpus_per_node)]
+
+
+def gpu_count() -> int | None:
+    """GPUs on this machine as ``nvidia-smi -L`` lists them; None where there is no nvidia-smi."""
+    if not shutil.which("nvidia-smi"):
+        return None
+    try:
+        listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return sum(line.startswith("GPU ") for line in listed.splitlines())
+
+
+def placement_problems(cfg: TrainConfig, gpus: int | None = None) -> list[str]:
+    """Where the served verifier would share a GPU with training (the rollout's vLLM already claims
+    most of each trainer GPU): ``gpus`` is this machine's GPU count, None if unknown."""
+    if not cfg.serve_verifier:
+        return []
+    if cfg.ray_address:
+        return [
+            "--serve-verifier starts the verifier on this machine, but a Ray job trains on every GPU the "
+            "cluster's nodes offer, the verifier's included: serve it on a machine outside the cluster (or "
+            "on GPUs its `ray start --num-gpus` leaves out) and pass --verifier-url"
+        ]
+    try:
+        taken = _verifier_gpus(cfg)
+    except ValueError as e:
+        return [str(e)]
+    if not taken:
+        return [
+            f"--serve-verifier needs --verifier-gpus, the GPUs kept from training (e.g. --verifier-gpus "
+            f"{cfg.gpus_per_node} --gpus-per-node {cfg.gpus_per_node}): the verifier's vLLM and the rollout's "
+            "cannot share a GPU"
+        ]
+    if gpus is not None and (max(taken) >= gpus or len(taken) + cfg.gpus_per_node > gpus):
+        return [
+            f"this machine has {gpus} GPU(s): the verifier's {cfg.verifier_gpus} and {cfg.gpus_per_node} for "
+            f"training do not fit; lower --gpus-per-node to {max(gpus - len(taken), 0)} or serve the verifier "
+            "elsewhere (--verifier-url)"
+        ]
+    return []
 
 
 def routable_address(peer: str) -> str:
@@ -378,6 +440,8 @@ def services(cfg: TrainConfig) -> list[Service]:
             "--verifier-model", cfg.verifier_model]  # fmt: skip
     for url in verifier_urls:
         argv += ["--verifier-url", url]
+    if cfg.verifier_api_key_env:
+        argv += ["--verifier-api-key-env", cfg.verifier_api_key_env]
     out.append(Service("reward", argv, f"http://127.0.0.1:{cfg.reward_port}/health", start_timeout_s=120))
     return out
 
@@ -420,7 +484,9 @@ def resolved_config(cfg: TrainConfig) -> Any:
 
 def preflight(cfg: TrainConfig, config: Any) -> list[str]:
     """What would make the run fail or waste GPU time, found before any service starts."""
-    problems = path_problems(cfg)
+    problems = path_problems(cfg) + placement_problems(cfg, gpu_count())
+    if cfg.verifier_api_key_env and not os.environ.get(cfg.verifier_api_key_env):
+        problems.append(f"--verifier-api-key-env {cfg.verifier_api_key_env}: that variable is not set here")
     url = reward_url(cfg)
     host = urlparse(url).hostname or ""
     if on_cluster(cfg) and is_loopback(url):

@@ -138,7 +138,45 @@ def test_train_dry_run_local_and_on_a_cluster(tmp_path: Path, monkeypatch: pytes
     assert "trainer.nnodes=2" in out and "server_url=http://10.0.0.2:8765" in out
     assert "+ray_kwargs.ray_init.runtime_env" not in out  # the job's runtime env is the only place
     assert "give --shared-dir" in out
+    assert "--serve-verifier starts the verifier on this machine, but a Ray job trains on every GPU" in out
     assert _cli("train", "--dry-run").returncode == 2  # no verifier given: a clear error, nothing started
+
+
+def test_the_served_verifier_never_shares_a_gpu_with_training(monkeypatch: pytest.MonkeyPatch) -> None:
+    from launch.train import job_env, placement_problems, services, trainer_gpus
+
+    def cfg(**kw: object) -> TrainConfig:
+        return TrainConfig(serve_verifier=True, **kw)  # type: ignore[arg-type]
+
+    # GPU 7 for the verifier, 4 to train on: GPUs 0-3; GPU 0 for the verifier: 1-4 (never 7 of 8 for 8).
+    assert trainer_gpus(cfg(verifier_gpus="7", gpus_per_node=4)) == [0, 1, 2, 3]
+    assert trainer_gpus(cfg(verifier_gpus="0", gpus_per_node=4)) == [1, 2, 3, 4]
+    assert trainer_gpus(cfg(verifier_gpus="1,3", gpus_per_node=3)) == [0, 2, 4]
+    assert job_env(cfg(verifier_gpus="0", gpus_per_node=4))["CUDA_VISIBLE_DEVICES"] == "1,2,3,4"
+    assert services(cfg(verifier_gpus="0", gpus_per_node=4))[0].env == {"CUDA_VISIBLE_DEVICES": "0"}
+    assert "CUDA_VISIBLE_DEVICES" not in job_env(TrainConfig(verifier_urls=["http://v/v1"], gpus_per_node=4))
+    # On an 8-GPU machine: 1 + 7 fits, 1 + 8 does not; a GPU index past the last does not either.
+    assert placement_problems(cfg(verifier_gpus="7", gpus_per_node=7), gpus=8) == []
+    assert (
+        "lower --gpus-per-node to 7" in placement_problems(cfg(verifier_gpus="7", gpus_per_node=8), gpus=8)[0]
+    )
+    assert "8 GPU(s)" in placement_problems(cfg(verifier_gpus="8", gpus_per_node=4), gpus=8)[0]
+    assert (
+        placement_problems(cfg(verifier_gpus="7", gpus_per_node=8), gpus=None) == []
+    )  # unknown: not refused
+    assert "needs --verifier-gpus" in placement_problems(cfg(gpus_per_node=8), gpus=8)[0]
+    assert "expected GPU indices" in placement_problems(cfg(verifier_gpus="seven"), gpus=8)[0]
+    assert "distinct" in placement_problems(cfg(verifier_gpus="6,6"), gpus=8)[0]
+    assert placement_problems(TrainConfig(verifier_urls=["http://v/v1"]), gpus=0) == []  # nothing served here
+    # A hosted verifier's key: passed by name to the reward server, refused when it is not set.
+    hosted = TrainConfig(verifier_urls=["https://api.example/v1"], verifier_api_key_env="VERIFIER_KEY")
+    argv = services(hosted)[-1].argv
+    assert argv[argv.index("--verifier-api-key-env") + 1] == "VERIFIER_KEY"
+    monkeypatch.delenv("VERIFIER_KEY", raising=False)
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    assert any("VERIFIER_KEY: that variable is not set" in p for p in _preflight(hosted))
+    monkeypatch.setenv("VERIFIER_KEY", "k")
+    assert not any("VERIFIER_KEY" in p for p in _preflight(hosted))
 
 
 def test_dry_run_config_passes_verl_validation(tmp_path: Path) -> None:
