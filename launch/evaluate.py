@@ -10,13 +10,24 @@ from __future__ import annotations
 import shlex
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .ray_jobs import Job
 
 
-def eval_job(eval_args: Sequence[str]) -> Job:
-    """The Ray job of an evaluation with these ``scigen-rl eval`` arguments."""
+def eval_job(
+    eval_args: Sequence[str], out_dir: str, eval_files: Sequence[str], model: str | None = None
+) -> Job:
+    """The Ray job of an evaluation with these ``scigen-rl eval`` arguments.
+
+    The job runs in an uploaded copy of this repository, in a temporary folder: its output folder, the
+    eval files and a local checkpoint are given again as absolute paths (the last flag given wins), so
+    that the report lands where it was asked for, not in a folder deleted with the job.
+    """
     args = [a for a in eval_args if a != "--ray"]
+    args += ["--out-dir", str(Path(out_dir).resolve()), "--eval-files", *(str(Path(f).resolve()) for f in eval_files)]
+    if model and Path(model).exists():
+        args += ["--vllm-model", str(Path(model).resolve())]
     entrypoint = shlex.join(["python3", "-m", "launch.evaluate", *args, "--ray"])
     return Job(entrypoint, excludes=["scigen_rl/data/*/seephys_images/"], name="eval")
 

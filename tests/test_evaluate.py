@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -173,17 +174,46 @@ def test_ray_shards_a_failed_shard_is_rerun_without_loss_or_doubles(
     assert result["benchmarks"]["mathvision_mini"]["problems"] == 5
 
 
-def test_the_ray_job_submission(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_ray_job_submission(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from launch.evaluate import main as job_main
     from scigen_rl.cli import main as cli
 
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ckpt" / "step200").mkdir(parents=True)  # a local checkpoint: sent as an absolute path
     assert cli(["eval", "--ray-address", "http://head:8265", "--vllm-model", "ckpt/step200", "--tensor-parallel-size", "2",
-                "--shards", "4", "--name", "s200", "--dry-run"]) == 0  # fmt: skip
+                "--shards", "4", "--name", "s200", "--out-dir", "res", "--dry-run"]) == 0  # fmt: skip
     out = capsys.readouterr().out.strip()
     assert out.startswith('# a Ray job on http://head:8265, runtime env {"working_dir": ')
+    # Relative paths would resolve in the job's temporary copy of the repository: all made absolute.
     assert out.endswith(
-        "\npython3 -m launch.evaluate --vllm-model ckpt/step200 --tensor-parallel-size 2 --shards 4 --name s200 --ray"
+        "\npython3 -m launch.evaluate --vllm-model ckpt/step200 --tensor-parallel-size 2 --shards 4 --name s200 "
+        f"--out-dir res --out-dir {tmp_path / 'res'} --eval-files {tmp_path / 'runs/eval/mathvision_mini.parquet'} "
+        f"{tmp_path / 'runs/eval/geometry3k_test.parquet'} --vllm-model {tmp_path / 'ckpt/step200'} --ray"
     )
+    from scigen_rl.cli import build_parser
+
+    parsed = build_parser().parse_args(
+        ["eval", *shlex.split(out.splitlines()[-1])[3:]]
+    )  # as the job parses it
+    assert parsed.out_dir == str(tmp_path / "res") and parsed.vllm_model == str(tmp_path / "ckpt" / "step200")
+    assert parsed.eval_files[0] == str(tmp_path / "runs" / "eval" / "mathvision_mini.parquet") and parsed.ray
+    # A Hub name stays a name.
+    assert (
+        cli(
+            [
+                "eval",
+                "--ray-address",
+                "http://head:8265",
+                "--vllm-model",
+                "Qwen/Qwen3-VL-8B-Instruct",
+                "--dry-run",
+            ]
+        )
+        == 0
+    )
+    assert capsys.readouterr().out.count("--vllm-model") == 1
     # On the cluster the job entry runs `scigen-rl eval --ray` (here: its engine/sampling dry run).
     assert job_main(["--vllm-model", "ckpt/step200", "--tensor-parallel-size", "2", "--dry-run"]) == 0
     assert json.loads(capsys.readouterr().out)["engine_args"]["tensor_parallel_size"] == 2
