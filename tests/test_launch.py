@@ -16,7 +16,7 @@ from data_builders.export import export, make_sample
 from launch.services import Service, ServiceError, ServiceManager, healthy
 from launch.sweep import collect, fit_log, report
 from launch.train import TrainConfig, resolved_config
-from scigen_rl.records import Problem
+from scigen_rl.records import Problem, Sample
 
 from .test_reward_server import _free_port
 
@@ -81,20 +81,23 @@ def _manifest(tmp_path: Path) -> Path:
     return tmp_path / "build" / "export" / "manifest.json"
 
 
-def _rows_parquet(path: Path, rows: int) -> Path:
-    """A training parquet of ``rows`` rows as the build writes them."""
+def samples(rows: int) -> list[Sample]:
+    """``rows`` training rows as the build makes them."""
     import io
-
-    from data_builders.export import write_parquet
 
     buf = io.BytesIO()
     Image.new("RGB", (64, 64), "white").save(buf, "PNG")
     problems = [
         Problem(id=f"p{i}", question=f"What is {i} + 1?", answer=str(i + 1), source="t") for i in range(rows)
     ]
-    return write_parquet(
-        [make_sample(p, buf.getvalue(), "imgcoder:m", i) for i, p in enumerate(problems)], path
-    )
+    return [make_sample(p, buf.getvalue(), "imgcoder:m", i) for i, p in enumerate(problems)]
+
+
+def _rows_parquet(path: Path, rows: int) -> Path:
+    """A training parquet of ``rows`` rows as the build writes them."""
+    from data_builders.export import write_parquet
+
+    return write_parquet(samples(rows), path)
 
 
 def test_train_dry_run_local_and_on_a_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -133,3 +133,47 @@ def test_train_on_the_cluster_runs_verl_until_it_needs_a_gpu(head: RayHead, tmp_
     assert f"default_local_dir': '{shared / 'checkpoints' / 'e1'}'" in err  # verl's printed config
     assert (shared / "checkpoints" / "e1" / "wandb_run_id").is_file()
     assert not (tmp_path / "outputs").exists()
+
+
+def test_a_sweep_with_a_50_row_subset_runs_on_the_cluster(head: RayHead, tmp_path: Path) -> None:
+    """`scigen-rl sweep --ray-address`: a build's 50-row scaling subset becomes a Ray job whose batch is
+    fitted to it (verl would divide by zero steps per epoch with 128) and which loads all 50 rows."""
+    from data_builders.export import export
+    from reward.standin_verifier import verifier_reply
+    from scigen_rl.llm.embedded import model_dir
+    from scigen_rl.llm.standin import StandInServer
+
+    from .test_launch import _rows_parquet, samples
+
+    shared = tmp_path / "shared"
+    export(samples(50), shared / "build" / "export", val_fraction=0.0, fractions=(1.0,))
+    val = _rows_parquet(shared / "val.parquet", 4)
+    verifier = StandInServer(api_key=None, reply=verifier_reply)
+    env = {
+        **os.environ,
+        **head.env,
+        "WANDB_MODE": "offline",
+        "WANDB_DIR": str(tmp_path),
+        "HF_HUB_OFFLINE": "1",
+    }
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "scigen_rl.cli", "sweep", "--manifest", str(shared / "build" / "export" / "manifest.json"),
+             "--ray-address", head.address, "--verifier-url", verifier.base_url, "--val-files", str(val),
+             "--model", str(model_dir()), "--shared-dir", str(shared), "--reward-port", str(free_port()),
+             "--reward-host", "127.0.0.1", "--run-dir", str(tmp_path / "services"), "--gpus-per-node", "1",
+             "--name", "s1"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=540,
+        )  # fmt: skip
+    finally:
+        verifier.close()
+    err = proc.stderr
+    assert proc.returncode != 0, err[-3000:]  # the run stops at verl's GPU check, and the sweep says so
+    assert (
+        "qwen3vl8b_grpo-imgcoder-n50: 50 training rows, fewer than the recipe's batch: data.train_batch_size=50"
+        in err
+    )
+    assert "submitted Ray job qwen3vl8b_grpo-imgcoder-n50-1" in err
+    assert "train and validate dataloader initialized, train dataset size: 50, val dataset size: 4" in err
+    assert "Total available GPUs 0 is less than total desired GPUs 1" in err
+    assert (shared / "checkpoints" / "qwen3vl8b_grpo-imgcoder-n50" / "wandb_run_id").is_file()
