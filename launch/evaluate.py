@@ -25,7 +25,12 @@ def eval_job(
     that the report lands where it was asked for, not in a folder deleted with the job.
     """
     args = [a for a in eval_args if a != "--ray"]
-    args += ["--out-dir", str(Path(out_dir).resolve()), "--eval-files", *(str(Path(f).resolve()) for f in eval_files)]
+    args += [
+        "--out-dir",
+        str(Path(out_dir).resolve()),
+        "--eval-files",
+        *(str(Path(f).resolve()) for f in eval_files),
+    ]
     if model and Path(model).exists():
         args += ["--vllm-model", str(Path(model).resolve())]
     entrypoint = shlex.join(["python3", "-m", "launch.evaluate", *args, "--ray"])

@@ -568,11 +568,14 @@ def run_trainer(cfg: TrainConfig) -> int:
     url = reward_url(cfg)
     if cfg.ray_address:
         # Every node scores a real answer through the reward server before the training job starts.
-        probe = Job(f"python3 -m launch.reward_preflight {shlex.quote(url)}", job_env(cfg),
-                    excludes=["scigen_rl/data/"], name=f"{experiment_name(cfg)}-preflight")  # fmt: skip
+        train, val = data_files(cfg)
+        argv = ["python3", "-m", "launch.reward_preflight", url, "--read", *train, *val,
+                "--write", str(checkpoint_dir(cfg))]  # fmt: skip
+        probe = Job(shlex.join(argv), job_env(cfg), excludes=["scigen_rl/data/"],
+                    name=f"{experiment_name(cfg)}-preflight")  # fmt: skip
         if run_job(cfg.ray_address, probe) != 0:
-            print(f"{experiment_name(cfg)}: training not started: the reward server at {url} cannot score "
-                  "from every node (see above)", file=sys.stderr)  # fmt: skip
+            print(f"{experiment_name(cfg)}: training not started: not every node can score through the reward "
+                  f"server at {url} and see the run's files (see above)", file=sys.stderr)  # fmt: skip
             return 1
         return run_job(cfg.ray_address, cluster_job(cfg))
     problem = score_probe(url, os.environ.get(TOKEN_ENV))

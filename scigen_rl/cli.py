@@ -493,7 +493,9 @@ def _eval_command(args: argparse.Namespace) -> int:
         forwarded = [
             a for i, a in enumerate(raw) if a != "--ray-address" and (i == 0 or raw[i - 1] != "--ray-address")
         ]
-        job = eval_job([a for a in forwarded if a != "--dry-run"], args.out_dir, args.eval_files, args.vllm_model)
+        job = eval_job(
+            [a for a in forwarded if a != "--dry-run"], args.out_dir, args.eval_files, args.vllm_model
+        )
         if args.dry_run:
             print(f"# a Ray job on {args.ray_address}, runtime env {json.dumps(job.runtime_env())}")
             print(job.entrypoint)

@@ -123,7 +123,10 @@ def test_train_on_the_cluster_runs_verl_until_it_needs_a_gpu(head: RayHead, tmp_
     err = proc.stderr
     assert proc.returncode == 1, err[-3000:]
     assert "e1: 50 training rows, fewer than the recipe's batch: data.train_batch_size=50" in err
-    assert f"reward pre-flight: all 1 node(s) scored through http://127.0.0.1:{reward_port}" in err
+    assert (
+        f"reward pre-flight: all 1 node(s) scored through http://127.0.0.1:{reward_port} and see the run's files"
+        in err
+    )
     assert "submitted Ray job e1-preflight-" in err and "submitted Ray job e1-1" in err
     assert "train and validate dataloader initialized, train dataset size: 50, val dataset size: 6" in err
     assert (
