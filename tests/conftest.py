@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,14 +21,11 @@ def shipped_data() -> Path:
 @pytest.fixture(scope="module")
 def renderer() -> Iterator[Renderer]:
     """Two workers, short limits; an API key sits in the parent's environment to prove it never leaks."""
-    os.environ["OPENAI_API_KEY"] = SECRET
-    os.environ["WANDB_API_KEY"] = SECRET
-    try:
+    with pytest.MonkeyPatch.context() as env:  # restored afterwards, whatever was set before
+        env.setenv("OPENAI_API_KEY", SECRET)
+        env.setenv("WANDB_API_KEY", SECRET)
         with Renderer(RenderConfig(workers=2, timeout_s=3.0, memory_mb=512)) as r:
             yield r
-    finally:
-        os.environ.pop("OPENAI_API_KEY", None)
-        os.environ.pop("WANDB_API_KEY", None)
 
 
 def rlhf_dataset(parquet: Path, cache: Path):  # type: ignore[no-untyped-def]
