@@ -51,7 +51,7 @@ def contact_sheet(
     >>> folder = Path(tempfile.mkdtemp())
     >>> Image.new("RGB", (200, 100), "white").save(folder / "a.png")
     >>> path, n = contact_sheet([SheetItem(str(folder / "a.png"), "p-1", "exported")], folder / "sheet.png")
-    >>> n, Image.open(path).size
+    >>> with Image.open(path) as sheet: n, sheet.size
     (1, (320, 364))
     """
     if columns < 1 or tile < 64:

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,3 +40,31 @@ def rlhf_dataset(parquet: Path, cache: Path):  # type: ignore[no-untyped-def]
     return RLHFDataset(
         data_files=[str(parquet)], tokenizer=None, config=config, processor=Qwen2VLImageProcessorPil()
     )
+
+
+_SESSIONS: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _track_sessions() -> Iterator[None]:
+    """Every aiohttp session made in this process, remembered without keeping it alive."""
+    import aiohttp
+
+    init = aiohttp.ClientSession.__init__
+
+    def tracked(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        _SESSIONS.add(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(aiohttp.ClientSession, "__init__", tracked)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _no_unclosed_sessions(_track_sessions: None) -> Iterator[None]:
+    """A test that leaves an aiohttp session open fails (they otherwise only print at exit)."""
+    before = {id(s) for s in _SESSIONS}
+    yield
+    leaked = [s for s in list(_SESSIONS) if id(s) not in before and not s.closed]
+    assert not leaked, f"{len(leaked)} aiohttp session(s) left open by this test"

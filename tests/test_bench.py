@@ -109,9 +109,16 @@ def test_r_inv_counts_errors_and_missing_images_in_the_denominator(shipped_data:
     server = StandInServer(api_key=None, reply=vision_reply)
     try:
         client = ChatClient(LLMConfig(base_url=server.base_url, model="vl", max_retries=1, backoff_s=0.01))
-        verdict = asyncio.run(validate_figure(client, problem, png, "real"))
-        missing = asyncio.run(validate_figure(client, problem, None, "real", "figs/seephys-1751.png"))
-        corrupt = asyncio.run(validate_figure(client, problem, b"\x89PNG not really", "real"))
+
+        async def run() -> list[Verdict]:
+            try:
+                return [await validate_figure(client, problem, png, "real"),
+                        await validate_figure(client, problem, None, "real", "figs/seephys-1751.png"),
+                        await validate_figure(client, problem, b"\x89PNG not really", "real")]  # fmt: skip
+            finally:
+                await client.close()
+
+        verdict, missing, corrupt = asyncio.run(run())
     finally:
         server.close()
     assert [a.correct for a in verdict.quiz_answers] == [True, True, False, False, False]

@@ -68,6 +68,14 @@ def _build(
     )  # fmt: skip
 
 
+def _finish(proc: subprocess.Popen[str], timeout: float = 300) -> int:
+    """The build's exit status, its output read to the end (a full pipe would stall it) and closed."""
+    out, err = proc.communicate(timeout=timeout)
+    if proc.returncode:
+        print(out, err)
+    return proc.returncode
+
+
 def _rows(run_dir: Path) -> list[dict]:
     return pq.read_table(run_dir / "export" / "train.parquet").to_pylist()
 
@@ -115,7 +123,7 @@ def test_build_exports_verl_rows_with_repair_and_filters(tmp_path: Path, shipped
             )
         calls = len(server.requests)
         again = _build(server, tmp_path / "run", 8, shipped_data / "scigenbench")
-        assert again.wait(timeout=300) == 0
+        assert _finish(again) == 0
         assert len(server.requests) == calls  # nothing redone, nothing re-asked
 
         # The export stage alone, with another split and other scaling fractions: no model call.
@@ -147,7 +155,7 @@ def test_kill_9_then_resume_gives_the_same_output(tmp_path: Path, shipped_data: 
     slow = StandInServer(reply=lambda body: (time.sleep(0.3), model(body))[1])
     try:
         reference = _build(slow, tmp_path / "clean", 16, shipped_data / "scigenbench")
-        assert reference.wait(timeout=300) == 0
+        assert _finish(reference) == 0
         victim = _build(slow, tmp_path / "killed", 16, shipped_data / "scigenbench")
         figures = tmp_path / "killed" / "synthesize" / "figures.jsonl"
         deadline = time.monotonic() + 120
@@ -156,11 +164,11 @@ def test_kill_9_then_resume_gives_the_same_output(tmp_path: Path, shipped_data: 
         ):
             time.sleep(0.05)
         victim.send_signal(signal.SIGKILL)
-        victim.wait()
+        _finish(victim)
         done_before = len(figures.read_text().splitlines())
         assert 5 <= done_before < 16
         resumed = _build(slow, tmp_path / "killed", 16, shipped_data / "scigenbench")
-        assert resumed.wait(timeout=300) == 0
+        assert _finish(resumed) == 0
         ids = [json.loads(line)["problem_id"] for line in figures.read_text().splitlines()]
         assert len(ids) == len(set(ids)) == 16  # no duplicate, nothing lost
         assert _rows(tmp_path / "killed") == _rows(tmp_path / "clean")
@@ -190,7 +198,7 @@ def test_a_model_outage_leaves_problems_for_the_next_run(tmp_path: Path, shipped
         assert "webinstruct-994992" not in figures.read_text() and len(figures.read_text().splitlines()) == 2
         down["on"] = False
         second = _build(server, tmp_path / "run", 3, shipped_data / "scigenbench")
-        assert second.wait(timeout=300) == 0
+        assert _finish(second) == 0
         ids = [json.loads(line)["problem_id"] for line in figures.read_text().splitlines()]
         assert sorted(ids) == sorted(set(ids)) and "webinstruct-994992" in ids and len(ids) == 3
     finally:

@@ -42,7 +42,8 @@ def test_render_writes_pngs_and_one_json_line_per_script(tmp_path: Path) -> None
     for line in lines:
         assert set(line) == KEYS
         assert line["status"] == "ok" and line["failure"] is None and line["error"] is None
-        assert Image.open(line["png"]).size[0] > 100
+        with Image.open(line["png"]) as png:
+            assert png.size[0] > 100
     assert lines[0]["png"] == str(out / "incline.png")
     assert (out / "two_figures-2.png").is_file()
     assert any("two_figures-2.png" in w for w in lines[1]["warnings"])

@@ -69,14 +69,14 @@ def test_mathvision_testmini_rows_load_in_verl(shipped_data: Path, tmp_path: Pat
     for i in (0, 2, 150, *big):
         item = dataset[i]
         image = item["raw_prompt"][0]["content"][0]["image"]
-        original = Image.open(
+        with Image.open(
             shipped_data / "mathvision" / "images" / f"{rows[i].extra_info['problem_id'][11:]}.jpg"
-        )
-        w, h = original.size
+        ) as original:
+            w, h = original.size
         if w * h > MAX_PIXELS:  # shrunk to the size Qwen-VL's processor keeps as it is
             assert image.size == fitted_size(w, h) and item["extra_info"]["image_resized_from"] == f"{w}x{h}"
         else:
-            assert image.size == original.size and item["extra_info"]["image_resized_from"] == ""
+            assert image.size == (w, h) and item["extra_info"]["image_resized_from"] == ""
         assert item["data_source"] == "mathvision_mini" and item["extra_info"]["index"] == i
     resized = {r.extra_info["problem_id"] for r in rows if r.extra_info["image_resized_from"]}
     assert {"mathvision-2955", "mathvision-2984", "mathvision-3033"} <= resized  # the ~2500x2500 px ones

@@ -238,7 +238,8 @@ run.finish()
     for key, bench in (("mv", "mathvision_mini"), ("geo", "geometry3k")):
         assert result["fits"][bench]["a"] == pytest.approx(truth[key][0], abs=1e-9)
         assert result["fits"][bench]["b"] == pytest.approx(truth[key][1], abs=1e-9)
-    assert Image.open(tmp_path / "sweep" / "scaling.png").size[0] > 300
+    with Image.open(tmp_path / "sweep" / "scaling.png") as plot:
+        assert plot.size[0] > 300
     assert "| 1000 | " in (tmp_path / "sweep" / "scaling.md").read_text()
     assert json.loads((tmp_path / "sweep" / "scaling.json").read_text())["runs"] == rows
     with pytest.raises(ValueError, match="two runs"):

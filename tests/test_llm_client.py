@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
 from scigen_rl.llm import ChatClient, LLMConfig, image_part
 from scigen_rl.llm.standin import StandInServer
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -29,6 +32,18 @@ def _client(
     return ChatClient(cfg)
 
 
+def _run(client: ChatClient, work: Coroutine[Any, Any, T]) -> T:
+    """``work`` on an event loop of its own, the client's connections closed before the loop ends."""
+
+    async def run() -> T:
+        try:
+            return await work
+        finally:
+            await client.close()
+
+    return asyncio.run(run())
+
+
 def _user(text: str) -> list[dict]:
     return [{"role": "system", "content": "be brief"}, {"role": "user", "content": text}]
 
@@ -37,7 +52,7 @@ def test_request_format_usage_and_cache(
     server: StandInServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = _client(server, tmp_path, monkeypatch, max_tokens=64, extra_body={"top_k": 20})
-    first = asyncio.run(client.chat(_user("draw a triangle")))
+    first = _run(client, client.chat(_user("draw a triangle")))
     assert first.ok and first.text == "echo: draw a triangle" and not first.cached
     assert first.usage == {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
     body = server.requests[0]
@@ -48,10 +63,11 @@ def test_request_format_usage_and_cache(
         and body["temperature"] == 0.0
     )
     again = ChatClient(client.config)  # a new run: same request, answered from disk
-    second = asyncio.run(again.chat(_user("draw a triangle")))
+    second = _run(again, again.chat(_user("draw a triangle")))
     assert second.cached and second.text == first.text and len(server.requests) == 1
     assert again.stats.cache_hits == 1 and again.stats.requests == 0
-    asyncio.run(again.chat(_user("draw a triangle"), temperature=0.7))  # another payload, another call
+    third = ChatClient(client.config)
+    _run(third, third.chat(_user("draw a triangle"), temperature=0.7))  # another payload, another call
     assert len(server.requests) == 2
 
 
@@ -60,7 +76,7 @@ def test_images_are_sent_as_data_urls(
 ) -> None:
     client = _client(server, tmp_path, monkeypatch)
     content = [{"type": "text", "text": "what is the angle?"}, image_part(b"\x89PNG\r\n\x1a\nfake")]
-    result = asyncio.run(client.chat([{"role": "user", "content": content}]))
+    result = _run(client, client.chat([{"role": "user", "content": content}]))
     assert result.ok, result.error
     assert server.requests[0]["messages"][0]["content"][1]["image_url"]["url"].startswith(
         "data:image/png;base64,"
@@ -72,7 +88,7 @@ def test_429_and_5xx_are_retried(
     server: StandInServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str
 ) -> None:
     client = _client(server, tmp_path, monkeypatch, max_retries=3)
-    result = asyncio.run(client.chat(_user(script)))
+    result = _run(client, client.chat(_user(script)))
     assert result.ok and result.attempts == 3 and server.calls[script] == 3
     assert client.stats.retries == 2 and client.stats.errors == 0
 
@@ -81,7 +97,7 @@ def test_exhausted_retries_are_recorded_not_raised(
     server: StandInServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = _client(server, tmp_path, monkeypatch, max_retries=1)
-    result = asyncio.run(client.chat(_user("fail500:5")))
+    result = _run(client, client.chat(_user("fail500:5")))
     assert not result.ok and result.text is None and "HTTP 500" in result.error and result.attempts == 2
     assert client.stats.errors == 1
     assert client.cache is not None and not list(
@@ -93,7 +109,7 @@ def test_a_malformed_answer_is_a_recorded_failure(
     server: StandInServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = _client(server, tmp_path, monkeypatch)
-    result = asyncio.run(client.chat(_user("malformed:")))
+    result = _run(client, client.chat(_user("malformed:")))
     assert not result.ok and result.text is None
     assert result.error.startswith("malformed response (KeyError") and "chat.completion" in result.error
     assert client.stats.errors == 1 and not list(Path(client.config.cache_dir).rglob("*.json"))
@@ -104,7 +120,7 @@ def test_a_hanging_server_times_out(
 ) -> None:
     client = _client(server, tmp_path, monkeypatch, timeout_s=0.3, max_retries=1)
     started = time.monotonic()
-    result = asyncio.run(client.chat(_user("hang:5")))
+    result = _run(client, client.chat(_user("hang:5")))
     assert result.error == "timeout" and result.attempts == 2
     assert time.monotonic() - started < 3
 
@@ -114,10 +130,10 @@ def test_connection_refused_and_bad_requests(
 ) -> None:
     dead = _client(server, tmp_path, monkeypatch, max_retries=1)
     dead._client = dead._client.with_options(base_url="http://127.0.0.1:9/v1")  # nothing listens there
-    result = asyncio.run(dead.chat(_user("hello")))
+    result = _run(dead, dead.chat(_user("hello")))
     assert not result.ok and result.error.startswith("connection error")
     bad = _client(server, tmp_path, monkeypatch, max_retries=3)
-    result = asyncio.run(bad.chat([{"role": "robot", "content": "hi"}]))
+    result = _run(bad, bad.chat([{"role": "robot", "content": "hi"}]))
     assert "HTTP 400" in result.error and "role" in result.error and result.attempts == 1  # not retried
 
 
@@ -130,7 +146,7 @@ def test_concurrency_is_bounded(
         return await asyncio.gather(*(client.chat(_user(f"sleep:0.2 #{i}")) for i in range(9)))
 
     started = time.monotonic()
-    results = asyncio.run(many())
+    results = _run(client, many())
     assert all(r.ok for r in results)
     assert server.max_in_flight == 3
     assert time.monotonic() - started >= 0.55  # three waves of 0.2 s

@@ -101,7 +101,13 @@ def test_verl_loads_the_reward_function_with_its_kwargs(monkeypatch: pytest.Monk
     assert inspect.iscoroutinefunction(fn)  # verl then awaits it on its event loop
     kwargs = dict(config.reward.custom_reward_function.reward_kwargs)
     assert kwargs == {"server_url": "http://10.0.0.5:8765"}
-    RewardConfig.from_kwargs({k: v for k, v in kwargs.items() if k != "server_url"} | {"mode": "rule_only"})
+    # Every other reward kwarg the recipe passes is a RewardConfig setting, and a misspelt one is refused.
+    settings = RewardConfig.from_kwargs(
+        {k: v for k, v in kwargs.items() if k != "server_url"} | {"mode": "rule_only"}
+    )
+    assert settings.mode == "rule_only"
+    with pytest.raises((TypeError, ValueError), match="error_scor"):
+        RewardConfig.from_kwargs({"error_scor": 0.5})
 
 
 @pytest.mark.parametrize(

@@ -358,8 +358,13 @@ def test_server_survives_everything_and_still_renders_identically(renderer: Rend
         "x = []\nwhile True:\n    x.append(bytearray(1 << 20))\n",
         "import sys\nsys.stdout.write('x' * 10_000_000)\nsys.stderr.close()\nraise SystemExit\n",
     ]
-    classes = [renderer.render(src, "h.py").failure for src in hostile]
-    assert classes == ["killed", "killed", "memory", "no_figure"]
+    restarts = renderer.restarts
+    results = [renderer.render(src, "h.py") for src in hostile]
+    assert [r.failure for r in results] == ["killed", "killed", "memory", "no_figure"]
+    assert all(r.status == "failed" and r.pngs == [] and r.error for r in results)
+    assert "exit status 0" in (results[0].error or "") and "SIGSEGV" in (results[1].error or "")
+    # Each script ran in a child of a worker: the workers themselves never died.
+    assert renderer.restarts == restarts
     after = renderer.render(_script(GOOD["geometry"]), "geometry.py")
     assert after.ok and after.pngs == first.pngs
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from reward.compass_reward import KEYS, compute_score
+from reward.compass_reward import KEYS, close, compute_score
 from reward.standin_verifier import verifier_reply
 from scigen_rl.llm.standin import StandInServer
 
@@ -60,7 +60,6 @@ def _start(*flags: str, env: dict[str, str] | None = None) -> tuple[str, subproc
 
 def score_once(url: str, response: str, gold: str, retry_s: float) -> dict:
     """One answer through ``compute_score`` and the server at ``url``, on an event loop of its own."""
-    from reward.compass_reward import close
 
     async def run() -> dict:
         try:
@@ -258,6 +257,7 @@ def test_compute_score_through_the_server_and_directly(
             "geo", "\\boxed{47}", "48", extra, server_url=nowhere, server_retry_s=1, error_score=0.25
         )
         ruled = await compute_score("geo", "\\boxed{48.0}", "48", extra, server_url=nowhere, server_retry_s=1)
+        await close()  # this loop's connections, as verl's reward workers close theirs at the end
         return via_server, direct, [down, ruled]
 
     monkeypatch.setenv("VERIFIER_KEY", "verifier-key")
