@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
-.PHONY: setup fonts demo test lint typecheck bench clean
+.PHONY: setup fonts demo test lint typecheck bench mutate clean
 
 setup: $(STAMP) fonts
 
@@ -44,6 +44,12 @@ typecheck: setup
 
 test: lint typecheck
 	$(BIN)/python -m pytest
+
+# Mutation testing of the core modules ([tool.mutmut] in pyproject.toml); resumable, writes
+# runs/mutation/report.md with the score per module (equivalent mutants: benchmarks/mutation_equivalents.toml).
+mutate: setup
+	$(BIN)/mutmut run --max-children 2 || true
+	$(BIN)/python benchmarks/mutation_report.py
 
 bench: setup
 	$(BIN)/python benchmarks/render_throughput.py
