@@ -46,7 +46,7 @@ test: lint typecheck
 	$(BIN)/python -m pytest
 
 # Mutation testing of the core modules ([tool.mutmut] in pyproject.toml); resumable, writes
-# runs/mutation/report.md with the score per module (equivalent mutants: benchmarks/mutation_equivalents.toml).
+# runs/mutation/report.md with the score per module (equivalent mutants: benchmarks/mutation_equivalents.yaml).
 mutate: setup
 	$(BIN)/mutmut run --max-children 2 || true
 	$(BIN)/python benchmarks/mutation_report.py

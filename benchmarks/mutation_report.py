@@ -2,7 +2,7 @@
 
 ``make mutate`` runs mutmut over the core modules (``[tool.mutmut]`` in pyproject.toml), then this:
 it reads every mutant's status (``mutmut results --all true``), drops the mutants listed in
-``benchmarks/mutation_equivalents.toml`` (a mutant that cannot change behaviour, each with the reason),
+``benchmarks/mutation_equivalents.yaml`` (a mutant that cannot change behaviour, each with the reason),
 and writes ``runs/mutation/report.md``: killed / (tested - equivalent) per file and overall, and the
 survivors to look at. It exits 1 when the score is under the target.
 """
@@ -12,12 +12,11 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import tomllib
 from collections import Counter, defaultdict
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-EQUIVALENTS = HERE / "mutation_equivalents.toml"
+EQUIVALENTS = HERE / "mutation_equivalents.yaml"
 KILLED = {"killed", "timeout", "caught by type check"}
 NOT_TESTED = {"skipped", "not checked"}
 
@@ -48,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="runs/mutation/report.md")
     args = parser.parse_args(argv)
 
-    equivalent = tomllib.loads(EQUIVALENTS.read_text()).get("equivalent", {}) if EQUIVALENTS.exists() else {}
+    import yaml
+
+    equivalent = (yaml.safe_load(EQUIVALENTS.read_text()) or {}).get("equivalent") or {}
     by_module: dict[str, Counter[str]] = defaultdict(Counter)
     survivors: dict[str, list[str]] = defaultdict(list)
     for name, status in statuses(args.mutmut).items():
