@@ -52,7 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     equivalent = (yaml.safe_load(EQUIVALENTS.read_text()) or {}).get("equivalent") or {}
     by_module: dict[str, Counter[str]] = defaultdict(Counter)
     survivors: dict[str, list[str]] = defaultdict(list)
-    for name, status in statuses(args.mutmut).items():
+    found = statuses(args.mutmut)
+    if not found:
+        print("no mutmut results here: run `make mutate` (or `mutmut run`) first", file=sys.stderr)
+        return 2
+    for name, status in found.items():
         module = module_of(name)
         if name in equivalent:
             by_module[module]["equivalent"] += 1
