@@ -89,6 +89,27 @@ def test_an_unreachable_or_refusing_job_server_is_one_clear_error(head: RayHead)
     assert wrong.returncode == 2 and "token authentication" in err and "RAY_AUTH_TOKEN" in err
 
 
+def _on_cluster(head: RayHead, tmp_path: Path, command: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``scigen-rl <command> --ray-address`` with a stand-in verifier, the shipped small model as the
+    policy, the reward server on this machine and one GPU asked for per node."""
+    from reward.standin_verifier import verifier_reply
+    from scigen_rl.llm.embedded import model_dir
+    from scigen_rl.llm.standin import StandInServer
+
+    verifier = StandInServer(api_key=None, reply=verifier_reply)
+    env = {**os.environ, **head.env, "WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path), "HF_HUB_OFFLINE": "1",
+           "VERL_LOGGING_LEVEL": "INFO"}  # fmt: skip
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "scigen_rl.cli", command, "--ray-address", head.address,
+             "--verifier-url", verifier.base_url, "--model", str(model_dir()), "--reward-host", "127.0.0.1",
+             "--run-dir", str(tmp_path / "services"), "--gpus-per-node", "1", *args],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=540,
+        )  # fmt: skip
+    finally:
+        verifier.close()
+
+
 def test_train_on_the_cluster_runs_verl_until_it_needs_a_gpu(head: RayHead, tmp_path: Path) -> None:
     """`scigen-rl train --ray-address`: services up, pre-flight (a job in which every node scores through
     the reward server with the run's token), the job composes verl's config from the
@@ -96,30 +117,15 @@ def test_train_on_the_cluster_runs_verl_until_it_needs_a_gpu(head: RayHead, tmp_
     verl's GPU check (`create_resource_pool`), the first step that needs a GPU."""
     from data_builders.eval_sets import mathvision_rows
     from data_builders.export import write_parquet
-    from reward.standin_verifier import verifier_reply
-    from scigen_rl.llm.embedded import model_dir
-    from scigen_rl.llm.standin import StandInServer
 
     from .test_launch import _rows_parquet
 
     shared = tmp_path / "shared"
     train = _rows_parquet(shared / "train.parquet", 50)
     val = write_parquet(mathvision_rows()[:6], shared / "val.parquet")
-    verifier = StandInServer(api_key=None, reply=verifier_reply)
     reward_port = free_port()
-    env = {**os.environ, **head.env, "WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path), "HF_HUB_OFFLINE": "1",
-           "VERL_LOGGING_LEVEL": "INFO"}  # fmt: skip
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "scigen_rl.cli", "train", "--ray-address", head.address,
-             "--verifier-url", verifier.base_url, "--train-files", str(train), "--val-files", str(val),
-             "--model", str(model_dir()), "--shared-dir", str(shared), "--reward-port", str(reward_port),
-             "--reward-host", "127.0.0.1", "--run-dir", str(tmp_path / "services"), "--experiment-name", "e1",
-             "--gpus-per-node", "1"],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=540,
-        )  # fmt: skip
-    finally:
-        verifier.close()
+    proc = _on_cluster(head, tmp_path, "train", "--train-files", str(train), "--val-files", str(val),
+                       "--shared-dir", str(shared), "--reward-port", str(reward_port), "--experiment-name", "e1")  # fmt: skip
     err = proc.stderr
     assert proc.returncode == 1, err[-3000:]
     assert "e1: 50 training rows, fewer than the recipe's batch: data.train_batch_size=50" in err
@@ -142,34 +148,15 @@ def test_a_sweep_with_a_50_row_subset_runs_on_the_cluster(head: RayHead, tmp_pat
     """`scigen-rl sweep --ray-address`: a build's 50-row scaling subset becomes a Ray job whose batch is
     fitted to it (verl would divide by zero steps per epoch with 128) and which loads all 50 rows."""
     from data_builders.export import export
-    from reward.standin_verifier import verifier_reply
-    from scigen_rl.llm.embedded import model_dir
-    from scigen_rl.llm.standin import StandInServer
 
     from .test_launch import _rows_parquet, samples
 
     shared = tmp_path / "shared"
     export(samples(50), shared / "build" / "export", val_fraction=0.0, fractions=(1.0,))
     val = _rows_parquet(shared / "val.parquet", 4)
-    verifier = StandInServer(api_key=None, reply=verifier_reply)
-    env = {
-        **os.environ,
-        **head.env,
-        "WANDB_MODE": "offline",
-        "WANDB_DIR": str(tmp_path),
-        "HF_HUB_OFFLINE": "1",
-    }
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "scigen_rl.cli", "sweep", "--manifest", str(shared / "build" / "export" / "manifest.json"),
-             "--ray-address", head.address, "--verifier-url", verifier.base_url, "--val-files", str(val),
-             "--model", str(model_dir()), "--shared-dir", str(shared), "--reward-port", str(free_port()),
-             "--reward-host", "127.0.0.1", "--run-dir", str(tmp_path / "services"), "--gpus-per-node", "1",
-             "--name", "s1"],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=540,
-        )  # fmt: skip
-    finally:
-        verifier.close()
+    proc = _on_cluster(head, tmp_path, "sweep", "--manifest", str(shared / "build" / "export" / "manifest.json"),
+                       "--val-files", str(val), "--shared-dir", str(shared), "--reward-port", str(free_port()),
+                       "--name", "s1")  # fmt: skip
     err = proc.stderr
     assert proc.returncode != 0, err[-3000:]  # the run stops at verl's GPU check, and the sweep says so
     assert (
