@@ -122,7 +122,8 @@ class _Checker:
         return value
 
     def mapping(self, name: str) -> dict[str, Any]:
-        value = self.data.get(name) or {}
+        value = self.data.get(name)
+        value = {} if value is None else value  # absent is empty; an empty list is still the wrong kind
         if not isinstance(value, dict):
             raise self.fail(name, f"expected an object, got {_type_name(value)}")
         return dict(value)
