@@ -55,8 +55,7 @@ def reward_health(infos: Iterable[dict[str, Any] | None]) -> dict[str, float]:
             continue
         unscored += is_unscored(info)
         fallback += bool(info.get("fallback"))
-    share = (lambda n: n / answers) if answers else (lambda n: 0.0)
-    return {"reward/unscored_frac": share(unscored), "reward/fallback_frac": share(fallback),
+    return {"reward/unscored_frac": unscored / max(answers, 1), "reward/fallback_frac": fallback / max(answers, 1),
             "reward/answers": float(answers)}  # fmt: skip
 
 
@@ -69,7 +68,7 @@ def step_reward_health(
     data = tq.kv_batch_get(keys=list(keys), partition_id=partition_id, select_fields=["extra_fields"])
     fields = data.pop("extra_fields").tolist()
     infos = [
-        (extra or {}).get("reward_extra_info") if isinstance(extra, dict) else None
+        extra.get("reward_extra_info") if isinstance(extra, dict) else None
         for i, extra in enumerate(fields)
         if not (i < len(padding) and padding[i])
     ]

@@ -22,10 +22,8 @@ from urllib.parse import urlparse
 import pyarrow.parquet as pq
 from PIL import Image
 
-from scigen_rl.image_budget import MIN_PIXELS, fitted_size
+from scigen_rl.image_budget import PROCESSOR_MAX_PIXELS, image_tokens
 
-PROCESSOR_MAX_PIXELS = 16384 * 32 * 32
-"""Qwen3-VL's processor (and qwen_vl_utils) default largest image: 16,384 tokens."""
 SHOWN = 10
 """Rows named per file; the rest are counted."""
 
@@ -100,9 +98,7 @@ def prompt_tokens(
     for image in row.get(image_key) or []:
         with Image.open(io.BytesIO(image["bytes"])) as opened:  # the header only: no pixels decoded
             width, height = opened.size
-        max_pixels = int(image.get("max_pixels") or PROCESSOR_MAX_PIXELS)
-        w, h = fitted_size(width, height, factor, min_pixels=MIN_PIXELS, max_pixels=max_pixels)
-        tokens += (w // factor) * (h // factor) + 2  # the image's tokens and its start/end markers
+        tokens += image_tokens(width, height, factor, int(image.get("max_pixels") or PROCESSOR_MAX_PIXELS))
     return tokens
 
 

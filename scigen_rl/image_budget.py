@@ -20,6 +20,8 @@ TOKEN_PIXELS = 32
 MAX_IMAGE_TOKENS = 2048
 """Image tokens an exported image may cost at most: half of the recipe's 4,096-token prompt."""
 MAX_PIXELS = MAX_IMAGE_TOKENS * TOKEN_PIXELS**2
+PROCESSOR_MAX_PIXELS = 16384 * TOKEN_PIXELS**2
+"""Qwen3-VL's processor (and qwen_vl_utils) default largest image: 16,384 tokens."""
 MIN_PIXELS = 65536
 """Qwen3-VL's processor enlarges smaller images to this many pixels (64 tokens)."""
 
