@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,72 @@ def test_r_inv_counts_errors_and_missing_images_in_the_denominator(shipped_data:
     assert "no option letter" in (verdict.quiz_answers[3].error or "")
     assert missing.r_inv == 0.0 and missing.extra["reason"] == "missing image: figs/seephys-1751.png"
     assert corrupt.r_inv == 0.0 and corrupt.extra["reason"].startswith("corrupt image")
+
+
+def _validate(problem: Any, png: bytes | None) -> Verdict:
+    server = StandInServer(api_key=None, reply=vision_reply)
+    client = ChatClient(LLMConfig(base_url=server.base_url, model="vl", max_retries=0))
+
+    async def run() -> Verdict:
+        try:
+            return await validate_figure(client, problem, png, "real")
+        finally:
+            await client.close()
+
+    try:
+        return asyncio.run(run())
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("wrong", [None, 0, -1])
+def test_perfect_only_when_every_quiz_is_right(shipped_data: Path, wrong: int | None) -> None:
+    problem = next(p for p in load_scigenbench(shipped_data / "scigenbench") if p.id == "seephys-1751")
+    TABLE.clear()
+    for quiz in problem.quizzes:
+        TABLE[quiz.question] = quiz.correct_option
+    if wrong is not None:
+        quiz = problem.quizzes[wrong]
+        TABLE[quiz.question] = next(k for k in quiz.options if k != quiz.correct_option)
+    verdict = _validate(problem, Path(problem.extra["reference_image"]).read_bytes())
+    n = len(problem.quizzes)
+    assert verdict.perfect is (wrong is None)
+    assert verdict.r_inv == pytest.approx(1.0 if wrong is None else (n - 1) / n)
+    assert verdict.errors == 0 and len(verdict.quiz_answers) == n
+    assert [a.index for a in verdict.quiz_answers] == list(range(n))
+    assert all(a.error is None for a in verdict.quiz_answers)
+
+
+def test_figures_that_cannot_be_judged_score_zero_with_the_reason(shipped_data: Path) -> None:
+    problem = next(p for p in load_scigenbench(shipped_data / "scigenbench") if p.id == "seephys-1751")
+    empty = _validate(problem, b"")
+    assert empty.r_inv == 0.0 and empty.perfect is False and empty.extra["reason"] == "empty image file"
+    assert [a.error for a in empty.quiz_answers] == ["empty image file"] * len(problem.quizzes)
+    unquizzed = _validate(replace(problem, quizzes=[]), b"")
+    assert unquizzed.r_inv is None and unquizzed.extra["reason"] == "no quizzes"
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [(0, True), (2, True), (2.0, True), (-1, False), (3, False), (True, False), (None, False)],
+)
+def test_judge_scores_at_the_edges_of_0_to_2(value: object, ok: bool) -> None:
+    reply = json.dumps({**{k: 1 for k in JUDGE_DIMENSIONS}, "layout_precision": value})
+    if ok:
+        assert (
+            parse_judge(reply)["layout_precision"] == value
+            and parse_judge(reply)["correctness_fidelity"] == 1
+        )
+    else:
+        with pytest.raises(JudgeParseError, match="layout_precision"):
+            parse_judge(reply)
+
+
+def test_the_judge_reads_its_last_json_object() -> None:
+    draft = GOOD_JUDGE.replace(": 2", ": 0")
+    assert set(parse_judge(f"Draft: {draft}\nFinal: {GOOD_JUDGE}").values()) == {2}
+    assert set(parse_judge(f"```json\n{draft}\n```\n```json\n{GOOD_JUDGE}\n```").values()) == {2}
+    assert set(parse_judge(f"```json\n{draft}\n```\nthen {GOOD_JUDGE}").values()) == {0}  # a fence wins
 
 
 def test_bench_end_to_end_on_seephys_figures(shipped_data: Path, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -112,6 +113,20 @@ class RenderConfig:
     @property
     def cpu_limit_s(self) -> int:
         return int(self.cpu_s if self.cpu_s is not None else self.timeout_s + 1) + 1
+
+    def rlimits(self, base_vm_bytes: int) -> dict[int, tuple[int, int]]:
+        """The (soft, hard) resource limits of every script, for a process whose address space is
+        ``base_vm_bytes`` when the script starts: the memory limit is headroom on top of it. The CPU
+        limit's soft part sends SIGXCPU (a ``timeout``), the hard one a second later SIGKILL."""
+        size = self.file_size_mb << 20
+        space = base_vm_bytes + (self.memory_mb << 20)
+        return {
+            resource.RLIMIT_CORE: (0, 0),
+            resource.RLIMIT_CPU: (self.cpu_limit_s, self.cpu_limit_s + 1),
+            resource.RLIMIT_FSIZE: (size, size),
+            resource.RLIMIT_AS: (space, space),
+            resource.RLIMIT_NOFILE: (256, 256),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -36,8 +36,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _linux
-from ._wire import FrameError, frame_length, parse_frame, read_frame, write_frame
-from .config import FAILURE_CLASSES, RenderConfig
+from ._wire import FrameError, frame_length, read_frame, write_frame
+from .config import RenderConfig
+from .outcome import classify
 
 _ACK = b"\x06"  # a child writes it when it has taken its script: a spare that died before never does
 _EXIT_GRACE_S = 0.5  # after the child exits, how long its result pipe may stay open (a straggler holds it)
@@ -66,7 +67,7 @@ class _Server:
         self.open_fds: set[int] = {req, rep}
         # Children get /dev/null from here: no device can be opened inside (the mounts are nodev).
         self.devnull = devnull
-        self.rlimit_as = _address_space_limit(cfg.memory_mb)
+        self.base_vm_bytes = _virtual_memory_bytes()
         self.hot_pages: list[tuple[int, int]] = []
 
     def calibrate(self) -> None:
@@ -126,12 +127,8 @@ class _Server:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails with EFBIG instead
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         cfg = self.cfg
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_CPU, (cfg.cpu_limit_s, cfg.cpu_limit_s + 1))
-        size = cfg.file_size_mb << 20
-        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
-        resource.setrlimit(resource.RLIMIT_AS, (self.rlimit_as, self.rlimit_as))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+        for which, limits in cfg.rlimits(self.base_vm_bytes).items():
+            resource.setrlimit(which, limits)
         _linux.drop_capabilities()
         if self.isolation["seccomp"] == "on":
             _linux.install_seccomp_filter()
@@ -218,7 +215,7 @@ class _Server:
                 os.kill(child.pid, signal.SIGKILL)
         self._sweep()
         shutil.rmtree(child.job_dir, ignore_errors=True)
-        header, pngs = self._interpret(data, ended, why)
+        header, pngs = classify(self.cfg, data, ended, why)
         header["seconds"] = seconds
         return header, pngs
 
@@ -265,52 +262,6 @@ class _Server:
                 os.kill(child.pid, signal.SIGKILL)
         _, status, rusage = os.wait4(child.pid, 0)
         return bytes(buf), (status, rusage), why
-
-    def _interpret(
-        self, data: bytes, ended: tuple[int, Any] | None, why: str | None
-    ) -> tuple[dict[str, Any], list[bytes]]:
-        cfg = self.cfg
-
-        def failed(failure: str, error: str) -> tuple[dict[str, Any], list[bytes]]:
-            return {"status": "failed", "failure": failure, "error": error, "warnings": [], "texts": []}, []
-
-        if why == "deadline":
-            return failed(
-                "timeout", f"the script ran past the {cfg.timeout_s:g} s wall-clock limit and was killed"
-            )
-        if why == "oversize":
-            return failed("killed", f"the script's output exceeded {cfg.max_output_mb} MB and it was killed")
-        if ended is not None:
-            status, rusage = ended
-            if os.WIFSIGNALED(status):
-                sig = os.WTERMSIG(status)
-                cpu = rusage.ru_utime + rusage.ru_stime
-                if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= cfg.cpu_limit_s - 0.5):
-                    return failed(
-                        "timeout", f"the script used its {cfg.cpu_limit_s} s CPU-time limit and was killed"
-                    )
-                return failed("killed", f"the script's process was killed by {signal.Signals(sig).name}")
-            code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
-            if not data:
-                return failed(
-                    "killed", f"the process ended (exit status {code}) before its figures were captured"
-                )
-        try:
-            header, pngs = parse_frame(data, cfg.max_output_mb << 20)
-            clean = {
-                "status": "ok" if header.get("status") == "ok" else "failed",
-                "failure": header.get("failure") if header.get("failure") in FAILURE_CLASSES else None,
-                "error": None if header.get("error") is None else str(header["error"])[:4000],
-                "warnings": [str(w)[:400] for w in header.get("warnings", [])][:20],
-                "texts": [str(t)[:300] for t in header.get("texts", [])][:500],
-            }
-        except (FrameError, AttributeError, TypeError) as e:
-            return failed("killed", f"the script's process sent a malformed result ({e})")
-        if clean["status"] == "ok" and not pngs:
-            return failed("no_figure", "the script drew no figure")
-        if clean["status"] == "failed" and clean["failure"] is None:
-            clean["failure"] = "runtime"
-        return clean, (pngs if clean["status"] == "ok" else [])
 
     def _sweep(self) -> None:
         """SIGKILL every process of ours but the spare, so nothing of a script runs on; reap the dead.
@@ -403,10 +354,10 @@ def _descendants(root: int) -> list[int]:
     return out
 
 
-def _address_space_limit(memory_mb: int) -> int:
+def _virtual_memory_bytes() -> int:
+    """This process's address space (VmSize): a script's memory limit is headroom on top of it."""
     with open("/proc/self/status") as f:
-        vm = next(int(line.split()[1]) for line in f if line.startswith("VmSize:"))
-    return (vm << 10) + (memory_mb << 20)
+        return next(int(line.split()[1]) for line in f if line.startswith("VmSize:")) << 10
 
 
 def _enter_namespaces(cfg: RenderConfig, req: int, rep: int) -> dict[str, Any]:

@@ -1,0 +1,334 @@
+"""The renderer's policy in this process: the resource limits a script gets (applied for real to a
+forked child and probed on both sides of each edge), how a script's end is classified (from real
+wait statuses), the settings' validation, and the framing of results over pipes. The sandboxed
+runs in ``test_render_limits.py`` check the same limits through the whole renderer."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import time
+from typing import Any
+
+import pytest
+
+from scigen_rl.render._wire import (
+    FrameError,
+    encode_frame,
+    frame_length,
+    parse_frame,
+    read_frame,
+    write_frame,
+)
+from scigen_rl.render.config import RenderConfig
+from scigen_rl.render.outcome import MAX_TEXT_CHARS, MAX_TEXTS, MAX_WARNING_CHARS, MAX_WARNINGS, classify
+
+MB = 1 << 20
+
+
+def _vm_bytes() -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmSize:")) << 10
+
+
+def _in_child_with_limits(cfg: RenderConfig, action: str, arg: int) -> tuple[int, Any]:
+    """Fork, apply ``cfg``'s limits as the sandbox does, run ``action``; the wait status and rusage."""
+    pid = os.fork()
+    if pid == 0:
+        code = 3
+        try:
+            for which, limits in cfg.rlimits(_vm_bytes()).items():
+                resource.setrlimit(which, limits)
+            if action == "allocate":
+                block = bytearray(arg)
+                block[::4096] = b"x" * len(block[::4096])
+            elif action == "write":
+                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+                with open(f"/tmp/scigen-fsize-{os.getpid()}", "wb") as f:
+                    try:
+                        f.write(b"x" * arg)
+                    finally:
+                        os.unlink(f.name)
+            elif action == "spin":
+                end = time.monotonic() + arg
+                while time.monotonic() < end:
+                    pass
+            elif action == "files":
+                fds = [os.open("/dev/null", os.O_RDONLY) for _ in range(arg)]
+                assert fds
+            code = 0
+        except (MemoryError, OSError):
+            code = 1
+        finally:
+            os._exit(code)
+    _, status, rusage = os.wait4(pid, 0)
+    return status, rusage
+
+
+def _exit_code(ended: tuple[int, Any]) -> int | None:
+    return os.WEXITSTATUS(ended[0]) if os.WIFEXITED(ended[0]) else None
+
+
+@pytest.mark.parametrize(("extra_mb", "fits"), [(-48, True), (48, False)])
+def test_memory_limit_is_headroom_at_its_edge(extra_mb: int, fits: bool) -> None:
+    cfg = RenderConfig(memory_mb=256)
+    # The child's own start-up costs a few MB of address space: 48 MB on either side is clear of it.
+    assert _exit_code(_in_child_with_limits(cfg, "allocate", (256 + extra_mb) * MB)) == (0 if fits else 1)
+
+
+@pytest.mark.parametrize(("size_mb", "fits"), [(1, True), (2, True), (3, False)])
+def test_file_size_limit_at_its_edge(size_mb: int, fits: bool) -> None:
+    cfg = RenderConfig(file_size_mb=2)
+    assert _exit_code(_in_child_with_limits(cfg, "write", size_mb * MB)) == (0 if fits else 1)
+
+
+@pytest.mark.parametrize(("files", "fits"), [(200, True), (260, False)])
+def test_open_file_limit(files: int, fits: bool) -> None:
+    assert _exit_code(_in_child_with_limits(RenderConfig(), "files", files)) == (0 if fits else 1)
+
+
+def test_cpu_limit_sends_sigxcpu_and_is_a_timeout() -> None:
+    cfg = RenderConfig(timeout_s=30, cpu_s=0.5)  # 1 CPU second (whole seconds, rounded up past the setting)
+    assert cfg.cpu_limit_s == 1
+    started = time.monotonic()
+    ended = _in_child_with_limits(cfg, "spin", 20)
+    assert os.WIFSIGNALED(ended[0]) and os.WTERMSIG(ended[0]) == signal.SIGXCPU
+    assert time.monotonic() - started < 10
+    header, pngs = classify(cfg, b"", ended, None)
+    assert (header["failure"], pngs) == ("timeout", [])
+    assert "1 s CPU-time limit" in header["error"]
+
+
+def test_no_core_dumps_and_limits_follow_the_settings() -> None:
+    cfg = RenderConfig(memory_mb=300, file_size_mb=5, timeout_s=7)
+    limits = cfg.rlimits(1000)
+    assert limits[resource.RLIMIT_CORE] == (0, 0)
+    assert limits[resource.RLIMIT_AS] == (1000 + 300 * MB,) * 2
+    assert limits[resource.RLIMIT_FSIZE] == (5 * MB,) * 2
+    assert limits[resource.RLIMIT_CPU] == (cfg.cpu_limit_s, cfg.cpu_limit_s + 1)
+
+
+@pytest.mark.parametrize(
+    ("timeout_s", "cpu_s", "limit"), [(7, None, 9), (7.5, None, 9), (20, 2, 3), (20, 2.5, 3), (20, 0.1, 1)]
+)
+def test_cpu_limit_seconds(timeout_s: float, cpu_s: float | None, limit: int) -> None:
+    assert RenderConfig(timeout_s=timeout_s, cpu_s=cpu_s).cpu_limit_s == limit
+
+
+# -- classification of how a script ended -------------------------------------------------------
+
+
+def _ended_by(sig: int) -> tuple[int, Any]:
+    pid = os.fork()
+    if pid == 0:
+        os.kill(os.getpid(), sig)
+        os._exit(9)
+    _, status, rusage = os.wait4(pid, 0)
+    return status, rusage
+
+
+def _ended_with(code: int) -> tuple[int, Any]:
+    pid = os.fork()
+    if pid == 0:
+        os._exit(code)
+    _, status, rusage = os.wait4(pid, 0)
+    return status, rusage
+
+
+def _rusage(cpu_s: float) -> resource.struct_rusage:
+    return resource.struct_rusage((cpu_s / 2, cpu_s / 2, *([0] * 14)))
+
+
+CFG = RenderConfig(timeout_s=5, cpu_s=4, max_output_mb=1)  # CPU limit 5 s
+
+
+def test_wall_clock_and_oversize_kills_are_named() -> None:
+    header, _ = classify(CFG, b"", None, "deadline")
+    assert header["failure"] == "timeout" and "5 s wall-clock limit" in header["error"]
+    header, _ = classify(CFG, encode_frame({"status": "ok"}, [b"png"]), None, "oversize")
+    assert header["failure"] == "killed" and "exceeded 1 MB" in header["error"]
+
+
+@pytest.mark.parametrize(("cpu_s", "failure"), [(4.4, "killed"), (4.5, "timeout"), (6.0, "timeout")])
+def test_sigkill_at_the_hard_cpu_limit_is_a_timeout(cpu_s: float, failure: str) -> None:
+    status, _ = _ended_by(signal.SIGKILL)
+    header, _ = classify(CFG, b"", (status, _rusage(cpu_s)), None)
+    assert header["failure"] == failure
+    if failure == "killed":
+        assert header["error"] == "the script's process was killed by SIGKILL"
+
+
+@pytest.mark.parametrize(("sig", "failure"), [(signal.SIGXCPU, "timeout"), (signal.SIGTERM, "killed")])
+def test_signals(sig: int, failure: str) -> None:
+    header, pngs = classify(CFG, encode_frame({"status": "ok"}, [b"png"]), _ended_by(sig), None)
+    assert (header["status"], header["failure"], pngs) == ("failed", failure, [])
+
+
+def test_a_process_that_exits_without_a_result_was_killed() -> None:
+    header, _ = classify(CFG, b"", _ended_with(70), None)
+    assert header["failure"] == "killed" and "exit status 70" in header["error"]
+
+
+def test_a_result_written_before_a_clean_exit_counts() -> None:
+    header, pngs = classify(CFG, encode_frame({"status": "ok"}, [b"p1", b"p2"]), _ended_with(0), None)
+    assert header["status"] == "ok" and header["failure"] is None and pngs == [b"p1", b"p2"]
+
+
+def test_ok_without_figures_is_no_figure() -> None:
+    header, pngs = classify(CFG, encode_frame({"status": "ok", "warnings": ["w"]}), None, None)
+    assert (header["status"], header["failure"], pngs) == ("failed", "no_figure", [])
+
+
+@pytest.mark.parametrize(
+    ("failure", "kept"),
+    [("memory", "memory"), ("syntax", "syntax"), ("made-up", "runtime"), (None, "runtime")],
+)
+def test_a_failure_class_is_kept_only_when_known(failure: str | None, kept: str) -> None:
+    header, pngs = classify(
+        CFG, encode_frame({"status": "failed", "failure": failure, "error": "E"}, [b"p"]), None, None
+    )
+    assert (header["status"], header["failure"], header["error"], pngs) == ("failed", kept, "E", [])
+
+
+@pytest.mark.parametrize("data", [b"garbage", encode_frame({"status": "ok"})[:-1] + b"[", b"SGR1"])
+def test_malformed_results_are_a_kill_not_a_crash(data: bytes) -> None:
+    header, pngs = classify(CFG, data, None, None)
+    assert (header["failure"], pngs) == ("killed", []) and "malformed result" in header["error"]
+
+
+def test_a_result_over_the_output_cap_is_refused() -> None:
+    big = encode_frame({"status": "ok", "texts": ["x" * (2 * MB)]}, [b"png"])
+    header, _ = classify(CFG, big, None, None)
+    assert header["failure"] == "killed" and "malformed" in header["error"]
+
+
+@pytest.mark.parametrize("n", [0, 1])
+def test_untrusted_lists_are_bounded_at_their_edges(n: int) -> None:
+    header = {
+        "status": "ok",
+        "error": None,
+        "warnings": ["w" * (MAX_WARNING_CHARS + n)] * (MAX_WARNINGS + n),
+        "texts": ["t" * (MAX_TEXT_CHARS + n)] * (MAX_TEXTS + n),
+    }
+    clean, pngs = classify(CFG, encode_frame(header, [b"png"]), None, None)
+    assert clean["status"] == "ok" and pngs == [b"png"] and clean["error"] is None
+    assert len(clean["warnings"]) == MAX_WARNINGS and {len(w) for w in clean["warnings"]} == {
+        MAX_WARNING_CHARS
+    }
+    assert len(clean["texts"]) == MAX_TEXTS and {len(t) for t in clean["texts"]} == {MAX_TEXT_CHARS}
+
+
+def test_errors_are_bounded_and_stringified() -> None:
+    clean, _ = classify(CFG, encode_frame({"status": "failed", "error": "e" * 5000}), None, None)
+    assert clean["error"] == "e" * 4000
+    clean, _ = classify(CFG, encode_frame({"status": "failed", "error": 12, "texts": [1]}), None, None)
+    assert clean["error"] == "12" and clean["texts"] == ["1"]
+
+
+def test_a_status_other_than_ok_is_a_failure() -> None:
+    clean, pngs = classify(CFG, encode_frame({"status": "OK"}, [b"png"]), None, None)
+    assert (clean["status"], clean["failure"], pngs) == ("failed", "runtime", [])
+
+
+# -- settings -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["timeout_s", "memory_mb", "file_size_mb", "scratch_mb", "dpi", "max_pixels", "recycle_after"]
+)
+def test_every_limit_must_be_positive(name: str) -> None:
+    RenderConfig(**{name: 1})
+    with pytest.raises(ValueError, match=rf"RenderConfig\.{name}: must be positive, got 0"):
+        RenderConfig(**{name: 0})
+
+
+@pytest.mark.parametrize(
+    ("name", "good", "bad"),
+    [("png_compress_level", (0, 9), (-1, 10)), ("nice", (0, 19), (-1, 20)), ("workers", (0, 3), (-1,))],
+)
+def test_ranges_at_their_edges(name: str, good: tuple[int, ...], bad: tuple[int, ...]) -> None:
+    for value in good:
+        assert getattr(RenderConfig(**{name: value}), name) == value
+    for value in bad:
+        with pytest.raises(ValueError, match=rf"RenderConfig\.{name}: .*{value}"):
+            RenderConfig(**{name: value})
+
+
+def test_isolation_modes_and_worker_count() -> None:
+    assert RenderConfig(isolation="relaxed").isolation == "relaxed"
+    with pytest.raises(ValueError, match="RenderConfig.isolation: 'loose'"):
+        RenderConfig(isolation="loose")
+    assert RenderConfig(workers=0).n_workers == (os.cpu_count() or 1)
+    assert RenderConfig(workers=3).n_workers == 3
+    assert RenderConfig(memory_mb=7).to_dict()["memory_mb"] == 7
+
+
+# -- frames over pipes ----------------------------------------------------------------------------
+
+
+def test_frames_round_trip_through_a_pipe_and_in_memory() -> None:
+    frame = encode_frame({"status": "ok", "name": "é"}, [b"a" * 10, b"", b"bc"])
+    assert parse_frame(frame, 1 << 20) == ({"status": "ok", "name": "é"}, [b"a" * 10, b"", b"bc"])
+    assert frame_length(frame) == len(frame)
+    r, w = os.pipe()
+    try:
+        write_frame(w, {"k": 1}, [b"xyz"])
+        assert read_frame(r, time.monotonic() + 5) == ({"k": 1}, [b"xyz"])
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_frame_length_waits_for_the_header_and_flags_garbage() -> None:
+    frame = encode_frame({"a": 1}, [b"12345"])
+    header_end = len(frame) - 5
+    assert [frame_length(frame[:n]) for n in (0, 7, header_end - 1)] == [None, None, None]
+    assert frame_length(frame[:header_end]) == len(frame)
+    assert frame_length(b"XXXX" + frame[4:]) == 1 << 62
+    assert frame_length(frame[:8] + b"[" * (header_end - 8)) == 1 << 62
+
+
+@pytest.mark.parametrize("slack", [0, -1])
+def test_frame_size_cap_at_its_edge(slack: int) -> None:
+    frame = encode_frame({"a": 1}, [b"x" * 100])
+    total = len(frame) - 8  # header and blobs, without the 8-byte prefix
+    if slack == 0:
+        assert parse_frame(frame, total)[1] == [b"x" * 100]
+    r, w = os.pipe()
+    try:
+        os.write(w, frame)
+        if slack == 0:
+            assert read_frame(r, time.monotonic() + 5, max_bytes=total)[1] == [b"x" * 100]
+        else:
+            with pytest.raises(FrameError, match="larger than allowed"):
+                read_frame(r, time.monotonic() + 5, max_bytes=total + slack)
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_parse_refuses_truncated_and_foreign_frames() -> None:
+    frame = encode_frame({"a": 1}, [b"x" * 10])
+    for bad, reason in ((frame[:5], "truncated"), (frame[:-1], "truncated"), (b"XXXX" + frame[4:], "prefix")):
+        with pytest.raises(FrameError, match=reason):
+            parse_frame(bad, 1 << 20)
+    with pytest.raises(FrameError, match="prefix"):
+        parse_frame(frame, 4)  # the header alone is larger than the cap
+
+
+def test_read_frame_gives_up_at_the_deadline_and_on_a_closed_pipe() -> None:
+    r, w = os.pipe()
+    try:
+        os.write(w, encode_frame({"a": 1}, [b"x" * 10])[:-3])
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            read_frame(r, time.monotonic() + 0.2)
+        assert time.monotonic() - started < 2
+    finally:
+        os.close(w)
+    try:
+        with pytest.raises(EOFError):
+            read_frame(r, time.monotonic() + 1)
+    finally:
+        os.close(r)

@@ -1,0 +1,313 @@
+"""The judging engine and the reward server's application in this process, in front of a stand-in
+verifier (a real HTTP server on 127.0.0.1 that checks each request's format and answers by rule):
+every setting that changes a score, the cache and time-out limits at their edges, the server's
+refusals. ``test_reward_server.py`` runs the same server as a real process behind uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+import reward.server
+from reward.config import RewardConfig
+from reward.judge import Item, Judge, Judgment, _reason
+from reward.server import create_app
+from reward.standin_verifier import verifier_reply
+from scigen_rl.llm.standin import StandInServer
+
+
+@pytest.fixture
+def verifier() -> Iterator[StandInServer]:
+    server = StandInServer(api_key=None, reply=verifier_reply)
+    yield server
+    server.close()
+
+
+def _config(verifier: StandInServer | None, **settings: Any) -> RewardConfig:
+    urls = [verifier.base_url] if verifier is not None else []
+    settings.setdefault("mode", "rule_then_verifier" if urls else "rule_only")
+    return RewardConfig(
+        verifier_urls=urls, verifier_timeout_s=2.0, verifier_retries=0, item_timeout_s=10, **settings
+    )
+
+
+def _judge(config: RewardConfig, items: list[Item]) -> list[Judgment]:
+    async def run() -> list[Judgment]:
+        judge = Judge(config)
+        try:
+            return await judge.judge_many(items)
+        finally:
+            await judge.close()
+
+    return asyncio.run(run())
+
+
+RIGHT = Item("Find x.", "48", "x = \\boxed{48}")
+WRONG = Item("Find x.", "48", "x = \\boxed{47}")  # the rule never calls a number wrong: the verifier does
+PICKED_WRONG = Item("Pick one.", "C", "\\boxed{B}", options=["1", "2", "3"])  # the rule calls it wrong
+UNSURE = Item("Find v.", "3.5\\ \\mathrm{m/s}", "v = \\boxed{3.5 m/s}")  # the rule cannot decide
+BROKEN = Item("Find x.", "48", "\\boxed{47} [fail500]")  # the verifier answers HTTP 500
+PROSE = Item("Find x.", "48", "[garbage] 48")  # the verifier answers prose
+REFUSES = Item("Find x.", "48", "[invalid] no")  # the verifier answers C
+
+
+def test_rule_then_verifier_paths_and_verdicts(verifier: StandInServer) -> None:
+    results = _judge(_config(verifier), [RIGHT, PICKED_WRONG, WRONG, UNSURE, REFUSES])
+    assert [(r.verdict, r.path) for r in results] == [
+        ("correct", "rule"),
+        ("incorrect", "rule"),
+        ("incorrect", "verifier"),
+        ("correct", "verifier"),
+        ("invalid", "verifier"),
+    ]
+    assert [r.score for r in results] == [1.0, 0.0, 0.0, 1.0, 0.0]
+    assert [r.acc for r in results] == [1.0, 0.0, 0.0, 1.0, 0.0]
+    assert [r.invalid for r in results] == [0.0, 0.0, 0.0, 0.0, 1.0]
+    assert [r.format for r in results] == [1.0, 1.0, 1.0, 1.0, 0.0]
+    assert len(verifier.requests) == 3  # only the three the rule left open
+
+
+def test_verifier_only_asks_the_verifier_for_every_answer(verifier: StandInServer) -> None:
+    results = _judge(_config(verifier, mode="verifier_only"), [RIGHT, WRONG])
+    assert [(r.verdict, r.path) for r in results] == [("correct", "verifier"), ("incorrect", "verifier")]
+    assert len(verifier.requests) == 2
+
+
+def test_rule_only_never_calls_a_verifier_and_calls_the_undecided_incorrect() -> None:
+    results = _judge(_config(None), [RIGHT, UNSURE])
+    assert [(r.verdict, r.path, r.score) for r in results] == [
+        ("correct", "rule", 1.0),
+        ("incorrect", "rule", 0.0),
+    ]
+
+
+@pytest.mark.parametrize("error_score", [0.0, 0.25, 1.0])
+def test_unjudged_answers_score_the_configured_error_score(
+    verifier: StandInServer, error_score: float
+) -> None:
+    results = _judge(_config(verifier, error_score=error_score), [BROKEN, PROSE, WRONG])
+    assert [r.verdict for r in results] == ["error", "unparsed", "incorrect"]
+    assert [r.score for r in results] == [error_score, error_score, 0.0]
+    assert [r.acc for r in results] == [0.0, 0.0, 0.0]
+    assert "HTTP 500" in results[0].error and verifier.base_url in results[0].error
+    assert "garbage" in results[1].error or "Let me compare" in results[1].error
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.3, 1.0])
+def test_format_weight_mixes_correctness_and_the_boxed_answer(weight: float) -> None:
+    unboxed_right = Item("Find x.", "48", "The answer is 48")
+    results = _judge(_config(None, format_weight=weight), [RIGHT, WRONG, unboxed_right])
+    scores = [r.score for r in results]
+    assert scores == pytest.approx([1.0, weight, 1 - weight if results[2].acc else 0.0])
+    assert [r.format for r in results] == [1.0, 1.0, 0.0]
+
+
+def test_format_weight_applies_to_unjudged_answers_too(verifier: StandInServer) -> None:
+    (result,) = _judge(_config(verifier, format_weight=0.5, error_score=0.5), [BROKEN])
+    assert result.verdict == "error" and result.score == pytest.approx(0.5 * 0.5 + 0.5 * 1.0)
+
+
+def test_a_verdict_is_cached_by_content_past_the_thinking(verifier: StandInServer) -> None:
+    async def run() -> list[Judgment]:
+        judge = Judge(_config(verifier))
+        try:
+            first = await judge.judge(UNSURE)
+            again = await judge.judge(
+                Item(UNSURE.question, UNSURE.ground_truth, "<think>hm</think>" + UNSURE.response)
+            )
+            other_gold = await judge.judge(Item(UNSURE.question, "4 m/s", UNSURE.response))
+            return [first, again, other_gold]
+        finally:
+            await judge.close()
+
+    first, again, other_gold = asyncio.run(run())
+    assert (first.cached, again.cached, other_gold.cached) == (False, True, False)
+    assert (first.verdict, again.verdict, other_gold.verdict) == ("correct", "correct", "incorrect")
+    assert len(verifier.requests) == 2
+
+
+def test_errors_are_never_cached(verifier: StandInServer) -> None:
+    async def run() -> list[Judgment]:
+        judge = Judge(_config(verifier))
+        try:
+            return [await judge.judge(BROKEN), await judge.judge(BROKEN)]
+        finally:
+            await judge.close()
+
+    assert [(r.verdict, r.cached) for r in asyncio.run(run())] == [("error", False), ("error", False)]
+    assert len(verifier.requests) == 2
+
+
+@pytest.mark.parametrize(("cache_size", "cached"), [(1, False), (2, True)])
+def test_the_cache_keeps_the_newest_verdicts_up_to_its_size(
+    verifier: StandInServer, cache_size: int, cached: bool
+) -> None:
+    async def run() -> Judgment:
+        judge = Judge(_config(verifier, cache_size=cache_size))
+        try:
+            await judge.judge(RIGHT)
+            await judge.judge(WRONG)
+            return await judge.judge(RIGHT)
+        finally:
+            await judge.close()
+
+    assert asyncio.run(run()).cached is cached
+
+
+@pytest.mark.parametrize(("item_timeout_s", "verdict"), [(0.3, "error"), (5.0, "correct")])
+def test_the_item_time_out_at_its_edge(verifier: StandInServer, item_timeout_s: float, verdict: str) -> None:
+    slow = StandInServer(api_key=None, reply=verifier_reply, delay_s=1.0)
+    try:
+        config = RewardConfig(
+            verifier_urls=[slow.base_url], item_timeout_s=item_timeout_s, verifier_retries=0
+        )
+        (result,) = _judge(config, [UNSURE])
+    finally:
+        slow.close()
+    assert result.verdict == verdict
+    if verdict == "error":
+        assert result.error == f"no verdict within {item_timeout_s:g} s" and result.path == "verifier"
+
+
+def test_the_verifier_sees_only_the_tail_of_the_answer(verifier: StandInServer) -> None:
+    long = Item("Find v.", UNSURE.ground_truth, "x" * 500 + " v = \\boxed{3.5 m/s}")
+    _judge(_config(verifier, answer_tail_chars=40), [long])
+    prompt = verifier.requests[0]["messages"][0]["content"]
+    candidate = prompt.split("<Candidate Response>\n")[1].split("\n</Candidate Response>")[0]
+    assert candidate.endswith("\\boxed{3.5 m/s}") and len(candidate) <= 40
+    assert verifier.requests[0]["max_tokens"] == 8 and verifier.requests[0]["temperature"] == 0.0
+
+
+def test_endpoints_share_the_load() -> None:
+    a, b = (StandInServer(api_key=None, reply=verifier_reply, delay_s=0.05) for _ in range(2))
+    try:
+        config = RewardConfig(
+            verifier_urls=[a.base_url, b.base_url], mode="verifier_only", verifier_retries=0
+        )
+        items = [Item("q", str(i), f"\\boxed{{{i}}}") for i in range(8)]
+        results = _judge(config, items)
+    finally:
+        a.close()
+        b.close()
+    assert all(r.verdict == "correct" for r in results)
+    assert len(a.requests) == len(b.requests) == 4
+
+
+@pytest.mark.parametrize(
+    ("verdict", "error", "label"),
+    [
+        ("unparsed", "anything", "unparsed"),
+        ("error", "no verdict within 3 s", "timeout"),
+        ("error", "verifier x: timeout after 2 s", "timeout"),
+        ("error", "verifier x: connection refused", "connection"),
+        ("error", "verifier x: HTTP 503: busy", "http_5xx"),
+        ("error", "verifier x: HTTP 429: slow down", "http_4xx"),
+        ("error", "verifier x: bad JSON", "other"),
+    ],
+)
+def test_error_reasons_are_bounded_labels(verdict: str, error: str, label: str) -> None:
+    assert _reason(verdict, error) == label
+
+
+def test_item_from_dict_names_the_item_and_field() -> None:
+    assert Item.from_dict(
+        {"question": "q", "ground_truth": "1", "response": "r", "options": ["a"]}
+    ).options == ["a"]
+    for missing in ("question", "ground_truth", "response"):
+        d = {"question": "q", "ground_truth": "1", "response": "r", missing: 3}
+        with pytest.raises(ValueError, match=rf"items\[7\]: field '{missing}' must be a string, got int"):
+            Item.from_dict(d, "items[7]")
+
+
+# -- the server's application (in this process, through Starlette's test client) ----------------
+
+
+def _client(config: RewardConfig, token: str | None = None) -> TestClient:
+    return TestClient(create_app(config, token))
+
+
+def _metric(client: TestClient, line_start: str, headers: dict[str, str] | None = None) -> float:
+    text = client.get("/metrics", headers=headers or {}).text
+    values = [
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(line_start + " ")
+    ]
+    return values[0] if values else 0.0
+
+
+def test_server_scores_in_order_and_counts_requests(verifier: StandInServer) -> None:
+    with _client(_config(verifier, error_score=0.25)) as client:
+        body = {"items": [vars(RIGHT), vars(BROKEN), vars(UNSURE)]}
+        response = client.post("/score", json=body)
+        assert response.status_code == 200
+        results = response.json()["results"]
+        assert [r["verdict"] for r in results] == ["correct", "error", "correct"]
+        assert [r["score"] for r in results] == [1.0, 0.25, 1.0]
+        assert _metric(client, 'reward_requests_total{status="200"}') == 1
+        assert _metric(client, 'reward_errors_total{reason="http_5xx"}') == 1
+        assert _metric(client, 'reward_items_total{path="rule",verdict="correct"}') == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        (b"not json", 400, "not JSON"),
+        (b"[1, 2]", 400, "at least one item"),
+        (b'{"items": []}', 400, "at least one item"),
+        (b'{"items": {"a": 1}}', 400, "at least one item"),
+        (b'{"items": [{"question": "q", "ground_truth": "1", "response": "r"}, 5]}', 422, "items[1]"),
+        (b'{"items": [{"question": "q", "ground_truth": 1, "response": "r"}]}', 422, "'ground_truth'"),
+    ],
+)
+def test_server_refuses_malformed_bodies(body: bytes, status: int, message: str) -> None:
+    with _client(_config(None)) as client:
+        response = client.post("/score", content=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == status and message in response.json()["detail"]
+        assert _metric(client, f'reward_requests_total{{status="{status}"}}') == 1
+
+
+@pytest.mark.parametrize(("n", "status"), [(3, 200), (4, 413)])
+def test_server_batch_limit_at_its_edge(monkeypatch: pytest.MonkeyPatch, n: int, status: int) -> None:
+    monkeypatch.setattr(reward.server, "MAX_ITEMS", 3)
+    with _client(_config(None)) as client:
+        response = client.post("/score", json={"items": [vars(RIGHT)] * n})
+        assert response.status_code == status
+        if status == 413:
+            assert "at most 3" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [({}, 401), ({"Authorization": "Bearer wrong"}, 401), ({"Authorization": "Bearer s3cret"}, 200)],
+)
+def test_server_token_guards_score_and_metrics(headers: dict[str, str], status: int) -> None:
+    with _client(_config(None), token="s3cret") as client:
+        assert client.post("/score", json={"items": [vars(RIGHT)]}, headers=headers).status_code == status
+        assert client.get("/metrics", headers=headers).status_code == status
+        assert client.get("/health").status_code == 200  # health stays open
+        ok = {"Authorization": "Bearer s3cret"}
+        assert _metric(client, 'reward_requests_total{status="401"}', ok) == (2 if status == 401 else 0)
+
+
+def test_server_without_a_token_is_open() -> None:
+    with _client(_config(None)) as client:
+        assert client.post("/score", json={"items": [vars(RIGHT)]}).status_code == 200
+
+
+def test_health_follows_the_verifier(verifier: StandInServer) -> None:
+    dead = StandInServer(api_key=None)
+    dead_url = dead.base_url
+    dead.close()
+    with _client(_config(None)) as client:
+        assert client.get("/health").json() == {"status": "ok", "mode": "rule_only", "endpoints": []}
+    with _client(RewardConfig(verifier_urls=[dead_url, verifier.base_url])) as client:
+        response = client.get("/health")
+        assert response.status_code == 200
+        assert [e["ok"] for e in response.json()["endpoints"]] == [False, True]
+    with _client(RewardConfig(verifier_urls=[dead_url])) as client:
+        response = client.get("/health")
+        assert response.status_code == 503
+        assert response.json()["status"] == "unavailable" and "GET /models" in response.json()["reason"]
