@@ -128,7 +128,7 @@ def serve(
     port: int = 8765,
     log_level: str = "warning",
     token: str | None = None,
-) -> None:
+) -> None:  # pragma: no mutate block (runs only in the server's own process: test_reward_server.py)
     """Run the server until interrupted (uvicorn, one process: the judge is I/O-bound)."""
     import uvicorn
 

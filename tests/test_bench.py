@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from scigen_rl.bench.inverse import validate_figure
-from scigen_rl.bench.judge import JudgeParseError, parse_judge
+from scigen_rl.bench.inverse import read_image, validate_figure
+from scigen_rl.bench.judge import JudgeParseError, judge_messages, parse_judge
 from scigen_rl.bench.letters import extract_letter
 from scigen_rl.llm import ChatClient, LLMConfig
 from scigen_rl.llm.standin import StandInError, StandInServer
@@ -194,6 +194,23 @@ def test_the_judge_reads_its_last_json_object() -> None:
     assert set(parse_judge(f"Draft: {draft}\nFinal: {GOOD_JUDGE}").values()) == {2}
     assert set(parse_judge(f"```json\n{draft}\n```\n```json\n{GOOD_JUDGE}\n```").values()) == {2}
     assert set(parse_judge(f"```json\n{draft}\n```\nthen {GOOD_JUDGE}").values()) == {0}  # a fence wins
+
+
+def test_the_judge_sees_the_figure_the_problem_and_its_elements(shipped_data: Path, tmp_path: Path) -> None:
+    problem = next(p for p in load_scigenbench(shipped_data / "scigenbench") if p.id == "seephys-1751")
+    png = Path(problem.extra["reference_image"]).read_bytes()
+    (message,) = judge_messages(replace(problem, elements=["a ramp at 30 degrees", "a block"]), png)
+    image, text = message["content"]
+    assert message["role"] == "user" and image["type"] == "image_url"
+    assert base64.b64decode(image["image_url"]["url"].split(",", 1)[1]) == png
+    assert problem.question in text["text"] and "- a ramp at 30 degrees\n- a block" in text["text"]
+    assert all(f'- "{k}":' in text["text"] for k in JUDGE_DIMENSIONS)
+    assert parse_judge(text["text"].rsplit("e.g. ", 1)[1]) == {k: 2 for k in JUDGE_DIMENSIONS}
+    (bare,) = judge_messages(replace(problem, elements=[]), png)
+    assert "- (none listed)" in bare["content"][1]["text"]
+    (path := tmp_path / "f.png").write_bytes(png)
+    assert read_image(path) == png and read_image(str(path)) == png
+    assert read_image(tmp_path / "absent.png") is None and read_image(None) is None
 
 
 def test_bench_end_to_end_on_seephys_figures(shipped_data: Path, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ import pytest
 from data_builders.eval_sets import mathvision_rows
 from data_builders.export import write_parquet
 from scigen_rl.evaluate.generate import SamplingConfig, VllmEngineConfig, chat_messages, sampling_params
-from scigen_rl.evaluate.metrics import avg_at_k, maj_at_k, pass_at_k
+from scigen_rl.evaluate.metrics import avg_at_k, bootstrap_ci, maj_at_k, pass_at_k
 from scigen_rl.evaluate.official import official_correct
 from scigen_rl.evaluate.run import EvalConfig, merged_generations, run_eval, shard_paths
 from scigen_rl.llm.standin import StandInServer
@@ -52,6 +52,34 @@ def test_avg_pass_maj_arithmetic() -> None:
     assert pass_at_k(correct) == pytest.approx(2 / 3)
     answers = [["4", "4", "5", "5"], ["1", "2", "2", None], ["9", "9", "9", "9"]]
     assert maj_at_k(answers, correct) == pytest.approx(2 / 3)  # tie 4/5: the first seen (4) wins
+
+
+def test_metrics_edges() -> None:
+    with pytest.raises(ValueError, match="no problems"):
+        avg_at_k([])
+    assert avg_at_k([[True], [True, False, False, False]]) == pytest.approx((1 + 0.25) / 2)  # per problem
+    assert pass_at_k([[False, False, True]]) == 1.0 and pass_at_k([[False] * 3, [False]]) == 0.0
+    assert maj_at_k([[None, None]], [[False, False]]) == 0.0  # nobody voted
+    assert maj_at_k([[None, "5", "4", "4"]], [[False, False, True, True]]) == 1.0  # a vote of 2 beats 1
+    assert maj_at_k([["5", "4"]], [[True, False]]) == 1.0 and maj_at_k([["4", "5"]], [[False, True]]) == 0.0
+
+
+def test_bootstrap_interval_properties() -> None:
+    half = [[j < i % 5 for j in range(4)] for i in range(40)]  # 0-4 of 4 right: AVG@4 = 1/2
+    lo, hi = bootstrap_ci(half, samples=500)
+    assert lo < avg_at_k(half) < hi and lo >= 0.0 and hi <= 1.0
+    assert bootstrap_ci(half, samples=500) == (lo, hi)  # seeded
+    assert bootstrap_ci(half, samples=500, seed=1) != (lo, hi)
+    lo50, hi50 = bootstrap_ci(half, samples=500, level=0.5)
+    assert lo <= lo50 < hi50 <= hi and (hi50 - lo50) < (hi - lo) / 2
+    wide = bootstrap_ci(half[:10], samples=500)
+    assert wide[1] - wide[0] > 1.5 * (hi - lo)  # fewer problems, wider interval
+    assert bootstrap_ci([[True] * 4] * 10, samples=50) == (1.0, 1.0)
+    assert bootstrap_ci([[True, False]] * 10, samples=50) == (0.5, 0.5)  # k samples stay together
+    lo1, hi1 = bootstrap_ci(half, samples=1)
+    assert lo1 == hi1
+    # the interval's ends are order statistics of the resampled means: ends are multiples of 1/(n k)
+    assert all(abs(x * 160 - round(x * 160)) < 1e-9 for x in (lo, hi, lo50, hi50))
 
 
 def test_prompts_place_the_image_and_list_options(shipped_data: Path) -> None:
