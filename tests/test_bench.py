@@ -49,9 +49,9 @@ GOOD_JUDGE = json.dumps({k: 2 for k in JUDGE_DIMENSIONS})
 @pytest.mark.parametrize(
     ("reply", "error"),
     [
-        (GOOD_JUDGE.replace("2}", "3}"), "outside 0-2"),
-        (GOOD_JUDGE.replace(": 2,", ': "2",', 1), "is not an integer"),
-        (GOOD_JUDGE.replace(": 2,", ": 1.5,", 1), "is not an integer"),
+        (GOOD_JUDGE.replace("2}", "3}"), "expressiveness_richness: 3 is outside 0-2"),
+        (GOOD_JUDGE.replace(": 2,", ': "2",', 1), "correctness_fidelity: '2' is not an integer"),
+        (GOOD_JUDGE.replace(": 2,", ": 1.5,", 1), "correctness_fidelity: 1.5 is not an integer"),
         (GOOD_JUDGE.replace('"layout_precision": 2, ', ""), "missing keys: layout_precision"),
         (GOOD_JUDGE[:-1] + ', "overall": 2}', "unknown keys: overall"),
         ("Scores: fidelity 2, layout 1", "no JSON object"),
@@ -60,8 +60,35 @@ GOOD_JUDGE = json.dumps({k: 2 for k in JUDGE_DIMENSIONS})
     ],
 )
 def test_judge_json_errors_are_errors_not_zeros(reply: str, error: str) -> None:
-    with pytest.raises(JudgeParseError, match=error):
+    with pytest.raises(JudgeParseError, match="^" + re.escape(error)):
         parse_judge(reply)
+
+
+def test_judge_errors_say_exactly_what_is_wrong() -> None:
+    two_missing = json.dumps({k: 2 for k in JUDGE_DIMENSIONS[2:]})
+    with pytest.raises(JudgeParseError, match="^missing keys: correctness_fidelity, layout_precision$"):
+        parse_judge(two_missing)
+    with pytest.raises(JudgeParseError, match="^unknown keys: a, b$"):
+        parse_judge(GOOD_JUDGE[:-1] + ', "b": 1, "a": 1}')
+    long = "x" * 100
+    with pytest.raises(JudgeParseError) as e:
+        parse_judge(long)
+    assert str(e.value) == f"no JSON object in the reply: {long[:80]!r}"
+    bad = "{" + "'k': 1, " * 20 + "}"
+    with pytest.raises(JudgeParseError) as e:
+        parse_judge(bad)
+    assert str(e.value).startswith("invalid JSON (") and str(e.value).endswith(f": {bad[:80]!r}")
+
+
+def test_the_judge_reads_past_its_thinking_only() -> None:
+    with pytest.raises(JudgeParseError, match="^no JSON object"):
+        parse_judge(f"<think>draft: {GOOD_JUDGE}</think> I would give it full marks.")
+    draft = GOOD_JUDGE.replace(": 2", ": 0")
+    reply = f"<think>a</think> ```json\n{draft}\n``` <think>again</think> {GOOD_JUDGE}"
+    assert set(parse_judge(reply).values()) == {2}  # after the last </think>
+    indented = json.dumps({k: 1 for k in JUDGE_DIMENSIONS}, indent=2)
+    assert set(parse_judge(f"```json\n{indented}\n```").values()) == {1}  # over several lines
+    assert set(parse_judge(f"Scores:\n{indented}").values()) == {1}
 
 
 def test_judge_json_in_prose_or_fences() -> None:

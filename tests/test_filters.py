@@ -114,3 +114,55 @@ def test_a_contact_sheet_tile_says_when_a_figure_cannot_be_read(tmp_path: Path) 
         unreadable = pixels.crop((320, 0, 640, 320))
         assert (0, 0, 128) not in {c for _, c in unreadable.getcolors(1 << 16) or []}
         assert any(r > 150 and g < 80 for _, (r, g, b) in unreadable.getcolors(1 << 16) or [])  # red text
+
+
+@pytest.mark.parametrize(
+    ("answer", "texts", "question", "leak"),
+    [
+        ("2.5 m", ["d = 2,5 m"], "", True),  # a decimal comma
+        ("-5 °C", ["T = −5 °C"], "", True),  # a typographic minus
+        ("1940000 Pa", ["p = 1.9E+6 Pa"], "", True),  # two digits shown: 1.94e6 rounds to it
+        ("1940000 Pa", ["p = 1.9e6 Pa"], "", True),
+        ("1940000 Pa", ["p = 1.9 x 10^6 Pa"], "", True),
+        ("1940000 Pa", ["p = $1.9 \\times 10^{6}$ Pa"], "", True),
+        ("0.0019 m", ["$1.9 \\times 10^{-3}$ m"], "", True),
+        ("0.0019 m", ["$1.9 \\times 10^{3}$ m"], "", False),
+        ("1.04", ["x = 1.0"], "", True),  # two digits shown, rounded
+        ("1.04", ["x = 1"], "", False),  # one digit is too coarse to call a leak
+        ("0", ["x = 0"], "", True),
+        ("0", ["x = 0.001"], "", False),
+        ("0.001", ["x = 0"], "", False),
+        ("3 North East", ["3 m"], "", False),  # words make it a phrase, not a number
+        ("3 NE SW", ["3 m"], "", False),
+        ("north east", ["go $north\\,east$"], "", True),
+        ("north east", ["go ${north}$ east"], "", True),
+        ("north  east", ["go north east"], "", True),
+        ("north east", ["go north \n  east"], "", True),
+        ("W = F · d", ["$W = F \\cdot d$"], "", True),
+        ("abc", ["abc"], "", True),  # three characters: long enough to look for
+        ("ab", ["ab"], "", False),
+        ("xxxx", ["label xxxx"], "", True),
+        ("north east", ["north east"], "Which way, north east or west?", False),  # the question says it
+    ],
+)
+def test_answer_leak_reads_numbers_and_markup_as_drawn(
+    answer: str, texts: list[str], question: str, leak: bool
+) -> None:
+    found = answer_leak(answer, texts, question) if question else answer_leak(answer, texts)
+    assert found == (texts[0] if leak else None)
+
+
+@pytest.mark.parametrize("max_distance", [1, 2, 3, 4, 7])
+def test_duplicates_differing_only_at_band_edges_are_found(max_distance: int) -> None:
+    """The flipped bits sit on the first bit of each band but one: only one band is left intact."""
+    step = -(-64 // (max_distance + 1))
+    base = 0x0123456789ABCDEF
+    for intact in range(max_distance + 1):
+        flips = [b * step for b in range(max_distance + 1) if b != intact][:max_distance]
+        near = base ^ sum(1 << f for f in flips if f < 64)
+        index = DuplicateIndex(max_distance)
+        assert index.check_and_add("a", f"{base:016x}") is None
+        assert index.check_and_add("b", f"{near:016x}") == "a", (intact, flips)
+        far = near ^ (1 << (63 if 63 not in flips else 62))
+        if (far ^ base).bit_count() > max_distance:
+            assert index.check_and_add("c", f"{far:016x}") is None

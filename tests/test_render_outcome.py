@@ -21,7 +21,7 @@ from scigen_rl.render._wire import (
     read_frame,
     write_frame,
 )
-from scigen_rl.render.config import RenderConfig
+from scigen_rl.render.config import MAX_OPEN_FILES, RenderConfig
 from scigen_rl.render.outcome import MAX_TEXT_CHARS, MAX_TEXTS, MAX_WARNING_CHARS, MAX_WARNINGS, classify
 
 MB = 1 << 20
@@ -83,7 +83,7 @@ def test_file_size_limit_at_its_edge(size_mb: int, fits: bool) -> None:
     assert _exit_code(_in_child_with_limits(cfg, "write", size_mb * MB)) == (0 if fits else 1)
 
 
-@pytest.mark.parametrize(("files", "fits"), [(200, True), (260, False)])
+@pytest.mark.parametrize(("files", "fits"), [(MAX_OPEN_FILES - 60, True), (MAX_OPEN_FILES + 4, False)])
 def test_open_file_limit(files: int, fits: bool) -> None:
     assert _exit_code(_in_child_with_limits(RenderConfig(), "files", files)) == (0 if fits else 1)
 
@@ -104,6 +104,7 @@ def test_no_core_dumps_and_limits_follow_the_settings() -> None:
     cfg = RenderConfig(memory_mb=300, file_size_mb=5, timeout_s=7)
     limits = cfg.rlimits(1000)
     assert limits[resource.RLIMIT_CORE] == (0, 0)
+    assert limits[resource.RLIMIT_NOFILE] == (MAX_OPEN_FILES, MAX_OPEN_FILES)
     assert limits[resource.RLIMIT_AS] == (1000 + 300 * MB,) * 2
     assert limits[resource.RLIMIT_FSIZE] == (5 * MB,) * 2
     assert limits[resource.RLIMIT_CPU] == (cfg.cpu_limit_s, cfg.cpu_limit_s + 1)
@@ -310,11 +311,24 @@ def test_frame_size_cap_at_its_edge(slack: int) -> None:
 
 def test_parse_refuses_truncated_and_foreign_frames() -> None:
     frame = encode_frame({"a": 1}, [b"x" * 10])
-    for bad, reason in ((frame[:5], "truncated"), (frame[:-1], "truncated"), (b"XXXX" + frame[4:], "prefix")):
-        with pytest.raises(FrameError, match=reason):
+    cases = (
+        (frame[:5], "truncated frame"),
+        (frame[:-1], "truncated frame"),
+        (b"XXXX" + frame[4:], "bad frame prefix"),
+    )
+    for bad, reason in cases:
+        with pytest.raises(FrameError, match=f"^{reason}$"):
             parse_frame(bad, 1 << 20)
-    with pytest.raises(FrameError, match="prefix"):
-        parse_frame(frame, 4)  # the header alone is larger than the cap
+    header = len(frame) - 8 - 10
+    with pytest.raises(FrameError, match="^bad frame prefix$"):
+        parse_frame(frame, header - 1)  # the header alone is larger than the cap
+    assert parse_frame(frame, header)[1] == [b"x" * 10]  # blobs are bounded by what was read
+    empty_header = b"SGR1" + bytes(4)  # a prefix and nothing else: complete, but no header
+    with pytest.raises(FrameError, match="^bad frame header: "):
+        parse_frame(empty_header, 1 << 20)
+    assert frame_length(empty_header) == 1 << 62
+    with pytest.raises(FrameError, match="^bad frame header: "):
+        parse_frame(b"SGR1" + (2).to_bytes(4, "big") + b"[]", 1 << 20)
 
 
 def test_read_frame_gives_up_at_the_deadline_and_on_a_closed_pipe() -> None:

@@ -62,12 +62,10 @@ def parse_judge(reply: str | None) -> dict[str, int]:
     candidates = fenced or re.findall(r"\{[^{}]*\}", text, re.DOTALL)
     if not candidates:
         raise JudgeParseError(f"no JSON object in the reply: {text[:80]!r}")
-    try:
+    try:  # both patterns take text from "{" to "}": it parses to an object or not at all
         data = json.loads(candidates[-1])
     except json.JSONDecodeError as e:
         raise JudgeParseError(f"invalid JSON ({e.msg}): {candidates[-1][:80]!r}") from None
-    if not isinstance(data, dict):
-        raise JudgeParseError("the JSON is not an object")
     missing = sorted(set(JUDGE_DIMENSIONS) - set(data))
     if missing:
         raise JudgeParseError(f"missing keys: {', '.join(missing)}")

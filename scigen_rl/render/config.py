@@ -10,6 +10,8 @@ from typing import Any
 ISOLATION_MODES = ("strict", "relaxed")
 FAILURE_CLASSES = ("syntax", "runtime", "timeout", "memory", "no_figure", "blank", "killed")
 """Why a script produced no figure: the renderer's half of the Figure record's failure classes."""
+MAX_OPEN_FILES = 256
+"""Open files per script (RLIMIT_NOFILE): plenty for fonts and outputs, not enough to exhaust the host."""
 
 
 @dataclass
@@ -125,7 +127,7 @@ class RenderConfig:
             resource.RLIMIT_CPU: (self.cpu_limit_s, self.cpu_limit_s + 1),
             resource.RLIMIT_FSIZE: (size, size),
             resource.RLIMIT_AS: (space, space),
-            resource.RLIMIT_NOFILE: (256, 256),
+            resource.RLIMIT_NOFILE: (MAX_OPEN_FILES, MAX_OPEN_FILES),
         }
 
     def to_dict(self) -> dict[str, Any]:
