@@ -98,8 +98,8 @@ async def _rule_fallback(
     """The rule's verdict on an answer the reward server could not judge, or an unscored error."""
     verdict = await decide_by_rule(item["response"], item["ground_truth"], item.get("options"))
     boxed = float(has_boxed(item["response"]))
-    if verdict is None:
-        return {"score": error_score, "acc": 0.0, "format": boxed, "invalid": 0.0, "unscored": 1.0,
+    if verdict is None:  # scored as the judge scores an unjudged answer
+        return {"score": (1 - format_weight) * error_score + format_weight * boxed, "acc": 0.0, "format": boxed, "invalid": 0.0, "unscored": 1.0,
                 "fallback": 0.0, "verdict": "error", "path": "server", "error": reason}  # fmt: skip
     acc = float(verdict == "correct")
     return {"score": (1 - format_weight) * acc + format_weight * boxed, "acc": acc, "format": boxed,

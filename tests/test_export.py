@@ -14,7 +14,7 @@ from PIL import Image
 
 from data_builders.export import export, make_sample, scaling_subsets, split_of
 from scigen_rl.loaders import load_scigenbench
-from scigen_rl.records import Sample
+from scigen_rl.records import Problem, Sample, Verdict
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +84,80 @@ def test_scaling_subsets_nest_and_keep_the_type_mix(samples: list[Sample], tmp_p
     assert [pq.read_metadata(p).num_rows for p in paths] == [s["rows"] for s in manifest["scaling_subsets"]]
     with pytest.raises(ValueError, match="not in"):
         scaling_subsets(samples, [0.0])
+
+
+def _png(size: tuple[int, int] = (64, 48)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, "white").save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_a_row_carries_what_training_and_analysis_read() -> None:
+    problem = Problem(id="p1", question="Find x.", answer="48", source="webinstruct", image_type="Physics - Optics",
+                      multimodal_question="In the figure, find x.")  # fmt: skip
+    verdict = Verdict("p1", "imgcoder:m", r_inv=0.75, perfect=False)
+    sample = make_sample(problem, _png(), "imgcoder:m", 7, verdict)
+    assert sample.extra_info == {
+        "problem_id": "p1", "index": 7, "image_type": "Physics - Optics", "generator": "imgcoder:m",
+        "question": "Find x.", "answer": "48", "source": "webinstruct", "image_resized_from": "",
+        "r_inv": 0.75, "perfect": False,
+    }  # fmt: skip
+    assert sample.images == [{"bytes": _png(), "path": None}] and sample.ability == "physics"
+    plain = make_sample(Problem(id="p2", question="Q?", answer="1", source="s"), _png(), "g", 0)
+    assert plain.ability == "science" and plain.extra_info["image_type"] == ""
+    assert "r_inv" not in plain.extra_info and "perfect" not in plain.extra_info
+    big = make_sample(problem, _png((4000, 3000)), "g", 0)
+    assert big.extra_info["image_resized_from"] == "4000x3000"
+
+
+def test_export_writes_the_files_its_manifest_names(samples: list[Sample], tmp_path: Path) -> None:
+    manifest = export(samples, tmp_path / "new" / "dir")  # default 5 % validation share, seed 0
+    out = tmp_path / "new" / "dir"
+    assert manifest == json.loads((out / "manifest.json").read_text())
+    assert manifest["train"] == {
+        "path": "train.parquet",
+        "rows": pq.read_metadata(out / "train.parquet").num_rows,
+    }
+    assert manifest["val"] == {"path": "val.parquet", "rows": pq.read_metadata(out / "val.parquet").num_rows}
+    val_ids = {
+        s.extra_info["problem_id"] for s in samples if split_of(s.extra_info["problem_id"], 0.05) == "val"
+    }
+    assert manifest["val"]["rows"] == len(val_ids) and 0 < len(val_ids) < 0.12 * len(samples)
+    read_val = {r["extra_info"]["problem_id"] for r in pq.read_table(out / "val.parquet").to_pylist()}
+    assert read_val == val_ids
+    assert [s["fraction"] for s in manifest["scaling_subsets"]] == [0.125, 0.25, 0.5, 1.0]
+    for subset in manifest["scaling_subsets"]:
+        assert (
+            pq.read_metadata(out / subset["path"]).num_rows
+            == subset["rows"]
+            == sum(subset["by_image_type"].values())
+        )
+    assert not list(out.rglob("*.tmp"))
+    reseeded = export(samples, tmp_path / "seed1", seed=1)
+    assert (
+        reseeded["val"]["rows"] != manifest["val"]["rows"]
+        or set(
+            r["extra_info"]["problem_id"]
+            for r in pq.read_table(tmp_path / "seed1" / "val.parquet").to_pylist()
+        )
+        != val_ids
+    )
+
+
+def test_scaling_subset_edges(samples: list[Sample]) -> None:
+    tiny = scaling_subsets(samples, [1e-6, 1.0])
+    types = {s.extra_info["image_type"] for s in samples}
+    assert len(tiny[1e-6]) == len(types)  # at least one row of every image type
+    assert tiny[1.0] == list(range(len(samples)))
+    with pytest.raises(ValueError, match=r"scaling fraction 1.01 is not in \(0, 1\]"):
+        scaling_subsets(samples, [1.01])
+    with pytest.raises(ValueError, match="scaling fraction 0 is"):
+        scaling_subsets(samples, [0])
+    assert scaling_subsets(samples, [0.25]) == scaling_subsets(samples, [0.25], seed=0)
+    assert scaling_subsets(samples, [0.25]) != scaling_subsets(samples, [0.25], seed=1)
+    untyped = [
+        make_sample(Problem(id=f"u{i}", question="Q", answer="1", source="s"), _png(), "g", i)
+        for i in range(8)
+    ]
+    half = scaling_subsets(untyped, [0.5])[0.5]
+    assert len(half) == 4 and half != [0, 1, 2, 3]  # ordered by a hash of the id, not by position

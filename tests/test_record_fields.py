@@ -203,3 +203,61 @@ def test_a_writer_cuts_only_an_unfinished_last_line(tmp_path: Path, tail: bytes)
     with JsonlWriter(one) as writer:
         writer.write(FIGURE)
     assert [f.problem_id for f in read_jsonl(one, Figure)] == ["p-7"]
+
+
+SAMPLE: dict[str, Any] = {
+    "data_source": "scigen/g", "ability": "physics",
+    "prompt": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "<image>Find x."},
+               {"role": "assistant", "content": "ok"}],
+    "images": [{"bytes": b"png", "path": "a.png"}],
+    "reward_model": {"style": "model", "ground_truth": "4"}, "extra_info": {"problem_id": "p-3"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        ({"prompt": None}, "prompt", "expected a non-empty list of chat messages"),
+        ({"prompt": []}, "prompt", "expected a non-empty list of chat messages"),
+        ({"prompt": "<image>Find x."}, "prompt", "expected a non-empty list of chat messages"),
+        ({"prompt": ["<image>"]}, "prompt[0]", "expected {'role': system|user|assistant, 'content': str}"),
+        ({"prompt": [{"role": "robot", "content": "<image>"}]}, "prompt[0]",
+         "expected {'role': system|user|assistant, 'content': str}"),
+        ({"prompt": [{"role": "user", "content": 5}]}, "prompt[0].content", "expected a string, got int"),
+        ({"images": "x"}, "images", "expected a list, got str"),
+        ({"images": ["x"]}, "images[0]", "expected {'bytes': PNG bytes, 'path': ...}"),
+        ({"images": [{"path": "a.png"}]}, "images[0]", "expected {'bytes': PNG bytes, 'path': ...}"),
+        ({"images": []}, "prompt", "has 1 <image> placeholder(s) but the row has 0 image(s)"),
+        ({"prompt": [{"role": "user", "content": "<image>"}, {"role": "user", "content": "<image>"}]}, "prompt",
+         "has 2 <image> placeholder(s) but the row has 1 image(s)"),
+        ({"reward_model": {"style": "judge", "ground_truth": "4"}}, "reward_model.style",
+         "expected 'rule' or 'model', got 'judge'"),
+        ({"reward_model": {"style": "rule", "ground_truth": 4}}, "reward_model.ground_truth", "expected a string"),
+        ({"data_source": None}, "data_source", "is missing"),
+        ({"ability": ""}, "ability", "is empty"),
+    ],
+)  # fmt: skip
+def test_each_sample_field_is_checked(change: dict[str, Any], field: str, problem: str) -> None:
+    with pytest.raises(RecordError) as e:
+        Sample.from_dict(dict(SAMPLE, **change))
+    assert (e.value.record, e.value.record_id, e.value.field, e.value.problem) == (
+        "Sample",
+        "p-3",
+        field,
+        problem,
+    )
+
+
+def test_a_sample_is_named_by_its_problem_or_else_its_data_source() -> None:
+    sample = Sample.from_dict(SAMPLE)
+    assert [m["role"] for m in sample.prompt] == ["system", "user", "assistant"]
+    assert sample.images == [{"bytes": b"png", "path": "a.png"}] and sample.ability == "physics"
+    assert (
+        Sample.from_dict(dict(SAMPLE, reward_model={"style": "rule", "ground_truth": "4"})).reward_model[
+            "style"
+        ]
+        == "rule"
+    )
+    with pytest.raises(RecordError) as e:
+        Sample.from_dict(dict(SAMPLE, extra_info={}, ability=None))
+    assert (e.value.record_id, e.value.field) == ("scigen/g", "ability")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import resource
 import signal
+import threading
 import time
 from typing import Any
 
@@ -343,6 +344,55 @@ def test_read_frame_gives_up_at_the_deadline_and_on_a_closed_pipe() -> None:
         os.close(w)
     try:
         with pytest.raises(EOFError):
+            read_frame(r, time.monotonic() + 1)
+    finally:
+        os.close(r)
+
+
+def test_read_frame_waits_for_every_byte_and_takes_empty_blobs() -> None:
+    frame = encode_frame({"a": 1}, [b"", b"xyz", b""])
+    r, w = os.pipe()
+
+    def trickle() -> None:
+        for i in range(len(frame)):  # one byte at a time: every read returns less than asked
+            os.write(w, frame[i : i + 1])
+            time.sleep(0.001)
+
+    writer = threading.Thread(target=trickle)
+    writer.start()
+    try:
+        assert read_frame(r, time.monotonic() + 10) == ({"a": 1}, [b"", b"xyz", b""])
+    finally:
+        writer.join()
+        os.close(r)
+        os.close(w)
+
+
+@pytest.mark.parametrize("sent", [b"", b"SGR1", encode_frame({"a": 1})[:10]])
+def test_every_part_of_a_frame_is_read_under_the_deadline(sent: bytes) -> None:
+    r, w = os.pipe()
+    try:
+        os.write(w, sent)
+        with pytest.raises(TimeoutError, match="^no complete frame before the deadline$"):
+            read_frame(r, time.monotonic() + 0.1)
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_read_frame_refuses_a_foreign_prefix_and_names_a_closed_pipe() -> None:
+    r, w = os.pipe()
+    try:
+        os.write(w, b"XXXX" + bytes(4))
+        with pytest.raises(FrameError, match="^bad frame prefix$"):
+            read_frame(r, time.monotonic() + 1)
+        os.write(w, b"SGR1" + (2).to_bytes(4, "big") + b"[]")
+        with pytest.raises(FrameError, match="^bad frame header: "):
+            read_frame(r, time.monotonic() + 1)
+    finally:
+        os.close(w)
+    try:
+        with pytest.raises(EOFError, match="^pipe closed$"):
             read_frame(r, time.monotonic() + 1)
     finally:
         os.close(r)

@@ -158,9 +158,9 @@ def test_the_cache_keeps_the_newest_verdicts_up_to_its_size(
     assert asyncio.run(run()).cached is cached
 
 
-@pytest.mark.parametrize(("item_timeout_s", "verdict"), [(0.3, "error"), (5.0, "correct")])
+@pytest.mark.parametrize(("item_timeout_s", "verdict"), [(0.2, "error"), (3.0, "correct")])
 def test_the_item_time_out_at_its_edge(verifier: StandInServer, item_timeout_s: float, verdict: str) -> None:
-    slow = StandInServer(api_key=None, reply=verifier_reply, delay_s=1.0)
+    slow = StandInServer(api_key=None, reply=verifier_reply, delay_s=0.6)
     try:
         config = RewardConfig(
             verifier_urls=[slow.base_url], item_timeout_s=item_timeout_s, verifier_retries=0
@@ -213,7 +213,12 @@ def test_error_reasons_are_bounded_labels(verdict: str, error: str, label: str) 
     assert _reason(verdict, error) == label
 
 
-def test_item_from_dict_names_the_item_and_field() -> None:
+def test_item_from_dict_keeps_the_source_and_names_the_item_and_field() -> None:
+    base = {"question": "q", "ground_truth": "1", "response": "r"}
+    assert Item.from_dict(dict(base, data_source="geo")).data_source == "geo"
+    assert Item.from_dict(dict(base, data_source=None)).data_source == ""
+    with pytest.raises(ValueError, match=r"^item: field 'response' must be a string, got NoneType$"):
+        Item.from_dict(dict(base, response=None))
     assert Item.from_dict(
         {"question": "q", "ground_truth": "1", "response": "r", "options": ["a"]}
     ).options == ["a"]
