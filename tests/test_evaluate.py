@@ -62,6 +62,22 @@ def test_metrics_edges() -> None:
     assert maj_at_k([[None, None]], [[False, False]]) == 0.0  # nobody voted
     assert maj_at_k([[None, "5", "4", "4"]], [[False, False, True, True]]) == 1.0  # a vote of 2 beats 1
     assert maj_at_k([["5", "4"]], [[True, False]]) == 1.0 and maj_at_k([["4", "5"]], [[False, True]]) == 0.0
+    assert maj_at_k([[None], ["4"]], [[False], [True]]) == 0.5  # a problem nobody answered still counts
+    with pytest.raises(ValueError):
+        maj_at_k([["4"], ["5"]], [[True]])  # answers and judgments of different problems
+    with pytest.raises(ValueError):
+        maj_at_k([["4", "5"]], [[False]])
+
+
+def test_bootstrap_interval_percentiles() -> None:
+    """One odd problem among 40: the count of its copies in a resample is about Poisson(1), so the
+    interval's ends are known: P(X <= 0) = .37, P(X <= 1) = .74, P(X <= 2) = .92, P(X <= 3) = .98."""
+    one_right = [[True]] + [[False]] * 39
+    assert bootstrap_ci(one_right, samples=4000, level=0.9) == (0.0, 3 / 40)
+    one_wrong = [[False]] + [[True]] * 39
+    assert bootstrap_ci(one_wrong, samples=4000, level=0.8) == (38 / 40, 1.0)
+    lo, hi = bootstrap_ci([[True], [False]] * 20, samples=2, level=1.0)  # the two resamples' means
+    assert lo < hi
 
 
 def test_bootstrap_interval_properties() -> None:

@@ -198,6 +198,8 @@ def test_a_writer_cuts_only_an_unfinished_last_line(tmp_path: Path, tail: bytes)
     with JsonlWriter(path, fsync=False) as writer:
         writer.write(dict(FIGURE, problem_id="p-8"))
     assert [f.problem_id for f in read_jsonl(path, Figure)] == ["p-7", "p-8"]
+    with JsonlWriter(tmp_path / "durable.jsonl") as durable:
+        assert durable.fsync is True  # every line synced unless asked not to
     one = tmp_path / "one.jsonl"
     one.write_bytes(b"{")  # a single unfinished byte
     with JsonlWriter(one) as writer:

@@ -283,3 +283,40 @@ def test_options_from_parquet_arrive_as_plain_json(app: AppServer, monkeypatch: 
             await close()
 
     assert asyncio.run(run())["verdict"] == "correct"
+
+
+def test_local_judges_are_kept_per_event_loop_and_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from omegaconf import OmegaConf
+
+    from reward.standin_verifier import verifier_reply
+    from scigen_rl.llm.standin import StandInServer
+
+    monkeypatch.delenv("SCIGEN_REWARD_URL", raising=False)
+    verifier = StandInServer(api_key=None, reply=verifier_reply)
+    unsure = ("v = \\boxed{3.5 m/s}", "3.5\\ \\mathrm{m/s}")  # the rule leaves it to the verifier
+    urls = OmegaConf.create([verifier.base_url])  # verl hands its settings over as OmegaConf objects
+    try:
+
+        async def twice() -> list[dict[str, Any]]:
+            try:
+                first = await compute_score(
+                    "g", *unsure, {"question": "v?"}, verifier_urls=urls, verifier_retries=0
+                )
+                again = await compute_score(
+                    "g", *unsure, {"question": "v?"}, verifier_retries=0, verifier_urls=urls
+                )
+                return [first, again]
+            finally:
+                await close()
+
+        assert [r["verdict"] for r in asyncio.run(twice())] == ["correct", "correct"]
+        assert (
+            len(verifier.requests) == 1
+        )  # the same judge (and its cache), whatever the order of the settings
+        assert [r["verdict"] for r in asyncio.run(twice())] == [
+            "correct",
+            "correct",
+        ]  # a new loop, a new judge
+        assert len(verifier.requests) == 2
+    finally:
+        verifier.close()
