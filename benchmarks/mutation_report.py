@@ -27,9 +27,10 @@ NOT_TESTED = {"skipped", "not checked"}
 
 def statuses(mutmut: str) -> dict[str, str]:
     """``{mutant name: status}`` of the last run."""
-    out = subprocess.run(
-        [mutmut, "results", "--all", "true"], capture_output=True, text=True, check=True
-    ).stdout
+    done = subprocess.run([mutmut, "results", "--all", "true"], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"`mutmut results` failed (a run still writing its results?): {done.stderr[-500:]}")
+    out = done.stdout
     found = {}
     for line in out.splitlines():
         name, sep, status = line.strip().rpartition(": ")

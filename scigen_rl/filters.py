@@ -83,6 +83,8 @@ class DuplicateIndex:
         self._hashes: list[int] = []
         self._bands: list[dict[int, list[int]]] = []
         self._width = 0
+        self.comparisons = 0
+        """Exact distance checks made so far: about pairs x bands / 2**band_bits, not pairs."""
 
     def _band_keys(self, h: int) -> list[int]:
         bands = self.max_distance + 1
@@ -100,6 +102,7 @@ class DuplicateIndex:
             self._bands = [{} for _ in range(self.max_distance + 1)]
         keys = self._band_keys(h)
         candidates = {i for band, key in zip(self._bands, keys, strict=True) for i in band.get(key, ())}
+        self.comparisons += len(candidates)
         matches = [i for i in candidates if (h ^ self._hashes[i]).bit_count() <= self.max_distance]
         if matches:
             return self._ids[min(matches)]

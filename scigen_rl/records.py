@@ -388,7 +388,7 @@ class Sample(_Record):
 
     @classmethod
     def from_dict(cls, data: Any) -> Sample:
-        c = _Checker("Sample", data, "data_source")
+        c = _Checker("Sample", data)
         extra_info = c.mapping("extra_info")
         c.id = extra_info.get("problem_id", c.data.get("data_source"))
         prompt = data.get("prompt")

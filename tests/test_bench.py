@@ -89,6 +89,7 @@ def test_the_judge_reads_past_its_thinking_only() -> None:
     indented = json.dumps({k: 1 for k in JUDGE_DIMENSIONS}, indent=2)
     assert set(parse_judge(f"```json\n{indented}\n```").values()) == {1}  # over several lines
     assert set(parse_judge(f"Scores:\n{indented}").values()) == {1}
+    assert set(parse_judge(f"```json\n{indented}\n```\nor maybe {draft}").values()) == {1}  # a fence wins
 
 
 def test_judge_json_in_prose_or_fences() -> None:
@@ -228,13 +229,25 @@ def test_the_judge_sees_the_figure_the_problem_and_its_elements(shipped_data: Pa
     png = Path(problem.extra["reference_image"]).read_bytes()
     (message,) = judge_messages(replace(problem, elements=["a ramp at 30 degrees", "a block"]), png)
     image, text = message["content"]
+    assert set(text) == {"type", "text"} and text["type"] == "text"
+    assert text["text"].startswith(
+        "You grade a scientific figure drawn for the problem below. Score each dimension"
+    )
+    assert (
+        '0, 1 or 2.\n- "correctness_fidelity": ' in text["text"]
+        and '.\n- "layout_precision": ' in text["text"]
+    )
+    assert (
+        "\n\nReply with a JSON object only, exactly these five keys with integer values 0-2, e.g. {"
+        in text["text"]
+    )
     assert message["role"] == "user" and image["type"] == "image_url"
     assert base64.b64decode(image["image_url"]["url"].split(",", 1)[1]) == png
     assert problem.question in text["text"] and "- a ramp at 30 degrees\n- a block" in text["text"]
     assert all(f'- "{k}":' in text["text"] for k in JUDGE_DIMENSIONS)
     assert parse_judge(text["text"].rsplit("e.g. ", 1)[1]) == {k: 2 for k in JUDGE_DIMENSIONS}
     (bare,) = judge_messages(replace(problem, elements=[]), png)
-    assert "- (none listed)" in bare["content"][1]["text"]
+    assert "\nRequired elements:\n- (none listed)\n" in bare["content"][1]["text"]
     (path := tmp_path / "f.png").write_bytes(png)
     assert read_image(path) == png and read_image(str(path)) == png
     assert read_image(tmp_path / "absent.png") is None and read_image(None) is None

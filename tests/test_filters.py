@@ -140,6 +140,8 @@ def test_a_contact_sheet_tile_says_when_a_figure_cannot_be_read(tmp_path: Path) 
         ("north east", ["go north \n  east"], "", True),
         ("W = F · d", ["$W = F \\cdot d$"], "", True),
         ("abc", ["abc"], "", True),  # three characters: long enough to look for
+        ("sintheta", ["$\\sin\\theta$"], "", True),  # LaTeX commands read as their names
+        ("5 m", ["1e999 and 5 m"], "", True),  # a number too large for a float is skipped, not the end
         ("ab", ["ab"], "", False),
         ("xxxx", ["label xxxx"], "", True),
         ("north east", ["north east"], "Which way, north east or west?", False),  # the question says it
@@ -166,3 +168,18 @@ def test_duplicates_differing_only_at_band_edges_are_found(max_distance: int) ->
         far = near ^ (1 << (63 if 63 not in flips else 62))
         if (far ^ base).bit_count() > max_distance:
             assert index.check_and_add("c", f"{far:016x}") is None
+
+
+def test_duplicate_lookups_compare_with_few_figures() -> None:
+    rng = random.Random(3)
+    hashes = [rng.getrandbits(64) for _ in range(600)]
+    index = DuplicateIndex()  # 4 bits apart at most: 5 bands of 13 bits
+    assert index.max_distance == 4
+    for i, h in enumerate(hashes):
+        index.check_and_add(f"p{i}", f"{h:016x}")
+    pairs = len(hashes) * (len(hashes) - 1) / 2
+    expected = pairs * 5 / 2**13  # random hashes share a band by chance only
+    assert 0.5 * expected < index.comparisons < 1.5 * expected
+    default_twin, fifth_bit = hashes[0] ^ 0b1111, hashes[0] ^ 0b11111
+    assert index.check_and_add("four", f"{default_twin:016x}") == "p0"
+    assert index.check_and_add("five", f"{fifth_bit:016x}") is None

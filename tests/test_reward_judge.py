@@ -6,6 +6,7 @@ refusals. ``test_reward_server.py`` runs the same server as a real process behin
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -308,10 +309,18 @@ def test_health_follows_the_verifier(verifier: StandInServer) -> None:
     dead.close()
     with _client(_config(None)) as client:
         assert client.get("/health").json() == {"status": "ok", "mode": "rule_only", "endpoints": []}
-    with _client(RewardConfig(verifier_urls=[dead_url, verifier.base_url])) as client:
-        response = client.get("/health")
-        assert response.status_code == 200
-        assert [e["ok"] for e in response.json()["endpoints"]] == [False, True]
+    locked = StandInServer(api_key="other-key")
+    try:
+        urls = [dead_url, verifier.base_url + "/", locked.base_url]
+        with _client(RewardConfig(verifier_urls=urls)) as client:
+            response = client.get("/health")
+    finally:
+        locked.close()
+    assert response.status_code == 200
+    dead, up, refused = response.json()["endpoints"]
+    assert (dead["ok"], up["ok"], refused["ok"]) == (False, True, False)
+    assert dead["detail"].startswith("ClientConnectorError: ") and refused["detail"] == "HTTP 401"
+    assert re.fullmatch(r"\d+ ms", up["detail"]) and int(up["detail"].split()[0]) < 5000
     with _client(RewardConfig(verifier_urls=[dead_url])) as client:
         response = client.get("/health")
         assert response.status_code == 503
