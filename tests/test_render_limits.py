@@ -12,7 +12,7 @@ from scigen_rl.render import RenderConfig, Renderer
 
 PLOT = "import matplotlib.pyplot as plt\nplt.plot([0, 1], [0, 1])\n"
 LIMITS = RenderConfig(workers=1, timeout_s=3.0, memory_mb=256, cpu_s=1.0, file_size_mb=4, max_pixels=1_000_000,
-                      max_output_mb=1, recycle_after=1000)  # fmt: skip
+                      max_output_mb=1, max_figures=3, recycle_after=1000)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +94,22 @@ def test_output_under_the_frame_limit_is_kept_and_over_it_is_refused(limited: Re
     assert small.ok and sum(len(p) for p in small.pngs) < LIMITS.max_output_mb << 20
     big = limited.render(noise.format(9), "big.py")  # ~810,000 px of noise: over 1 MB
     assert big.failure == "killed" and "exceeded 1 MB" in (big.error or ""), big.error
+
+
+@pytest.mark.parametrize("extra", [0, 1, 5])
+def test_figures_up_to_the_count_limit_are_kept_and_later_ones_dropped(limited: Renderer, extra: int) -> None:
+    n = LIMITS.max_figures + extra
+    script = (
+        "import matplotlib.pyplot as plt\n"
+        f"for i in range({n}):\n    plt.figure()\n    plt.plot([0, i + 1])\n    plt.title(f'figure {{i}}')\n"
+    )
+    result = limited.render(script, "many.py")
+    assert result.ok and len(result.pngs) == LIMITS.max_figures
+    assert len(set(result.pngs)) == LIMITS.max_figures  # the first ones, each its own
+    dropped = [w for w in result.warnings if "past the limit" in w]
+    assert dropped == ([f"dropped {extra} figure(s) past the limit of {LIMITS.max_figures}"] if extra else [])
+    assert (
+        "figure 0" in result.texts
+        and f"figure {n - 1}" not in result.texts[: LIMITS.max_figures]
+        or not extra
+    )

@@ -228,6 +228,15 @@ def test_errors_are_bounded_and_stringified() -> None:
     assert clean["error"] == "12" and clean["texts"] == ["1"]
 
 
+@pytest.mark.parametrize("extra", [0, 1])
+def test_a_result_with_more_figures_than_allowed_is_cut(extra: int) -> None:
+    cfg = RenderConfig(max_figures=2)
+    blobs = [bytes([i]) for i in range(2 + extra)]
+    clean, pngs = classify(cfg, encode_frame({"status": "ok"}, blobs), None, None)
+    assert pngs == blobs[:2]
+    assert clean["warnings"] == (["dropped 1 figure(s) past the limit of 2"] if extra else [])
+
+
 def test_a_status_other_than_ok_is_a_failure() -> None:
     clean, pngs = classify(CFG, encode_frame({"status": "OK"}, [b"png"]), None, None)
     assert (clean["status"], clean["failure"], pngs) == ("failed", "runtime", [])
@@ -237,7 +246,17 @@ def test_a_status_other_than_ok_is_a_failure() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["timeout_s", "memory_mb", "file_size_mb", "scratch_mb", "dpi", "max_pixels", "recycle_after"]
+    "name",
+    [
+        "timeout_s",
+        "memory_mb",
+        "file_size_mb",
+        "scratch_mb",
+        "dpi",
+        "max_pixels",
+        "recycle_after",
+        "max_figures",
+    ],
 )
 def test_every_limit_must_be_positive(name: str) -> None:
     RenderConfig(**{name: 1})

@@ -56,12 +56,16 @@ class _Session:
         self.figures: list[Figure] = []  # keeps ids unique while the session lives
         self.warnings: list[str] = []
         self.texts: list[str] = []  # every label the figures show, for the answer-leakage check
+        self.dropped = 0  # figures past config.max_figures
 
     def emit(self, fig: Figure, kwargs: dict[str, Any], explicit: bool) -> None:
         key = (id(fig), getattr(fig, "_scigen_generation", 0))
         if key in self.snapshots and not explicit:
             return  # show() after savefig: the drawing is already captured, as the script saved it
         if key not in self.snapshots:
+            if len(self.figures) >= self.config.max_figures:
+                self.dropped += 1  # never drawn to a PNG: a script looping over figures costs nothing
+                return
             self.figures.append(fig)
         self.snapshots[key] = _snapshot(fig, kwargs)  # a later savefig of the same drawing wins
         for text in _drawn_texts(fig):
@@ -375,6 +379,8 @@ def run_script(code: str, name: str, config: RenderConfig) -> tuple[dict[str, An
                 failure, error = "blank", "every captured figure is a single uniform colour"
             elif blank:
                 session.warn(f"dropped {len(blank)} blank figure(s)")
+            if session.dropped:
+                session.warn(f"dropped {session.dropped} figure(s) past the limit of {config.max_figures}")
     finally:
         sys.argv = old_argv
         _session = None

@@ -87,6 +87,9 @@ class RenderConfig:
     max_output_mb: int = 64
     """Largest result (all PNGs of one script) a worker accepts from a script."""
 
+    max_figures: int = 8
+    """Figures kept per script, in the order it drew them; later ones are not saved (with a warning)."""
+
     def __post_init__(self) -> None:
         if self.isolation not in ISOLATION_MODES:
             raise ValueError(f"RenderConfig.isolation: {self.isolation!r} is not one of {ISOLATION_MODES}")
@@ -98,6 +101,7 @@ class RenderConfig:
             "dpi",
             "max_pixels",
             "recycle_after",
+            "max_figures",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"RenderConfig.{name}: must be positive, got {getattr(self, name)!r}")

@@ -61,7 +61,7 @@ def classify(
             )
     try:
         header, pngs = parse_frame(data, cfg.max_output_mb << 20)
-        clean = {
+        clean: dict[str, Any] = {
             "status": "ok" if header.get("status") == "ok" else "failed",
             "failure": header.get("failure") if header.get("failure") in FAILURE_CLASSES else None,
             "error": None if header.get("error") is None else str(header["error"])[:MAX_ERROR_CHARS],
@@ -74,4 +74,9 @@ def classify(
         return failed("no_figure", "the script drew no figure")
     if clean["status"] == "failed" and clean["failure"] is None:
         clean["failure"] = "runtime"
+    if clean["status"] == "ok" and len(pngs) > cfg.max_figures:  # the script's process is not trusted
+        clean["warnings"].append(
+            f"dropped {len(pngs) - cfg.max_figures} figure(s) past the limit of {cfg.max_figures}"
+        )
+        pngs = pngs[: cfg.max_figures]
     return clean, (pngs if clean["status"] == "ok" else [])
