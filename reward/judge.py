@@ -141,7 +141,8 @@ class Judge:
             )
             for url in (config.verifier_urls if config.mode != "rule_only" else [])
         ]
-        self._in_flight = [0] * len(self._endpoints)
+        self.in_flight = [0] * len(self._endpoints)
+        """Verifier requests in flight per endpoint (the least busy one takes the next)."""
         self._unjudged, self._last_log = 0, -1e9
         self._turn = 0
         self._rule_pool: Executor | None = None
@@ -249,7 +250,7 @@ class Judge:
         n = len(self._endpoints)
         order = [(self._turn + i) % n for i in range(n)]
         self._turn = (self._turn + 1) % n
-        return min(order, key=lambda i: self._in_flight[i])
+        return min(order, key=lambda i: self.in_flight[i])
 
     async def _verify(self, item: Item) -> tuple[str, str]:
         """(verdict, error) from the verifier: correct/incorrect/invalid, unparsed or error."""
@@ -258,12 +259,12 @@ class Judge:
         segment = answer_segment(item.response, self.config.answer_tail_chars)
         messages = verifier_messages(item.question, item.ground_truth, segment, item.options)
         gauge = self.metrics.in_flight.labels(endpoint=client.config.base_url)
-        self._in_flight[i] += 1
+        self.in_flight[i] += 1
         gauge.inc()
         try:
             result = await client.chat(messages)
         finally:
-            self._in_flight[i] -= 1
+            self.in_flight[i] -= 1
             gauge.dec()
         self.metrics.verifier_latency.observe(result.seconds)
         if not result.ok:

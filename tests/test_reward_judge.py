@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +24,7 @@ from scigen_rl.llm.standin import StandInServer
 
 @pytest.fixture
 def verifier() -> Iterator[StandInServer]:
-    server = StandInServer(api_key=None, reply=verifier_reply)
+    server = StandInServer(api_key=None, reply=verifier_reply, delay_s=0.05)
     yield server
     server.close()
 
@@ -70,6 +71,10 @@ def test_rule_then_verifier_paths_and_verdicts(verifier: StandInServer) -> None:
     assert [r.invalid for r in results] == [0.0, 0.0, 0.0, 0.0, 1.0]
     assert [r.format for r in results] == [1.0, 1.0, 1.0, 1.0, 0.0]
     assert len(verifier.requests) == 3  # only the three the rule left open
+    assert all(r.error == "" and r.cached is False for r in results)
+    assert (
+        0 <= results[0].latency_ms < 5000 and 50 <= results[3].latency_ms < 5000
+    )  # the stand-in takes 50 ms
 
 
 def test_verifier_only_asks_the_verifier_for_every_answer(verifier: StandInServer) -> None:
@@ -172,6 +177,7 @@ def test_the_item_time_out_at_its_edge(verifier: StandInServer, item_timeout_s: 
     assert result.verdict == verdict
     if verdict == "error":
         assert result.error == f"no verdict within {item_timeout_s:g} s" and result.path == "verifier"
+        assert result.cached is False
 
 
 def test_the_verifier_sees_only_the_tail_of_the_answer(verifier: StandInServer) -> None:
@@ -325,3 +331,93 @@ def test_health_follows_the_verifier(verifier: StandInServer) -> None:
         response = client.get("/health")
         assert response.status_code == 503
         assert response.json()["status"] == "unavailable" and "GET /models" in response.json()["reason"]
+
+
+def test_options_reach_the_rule_and_the_verifier(verifier: StandInServer) -> None:
+    by_rule = Item("Pick one.", "2", "\\boxed{B}", options=["1", "2", "3"])  # gold given as the option's text
+    asked = Item("Pick one.", "2", "\\boxed{two}", options={"A": "1", "B": "2"})
+    results = _judge(_config(verifier), [by_rule, asked])
+    assert (results[0].verdict, results[0].path) == ("correct", "rule")
+    prompt = verifier.requests[0]["messages"][0]["content"]
+    assert "A. 1" in prompt and "B. 2" in prompt
+
+
+def test_requests_in_flight_are_counted_back_to_zero() -> None:
+    a, b = (StandInServer(api_key=None, reply=verifier_reply, delay_s=0.5) for _ in range(2))
+
+    async def run() -> tuple[list[int], list[int], str]:
+        judge = Judge(
+            RewardConfig(verifier_urls=[a.base_url, b.base_url], mode="verifier_only", verifier_retries=0)
+        )
+        try:
+            seen: list[int] = []
+            task = asyncio.ensure_future(
+                judge.judge_many([Item("q", str(i), f"\\boxed{{{i}}}") for i in range(6)])
+            )
+            await asyncio.sleep(0.1)  # every request sent, none answered
+            seen = list(judge.in_flight)
+            await task
+            from prometheus_client import generate_latest
+
+            return seen, list(judge.in_flight), generate_latest(judge.metrics.registry).decode()
+        finally:
+            await judge.close()
+
+    try:
+        during, after, metrics = asyncio.run(run())
+    finally:
+        a.close()
+        b.close()
+    assert during == [3, 3] and after == [0, 0]
+    assert f'reward_verifier_in_flight{{endpoint="{a.base_url}"}} 0.0' in metrics
+
+
+def test_idle_endpoints_are_taken_in_turn() -> None:
+    servers = [StandInServer(api_key=None, reply=verifier_reply) for _ in range(3)]
+
+    async def run() -> None:
+        judge = Judge(RewardConfig(verifier_urls=[s.base_url for s in servers], mode="verifier_only"))
+        try:
+            for i in range(4):
+                await judge.judge(Item("q", str(i), f"\\boxed{{{i}}}"))
+        finally:
+            await judge.close()
+
+    try:
+        asyncio.run(run())
+    finally:
+        for s in servers:
+            s.close()
+    assert [len(s.requests) for s in servers] == [2, 1, 1]
+    firsts = [s.first_request_at or 0.0 for s in servers]
+    assert firsts[0] < firsts[1] < firsts[2]
+
+
+def test_unjudged_answers_are_logged_at_most_every_ten_seconds(
+    verifier: StandInServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def run() -> None:
+        judge = Judge(_config(verifier, error_score=0.25))
+        try:
+            await judge.judge_many([BROKEN, PROSE, BROKEN])
+            judge._last_log = time.monotonic() - 10.5  # as if 10.5 s had passed
+            await judge.judge(PROSE)
+        finally:
+            await judge.close()
+
+    with caplog.at_level("WARNING", logger="scigen_rl.reward"):
+        asyncio.run(run())
+    lines = [r.getMessage() for r in caplog.records if r.name == "scigen_rl.reward"]
+    assert len(lines) == 2
+    assert lines[0].startswith("1 answers could not be judged so far (scored 0.25 each); latest: ")
+    assert lines[1].startswith("4 answers could not be judged so far (scored 0.25 each); latest: unparsed: ")
+
+
+@pytest.mark.parametrize("reply", ["", "x" * 100])
+def test_an_unparsed_reply_is_quoted_short(reply: str) -> None:
+    server = StandInServer(api_key=None, reply=lambda body: reply)
+    try:
+        (result,) = _judge(_config(server), [WRONG])
+    finally:
+        server.close()
+    assert result.verdict == "unparsed" and result.error == f"unparsed verifier output: {reply[:80]!r}"

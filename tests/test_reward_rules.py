@@ -58,6 +58,7 @@ MATH_CASES = [
     # (response, gold, options, expected rule verdict)
     ("\\boxed{48}", "48", None, "correct"),
     ("x = \\boxed{48.0}", "48", None, "correct"),
+    ("\\boxed{\\text{}}", "5", None, None),  # nothing math-verify can parse: undecided, never correct
     ("so \\boxed{0.5}", "\\frac{1}{2}", None, "correct"),
     ("\\boxed{\\frac{2}{4}}", "0.5", None, "correct"),
     ("\\boxed{2\\sqrt{221}}", "2 \\sqrt { 221 }", None, "correct"),
