@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+import os
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +14,17 @@ from scigen_rl.shipped import SCIGENBENCH, shipped_dir
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "sk-test-DO-NOT-LEAK-4f1d2c"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under mutation testing (``make mutate``; mutmut sets ``MUTANT_UNDER_TEST`` and runs from
+    ``mutants/``), the tests reaching a mutant run fastest first: it stops at the first failure, so a
+    mutant is killed as soon as possible. Otherwise the order is left alone (random)."""
+    stats = Path("mutmut-stats.json")
+    if not os.environ.get("MUTANT_UNDER_TEST") or not stats.exists():
+        return
+    durations = json.loads(stats.read_text()).get("duration_by_test", {})
+    items.sort(key=lambda item: durations.get(item.nodeid, 0.0))
 
 
 @pytest.fixture(scope="session")
