@@ -40,6 +40,7 @@ from ._wire import FrameError, frame_length, read_frame, write_frame
 from .config import RenderConfig
 from .outcome import classify
 
+NOBODY = 65534
 _ACK = b"\x06"  # a child writes it when it has taken its script: a spare that died before never does
 _EXIT_GRACE_S = 0.5  # after the child exits, how long its result pipe may stay open (a straggler holds it)
 
@@ -50,7 +51,9 @@ class _Child:
     job_w: int
     res_r: int
     job_dir: str = ""
-    """Created only when the child takes a script: until then no other script can reach it."""
+    """With namespaces: a private tmpfs of the child's own, mounted on this empty folder when it is
+    forked (no other process ever sees its content, and it vanishes with the child). Without: a folder
+    made when the child takes a script and deleted after."""
 
 
 class _Server:
@@ -68,6 +71,14 @@ class _Server:
         # Children get /dev/null from here: no device can be opened inside (the mounts are nodev).
         self.devnull = devnull
         self.base_vm_bytes = _virtual_memory_bytes()
+        # Each child mounts its own working directory in a mount namespace of its own: clean-up is
+        # free (the namespace goes with the child) and the scratch root is read-only to the script.
+        self.private_jobs = isolation.get("namespaces") == "on"
+        # As real root, scripts run as nobody: no file of another user's, no chmod of ours. (In a
+        # user namespace only one uid is mapped: the script is the unprivileged user who started us.)
+        # (Without namespaces, "relaxed", the interpreter may live where nobody cannot read: root stays.)
+        root = os.geteuid() == 0 and not isolation.get("user_namespace")
+        self.script_uid = NOBODY if root and self.private_jobs else None
         self.hot_pages: list[tuple[int, int]] = []
 
     def calibrate(self) -> None:
@@ -97,22 +108,35 @@ class _Server:
     def fork_child(self) -> _Child:
         job_r, job_w = os.pipe()
         res_r, res_w = os.pipe()
+        job_dir = self._new_job_dir() if self.private_jobs else ""
         pid = os.fork()
         if pid == 0:
             code = 70
             try:
                 os.close(job_w)
                 os.close(res_r)
-                self._child_main(job_r, res_w)
+                if job_dir:
+                    self._private_job_dir(job_dir)
+                self._child_main(job_r, res_w, job_dir)
                 code = 0
             finally:
                 os._exit(code)
         os.close(job_r)
         os.close(res_w)
         self.open_fds |= {job_w, res_r}
-        return _Child(pid, job_w, res_r)
+        return _Child(pid, job_w, res_r, job_dir)
 
-    def _child_main(self, job_r: int, res_w: int) -> None:
+    def _private_job_dir(self, job_dir: str) -> None:
+        """In a mount namespace of this child's own: a fresh tmpfs on ``job_dir`` (owned by the
+        script's uid) and the scratch root read-only, so nothing around the working directory can be
+        written, chmod-ed or left for the next script."""
+        _linux.unshare(_linux.CLONE_NEWNS)
+        owner = "" if self.script_uid is None else f",uid={self.script_uid},gid={self.script_uid}"
+        flags = _linux.MS_NOSUID | _linux.MS_NODEV
+        _linux.mount("tmpfs", job_dir, "tmpfs", flags, f"size={self.cfg.scratch_mb}m,mode=0700{owner}")
+        _linux.mount(None, self.scratch, None, _linux.MS_REMOUNT | _linux.MS_BIND | _linux.MS_RDONLY | flags)
+
+    def _child_main(self, job_r: int, res_w: int, own_dir: str) -> None:
         # Not dumpable: the script that runs meanwhile (same uid, no capabilities) can then not open
         # this process's pipes or memory through /proc/<pid>/.
         _linux.prctl(_linux.PR_SET_DUMPABLE, 0)
@@ -129,6 +153,11 @@ class _Server:
         cfg = self.cfg
         for which, limits in cfg.rlimits(self.base_vm_bytes).items():
             resource.setrlimit(which, limits)
+        if self.script_uid is not None:
+            _linux.drop_bounding_set()  # while it still can: it takes CAP_SETPCAP
+            os.setgroups([])
+            os.setgid(self.script_uid)
+            os.setuid(self.script_uid)  # the last of root's capabilities go with it
         _linux.drop_capabilities()
         if self.isolation["seccomp"] == "on":
             _linux.install_seccomp_filter()
@@ -136,7 +165,7 @@ class _Server:
         header, _ = read_frame(job_r)  # wait, already locked down, for the script
         os.close(job_r)
         os.write(res_w, _ACK)
-        job_dir = str(header["dir"])
+        job_dir = own_dir or str(header["dir"])
         os.chdir(job_dir)
         os.environ.update(HOME=job_dir, TMPDIR=job_dir)
         from .capture import run_script
@@ -159,8 +188,17 @@ class _Server:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(child.pid, 0)
         self._close_child_fds(child)
-        if child.job_dir:
-            shutil.rmtree(child.job_dir, ignore_errors=True)
+        self._remove_job_dir(child.job_dir)
+
+    def _remove_job_dir(self, job_dir: str) -> None:
+        """O(1) with private job folders: what the script wrote went with its mount namespace."""
+        if not job_dir:
+            return
+        if self.private_jobs:
+            with contextlib.suppress(OSError):
+                os.rmdir(job_dir)
+        else:
+            shutil.rmtree(job_dir, ignore_errors=True)
 
     def _new_job_dir(self) -> str:
         while True:  # a name nobody made before us (the scratch root is read-only to scripts anyway)
@@ -193,10 +231,10 @@ class _Server:
 
         cfg = self.cfg
         for _ in range(3):
-            job_dir = self._new_job_dir()
+            job_dir = "" if self.private_jobs else self._new_job_dir()  # (a private one comes with the child)
             job = encode_frame({"code": request["code"], "name": request["name"], "dir": job_dir})
             child = self._take_spare(job)
-            child.job_dir = job_dir
+            child.job_dir = child.job_dir or job_dir
             started = time.monotonic()
             if self.spare is None:
                 self.spare = self.fork_child()  # overlaps with the running script
@@ -206,7 +244,7 @@ class _Server:
                 data = data[1:]
                 break
             # The spare was dead before it took the script (a previous script killed it): retry.
-            shutil.rmtree(child.job_dir, ignore_errors=True)
+            self._remove_job_dir(child.job_dir)
         seconds = round(time.monotonic() - started, 4)
         if ended is None:
             # The result is complete: the child has nothing left to do. Its address space is torn
@@ -214,7 +252,7 @@ class _Server:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child.pid, signal.SIGKILL)
         self._sweep()
-        shutil.rmtree(child.job_dir, ignore_errors=True)
+        self._remove_job_dir(child.job_dir)
         header, pngs = classify(self.cfg, data, ended, why)
         header["seconds"] = seconds
         return header, pngs
@@ -450,7 +488,9 @@ def _lock_filesystem(cfg: RenderConfig, scratch: str) -> dict[str, list[str]]:
                 skipped.append(point)  # kernel interfaces that refuse it; writes there need privileges
                 continue
             raise
-    os.chmod(scratch, 0o500)  # the server still creates job folders in it (it keeps its capabilities)
+    # Scripts may pass through to their own folder, nothing more: each child also sees the scratch
+    # root read-only (its own mount namespace), and as nobody (real root) it owns nothing here.
+    os.chmod(scratch, 0o711)
     return {"hidden_paths": hidden, "unlocked_mounts": skipped}
 
 
