@@ -98,12 +98,12 @@ async def _rule_fallback(
     """The rule's verdict on an answer the reward server could not judge, or an unscored error."""
     verdict = await decide_by_rule(item["response"], item["ground_truth"], item.get("options"))
     boxed = float(has_boxed(item["response"]))
-    if verdict is None:  # scored as the judge scores an unjudged answer
-        return {"score": (1 - format_weight) * error_score + format_weight * boxed, "acc": 0.0, "format": boxed, "invalid": 0.0, "unscored": 1.0,
-                "fallback": 0.0, "verdict": "error", "path": "server", "error": reason}  # fmt: skip
+    unjudged = verdict is None
     acc = float(verdict == "correct")
-    return {"score": (1 - format_weight) * acc + format_weight * boxed, "acc": acc, "format": boxed,
-            "invalid": 0.0, "unscored": 0.0, "fallback": 1.0, "verdict": verdict, "path": "rule_fallback",
+    base = error_score if unjudged else acc  # an unjudged answer is scored as the judge scores one
+    return {"score": (1 - format_weight) * base + format_weight * boxed, "acc": acc, "format": boxed,
+            "invalid": 0.0, "unscored": float(unjudged), "fallback": float(not unjudged),
+            "verdict": "error" if unjudged else verdict, "path": "server" if unjudged else "rule_fallback",
             "error": reason}  # fmt: skip
 
 

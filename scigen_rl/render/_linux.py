@@ -130,8 +130,8 @@ def remount_read_only(point: str, options: set[str]) -> None:
     mount(None, point, None, flags)
 
 
-def drop_bounding_set() -> None:
-    """Empty the bounding set (needs CAP_SETPCAP: call it before giving up root)."""
+def drop_capabilities() -> None:
+    """Empty the bounding, ambient, effective, permitted and inheritable sets; set no_new_privs."""
     for cap in range(64):
         try:
             prctl(PR_CAPBSET_DROP, cap)
@@ -140,11 +140,6 @@ def drop_bounding_set() -> None:
                 break
             if e.errno != errno.EPERM:  # EPERM: nothing to drop without CAP_SETPCAP (already unprivileged)
                 raise
-
-
-def drop_capabilities() -> None:
-    """Empty the bounding, ambient, effective, permitted and inheritable sets; set no_new_privs."""
-    drop_bounding_set()
     try:
         prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
     except OSError as e:

@@ -32,11 +32,9 @@ from matplotlib.figure import Figure  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from .config import RenderConfig  # noqa: E402
+from .outcome import MAX_TEXT_CHARS, MAX_TEXTS, MAX_WARNINGS, dropped_figures  # noqa: E402
 
-MAX_ERROR_CHARS = 2000
-MAX_WARNINGS = 20
-MAX_TEXTS = 500
-MAX_TEXT_CHARS = 300
+MAX_ERROR_CHARS = 2000  # the parent accepts up to outcome.MAX_ERROR_CHARS
 _CAPTURE_FORMAT = "scigenpng"
 _last_blank = False  # whether the last captured image was a single colour
 
@@ -380,7 +378,7 @@ def run_script(code: str, name: str, config: RenderConfig) -> tuple[dict[str, An
             elif blank:
                 session.warn(f"dropped {len(blank)} blank figure(s)")
             if session.dropped:
-                session.warn(f"dropped {session.dropped} figure(s) past the limit of {config.max_figures}")
+                session.warn(dropped_figures(session.dropped, config.max_figures))
     finally:
         sys.argv = old_argv
         _session = None

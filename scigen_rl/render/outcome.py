@@ -18,6 +18,11 @@ MAX_WARNINGS, MAX_WARNING_CHARS = 20, 400
 MAX_TEXTS, MAX_TEXT_CHARS = 500, 300
 
 
+def dropped_figures(n: int, limit: int) -> str:
+    """The warning for figures a script drew past ``RenderConfig.max_figures``."""
+    return f"dropped {n} figure(s) past the limit of {limit}"
+
+
 def classify(
     cfg: RenderConfig, data: bytes, ended: tuple[int, Any] | None, why: str | None
 ) -> tuple[dict[str, Any], list[bytes]]:
@@ -75,8 +80,6 @@ def classify(
     if clean["status"] == "failed" and clean["failure"] is None:
         clean["failure"] = "runtime"
     if clean["status"] == "ok" and len(pngs) > cfg.max_figures:  # the script's process is not trusted
-        clean["warnings"].append(
-            f"dropped {len(pngs) - cfg.max_figures} figure(s) past the limit of {cfg.max_figures}"
-        )
+        clean["warnings"].append(dropped_figures(len(pngs) - cfg.max_figures, cfg.max_figures))
         pngs = pngs[: cfg.max_figures]
     return clean, (pngs if clean["status"] == "ok" else [])
