@@ -40,7 +40,6 @@ from ._wire import FrameError, frame_length, read_frame, write_frame
 from .config import RenderConfig
 from .outcome import classify
 
-NOBODY = 65534
 _ACK = b"\x06"  # a child writes it when it has taken its script: a spare that died before never does
 _EXIT_GRACE_S = 0.5  # after the child exits, how long its result pipe may stay open (a straggler holds it)
 
@@ -74,11 +73,6 @@ class _Server:
         # Each child mounts its own working directory in a mount namespace of its own: clean-up is
         # free (the namespace goes with the child) and the scratch root is read-only to the script.
         self.private_jobs = isolation.get("namespaces") == "on"
-        # As real root, scripts run as nobody: no file of another user's, no chmod of ours. (In a
-        # user namespace only one uid is mapped: the script is the unprivileged user who started us.)
-        # (Without namespaces, "relaxed", the interpreter may live where nobody cannot read: root stays.)
-        root = os.geteuid() == 0 and not isolation.get("user_namespace")
-        self.script_uid = NOBODY if root and self.private_jobs else None
         self.hot_pages: list[tuple[int, int]] = []
 
     def calibrate(self) -> None:
@@ -131,9 +125,8 @@ class _Server:
         script's uid) and the scratch root read-only, so nothing around the working directory can be
         written, chmod-ed or left for the next script."""
         _linux.unshare(_linux.CLONE_NEWNS)
-        owner = "" if self.script_uid is None else f",uid={self.script_uid},gid={self.script_uid}"
         flags = _linux.MS_NOSUID | _linux.MS_NODEV
-        _linux.mount("tmpfs", job_dir, "tmpfs", flags, f"size={self.cfg.scratch_mb}m,mode=0700{owner}")
+        _linux.mount("tmpfs", job_dir, "tmpfs", flags, f"size={self.cfg.scratch_mb}m,mode=0700")
         _linux.mount(None, self.scratch, None, _linux.MS_REMOUNT | _linux.MS_BIND | _linux.MS_RDONLY | flags)
 
     def _child_main(self, job_r: int, res_w: int, own_dir: str) -> None:
@@ -153,11 +146,6 @@ class _Server:
         cfg = self.cfg
         for which, limits in cfg.rlimits(self.base_vm_bytes).items():
             resource.setrlimit(which, limits)
-        if self.script_uid is not None:
-            _linux.drop_bounding_set()  # while it still can: it takes CAP_SETPCAP
-            os.setgroups([])
-            os.setgid(self.script_uid)
-            os.setuid(self.script_uid)  # the last of root's capabilities go with it
         _linux.drop_capabilities()
         if self.isolation["seccomp"] == "on":
             _linux.install_seccomp_filter()
@@ -488,9 +476,9 @@ def _lock_filesystem(cfg: RenderConfig, scratch: str) -> dict[str, list[str]]:
                 skipped.append(point)  # kernel interfaces that refuse it; writes there need privileges
                 continue
             raise
-    # Scripts may pass through to their own folder, nothing more: each child also sees the scratch
-    # root read-only (its own mount namespace), and as nobody (real root) it owns nothing here.
-    os.chmod(scratch, 0o711)
+    # The server still creates job folders in it (it keeps its capabilities); each child sees it
+    # read-only besides (a bind remount in its own mount namespace), so no chmod undoes this.
+    os.chmod(scratch, 0o500)
     return {"hidden_paths": hidden, "unlocked_mounts": skipped}
 
 
