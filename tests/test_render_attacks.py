@@ -123,3 +123,103 @@ def test_a_very_deep_tree_is_cleaned_up(worker: Renderer, clean_png: bytes) -> N
     """
     assert worker.render(_script(src), "deep.py").ok
     _after(worker, clean_png)
+
+
+# -- forged results: the script writes its own frame on the pipe its process answers on --------------
+
+_FORGE = """
+import os, struct, sys, time
+frame = sys._getframe()
+while "res_w" not in frame.f_locals:  # the locked-down child's own frame holds the result pipe
+    frame = frame.f_back
+def send(header: bytes, blobs: bytes = b"") -> None:
+    os.write(frame.f_locals["res_w"], b"SGR1" + struct.pack(">I", len(header)) + header + blobs)
+"""
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG signature and a well-formed IHDR chunk claiming ``width`` x ``height`` pixels."""
+    import struct
+    import zlib
+
+    ihdr = b"IHDR" + struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + ihdr + struct.pack(">I", zlib.crc32(ihdr))
+
+
+@pytest.mark.parametrize(
+    ("forgery", "why"),
+    [
+        ('send(b\'{"status": "ok", "blobs": [1e999]}\')', "non-finite"),
+        ('send(b\'{"blobs": [], "x": \' + b"[" * 100000 + b"]" * 100000 + b"}")', "recursion"),
+        ('send(b\'{"blobs": [], "x": \' + b"[" * 50 + b"]" * 50 + b"}")', "nested deeper"),
+        ('send(b\'{"status": "ok", "texts": ["\\\\udc80"], "blobs": [3]}\', b"png")', "lone surrogate"),
+        ('send(b\'{"status": "ok", "blobs": "many"}\')', "non-negative integers"),
+    ],
+)
+def test_a_forged_frame_is_a_protocol_failure_and_its_process_is_killed(
+    worker: Renderer, clean_png: bytes, forgery: str, why: str
+) -> None:
+    # the forger stays alive after its result, to tamper with the next job: it must not get to
+    code = _FORGE + forgery + "\ntime.sleep(60)\n"
+    started = time.monotonic()
+    result = worker.render(code, "forge.py")
+    assert (result.status, result.failure, result.pngs) == ("failed", "protocol", []), result.error
+    assert why in (result.error or "") or result.error == (
+        "the script's process sent something that is not a result; it was killed"
+    )
+    assert time.monotonic() - started < CONFIG.timeout_s  # stopped at the frame, not at the deadline
+    _after(worker, clean_png)
+
+
+@pytest.mark.parametrize(
+    ("blob", "reason"),
+    [
+        (_png_header(60000, 60000) + bytes(64), "60000x60000 pixels, over the cap"),
+        (b"#!/bin/sh\nrm -rf ~\n", "not a PNG (no PNG signature)"),
+        (_png_header(10, 10), "not a decodable PNG"),
+    ],
+)
+def test_a_forged_ok_frame_with_a_bad_png_is_refused_by_the_parent(
+    worker: Renderer, clean_png: bytes, blob: bytes, reason: str
+) -> None:
+    header = '{"status": "ok", "failure": null, "error": null, "warnings": [], "texts": [], "blobs": [%d]}'
+    code = _FORGE + f"send(({header!r} % {len(blob)}).encode(), {blob!r})\ntime.sleep(60)\n"
+    result = worker.render(code, "fake-png.py")
+    assert (result.status, result.failure, result.pngs) == ("failed", "protocol", []), result.error
+    assert f"figure 1: {reason}" in (result.error or "")
+    _after(worker, clean_png)
+
+
+def test_a_valid_forged_result_still_ends_every_process_of_the_script(worker: Renderer) -> None:
+    code = _FORGE + (
+        "import io\nfrom PIL import Image\nbuf = io.BytesIO()\nImage.new('RGB', (8, 8), 'red').save(buf, 'png')\n"
+        "png = buf.getvalue()\n"
+        'send((\'{"status": "ok", "blobs": [%d]}\' % len(png)).encode(), png)\ntime.sleep(60)\n'
+    )
+    assert worker.render(code, "forged-ok.py").ok  # a well-formed result is a result: what it drew
+    look = (
+        "import os\npids = [p for p in os.listdir('/proc') if p.isdigit()]\n"
+        "states = [open(f'/proc/{p}/stat').read().split()[2] for p in pids]\n"
+        "raise SystemExit(f'alive: {sum(s != \"Z\" for s in states)}')\n"
+    )
+    # this script, its fork-server and the next spare: the forger is gone
+    assert "alive: 3" in (worker.render(look, "look.py").error or "")
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "raise ValueError('bad \\udc80 byte')",
+        "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.title('x \\udc80 y')\n",
+        "import warnings\nwarnings.warn('w \\udc80')\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\n",
+        "raise SystemExit('\\udc80')",
+    ],
+)
+def test_lone_surrogates_in_what_a_script_writes_are_escaped(
+    worker: Renderer, clean_png: bytes, src: str
+) -> None:
+    result = worker.render(src, "surrogate-\udc80.py")
+    assert result.failure != "protocol", result.error
+    for text in [result.error or "", *result.warnings, *result.texts]:
+        assert not any("\ud800" <= c <= "\udfff" for c in text), text
+    _after(worker, clean_png)

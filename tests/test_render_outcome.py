@@ -23,7 +23,15 @@ from scigen_rl.render._wire import (
     write_frame,
 )
 from scigen_rl.render.config import MAX_OPEN_FILES, RenderConfig
-from scigen_rl.render.outcome import MAX_TEXT_CHARS, MAX_TEXTS, MAX_WARNING_CHARS, MAX_WARNINGS, classify
+from scigen_rl.render.outcome import (
+    MAX_TEXT_CHARS,
+    MAX_TEXTS,
+    MAX_WARNING_CHARS,
+    MAX_WARNINGS,
+    classify,
+    png_problem,
+)
+from scigen_rl.render.pool import _checked_result
 
 MB = 1 << 20
 
@@ -184,7 +192,7 @@ def test_ok_without_figures_is_no_figure() -> None:
 
 @pytest.mark.parametrize(
     ("failure", "kept"),
-    [("memory", "memory"), ("syntax", "syntax"), ("made-up", "runtime"), (None, "runtime")],
+    [("memory", "memory"), ("syntax", "syntax"), (None, "runtime")],
 )
 def test_a_failure_class_is_kept_only_when_known(failure: str | None, kept: str) -> None:
     header, pngs = classify(
@@ -194,15 +202,20 @@ def test_a_failure_class_is_kept_only_when_known(failure: str | None, kept: str)
 
 
 @pytest.mark.parametrize("data", [b"garbage", encode_frame({"status": "ok"})[:-1] + b"[", b"SGR1"])
-def test_malformed_results_are_a_kill_not_a_crash(data: bytes) -> None:
+def test_malformed_results_are_a_protocol_failure_not_a_crash(data: bytes) -> None:
     header, pngs = classify(CFG, data, None, None)
-    assert (header["failure"], pngs) == ("killed", []) and "malformed result" in header["error"]
+    assert (header["failure"], pngs) == ("protocol", []) and "malformed result" in header["error"]
+
+
+def test_a_child_stopped_for_what_it_sent_is_a_protocol_failure() -> None:
+    header, pngs = classify(CFG, encode_frame({"status": "ok"}, [b"png"]), None, "protocol")
+    assert (header["failure"], pngs) == ("protocol", []) and "not a result" in header["error"]
 
 
 def test_a_result_over_the_output_cap_is_refused() -> None:
     big = encode_frame({"status": "ok", "texts": ["x" * (2 * MB)]}, [b"png"])
     header, _ = classify(CFG, big, None, None)
-    assert header["failure"] == "killed" and "malformed" in header["error"]
+    assert header["failure"] == "protocol" and "malformed" in header["error"]
 
 
 @pytest.mark.parametrize("n", [0, 1])
@@ -221,25 +234,105 @@ def test_untrusted_lists_are_bounded_at_their_edges(n: int) -> None:
     assert len(clean["texts"]) == MAX_TEXTS and {len(t) for t in clean["texts"]} == {MAX_TEXT_CHARS}
 
 
-def test_errors_are_bounded_and_stringified() -> None:
+def test_errors_are_bounded() -> None:
     clean, _ = classify(CFG, encode_frame({"status": "failed", "error": "e" * 5000}), None, None)
     assert clean["error"] == "e" * 4000
-    clean, _ = classify(CFG, encode_frame({"status": "failed", "error": 12, "texts": [1]}), None, None)
-    assert clean["error"] == "12" and clean["texts"] == ["1"]
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"status": "failed", "error": 12},
+        {"status": "ok", "texts": [1]},
+        {"status": "ok", "texts": "abc"},
+        {"status": "ok", "warnings": [None]},
+        {"status": "OK"},
+        {"status": "failed", "failure": "made-up"},
+        {"status": ["ok"]},
+    ],
+)
+def test_a_result_of_the_wrong_shape_is_a_protocol_failure(forged: dict[str, Any]) -> None:
+    clean, pngs = classify(CFG, encode_frame(forged, [b"png"]), None, None)
+    assert (clean["status"], clean["failure"], pngs) == ("failed", "protocol", [])
+    assert clean["error"].startswith("the script's process sent a malformed result")
 
 
 @pytest.mark.parametrize("extra", [0, 1])
-def test_a_result_with_more_figures_than_allowed_is_cut(extra: int) -> None:
+def test_more_figures_than_the_capture_sends_is_a_forged_result(extra: int) -> None:
     cfg = RenderConfig(max_figures=2)
     blobs = [bytes([i]) for i in range(2 + extra)]
     clean, pngs = classify(cfg, encode_frame({"status": "ok"}, blobs), None, None)
-    assert pngs == blobs[:2]
-    assert clean["warnings"] == (["dropped 1 figure(s) past the limit of 2"] if extra else [])
+    if extra:
+        assert (clean["failure"], pngs) == ("protocol", []) and "3 figures, more than the 2" in clean["error"]
+    else:
+        assert (clean["status"], pngs) == ("ok", blobs)
 
 
-def test_a_status_other_than_ok_is_a_failure() -> None:
-    clean, pngs = classify(CFG, encode_frame({"status": "OK"}, [b"png"]), None, None)
-    assert (clean["status"], clean["failure"], pngs) == ("failed", "runtime", [])
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        (b'{"status": "ok", "blobs": [1e999]}', "non-finite number 1e999"),
+        (b'{"status": "ok", "x": NaN, "blobs": []}', "non-finite number NaN"),
+        (b'{"status": "ok", "x": -Infinity, "blobs": []}', "non-finite number -Infinity"),
+        (b'{"blobs": [], "x": ' + b"[" * 500 + b"]" * 500 + b"}", "nested deeper than 8"),
+        (b'{"blobs": [], "x": ' + b"[" * 200_000 + b"]" * 200_000 + b"}", "recursion"),
+        (b'{"blobs": [], "texts": ["\\\\udc80"]}', None),
+        (b'{"blobs": [], "texts": ["\\ud83d\\ude00"]}', None),
+        (b'{"blobs": [], "texts": ["\\udc80"]}', "lone surrogate"),
+        (b'{"blobs": [], "texts": ["\xed\xb2\x80"]}', "bad frame header"),
+        (b'{"blobs": [true]}', "non-negative integers"),
+        (b'{"blobs": [1.0]}', "non-negative integers"),
+        (b'{"blobs": [-1]}', "non-negative integers"),
+        (b'{"blobs": {"0": 1}}', "non-negative integers"),
+        (b'{"status": "ok"}', "blobs"),
+        (b'"blobs"', "not an object"),
+        (b"\xff\xfe", "bad frame header"),
+    ],
+)
+def test_forged_headers_are_refused_with_a_frame_error_only(header: bytes, reason: str | None) -> None:
+    frame = b"SGR1" + len(header).to_bytes(4, "big") + header
+    if reason is None:  # escaped text that is a valid string: the escape stays text, or a real pair
+        assert parse_frame(frame, 1 << 20)[1] == []
+        return
+    with pytest.raises(FrameError, match=reason):
+        parse_frame(frame, 1 << 20)
+    with pytest.raises(FrameError, match=reason):
+        frame_length(frame, 1 << 20)
+    clean, pngs = classify(CFG, frame, None, None)
+    assert (clean["failure"], pngs) == ("protocol", [])
+
+
+def test_nesting_is_allowed_up_to_its_cap() -> None:
+    inner: Any = 1
+    for _ in range(7):  # the header object itself is the first level
+        inner = [inner]
+    assert parse_frame(encode_frame({"x": inner}), 1 << 20)[0] == {"x": inner}
+    with pytest.raises(FrameError, match="nested deeper than 8"):
+        parse_frame(encode_frame({"x": [inner]}), 1 << 20)
+
+
+def test_what_the_parent_sends_may_hold_surrogates_but_never_raw_ones() -> None:
+    frame = encode_frame({"name": "fig\udc80.py", "ok": True})
+    assert b"\\udc80" in frame  # escaped on the wire: nothing to fail to encode
+    r, w = os.pipe()
+    try:
+        os.write(w, frame)
+        assert read_frame(r, time.monotonic() + 5)[0] == {"name": "fig\udc80.py", "ok": True}
+        os.write(w, frame)
+        with pytest.raises(FrameError, match="lone surrogate"):
+            read_frame(r, time.monotonic() + 5, strict=True)
+    finally:
+        os.close(r)
+        os.close(w)
+    with pytest.raises(ValueError):
+        encode_frame({"x": float("nan")})
+
+
+def test_bytes_after_the_frame_are_refused() -> None:
+    frame = encode_frame({"status": "ok"}, [b"png"])
+    assert parse_frame(frame, 1 << 20)[1] == [b"png"]
+    with pytest.raises(FrameError, match="bytes after the frame"):
+        parse_frame(frame + b"x", 1 << 20)
 
 
 # -- settings -------------------------------------------------------------------------------------
@@ -291,7 +384,7 @@ def test_isolation_modes_and_worker_count() -> None:
 def test_frames_round_trip_through_a_pipe_and_in_memory() -> None:
     frame = encode_frame({"status": "ok", "name": "é"}, [b"a" * 10, b"", b"bc"])
     assert parse_frame(frame, 1 << 20) == ({"status": "ok", "name": "é"}, [b"a" * 10, b"", b"bc"])
-    assert frame_length(frame) == len(frame)
+    assert frame_length(frame, len(frame)) == len(frame)
     r, w = os.pipe()
     try:
         write_frame(w, {"k": 1}, [b"xyz"])
@@ -304,10 +397,18 @@ def test_frames_round_trip_through_a_pipe_and_in_memory() -> None:
 def test_frame_length_waits_for_the_header_and_flags_garbage() -> None:
     frame = encode_frame({"a": 1}, [b"12345"])
     header_end = len(frame) - 5
-    assert [frame_length(frame[:n]) for n in (0, 7, header_end - 1)] == [None, None, None]
-    assert frame_length(frame[:header_end]) == len(frame)
-    assert frame_length(b"XXXX" + frame[4:]) == 1 << 62
-    assert frame_length(frame[:8] + b"[" * (header_end - 8)) == 1 << 62
+    assert [frame_length(frame[:n], 1 << 20) for n in (0, 7, header_end - 1)] == [None, None, None]
+    assert frame_length(frame[:header_end], 1 << 20) == len(frame)
+    with pytest.raises(FrameError, match="^bad frame prefix$"):
+        frame_length(b"XXXX" + frame[4:], 1 << 20)
+    with pytest.raises(FrameError, match="^bad frame header"):
+        frame_length(frame[:8] + b"[" * (header_end - 8), 1 << 20)
+    # the cap, at its edge: the header alone, then the whole frame
+    assert frame_length(frame[:header_end], len(frame) - 8) == len(frame)
+    with pytest.raises(FrameError, match="^frame larger than allowed$"):
+        frame_length(frame[:header_end], len(frame) - 9)
+    with pytest.raises(FrameError, match="^bad frame prefix$"):
+        frame_length(frame[:header_end], header_end - 9)
 
 
 @pytest.mark.parametrize("slack", [0, -1])
@@ -346,7 +447,8 @@ def test_parse_refuses_truncated_and_foreign_frames() -> None:
     empty_header = b"SGR1" + bytes(4)  # a prefix and nothing else: complete, but no header
     with pytest.raises(FrameError, match="^bad frame header: "):
         parse_frame(empty_header, 1 << 20)
-    assert frame_length(empty_header) == 1 << 62
+    with pytest.raises(FrameError, match="^bad frame header: "):
+        frame_length(empty_header, 1 << 20)
     with pytest.raises(FrameError, match="^bad frame header: "):
         parse_frame(b"SGR1" + (2).to_bytes(4, "big") + b"[]", 1 << 20)
 
@@ -415,3 +517,77 @@ def test_read_frame_refuses_a_foreign_prefix_and_names_a_closed_pipe() -> None:
             read_frame(r, time.monotonic() + 1)
     finally:
         os.close(r)
+
+
+# -- what the parent accepts as a figure ----------------------------------------------------------
+
+
+def _png(width: int, height: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), "white").save(buf, "png")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "ok"), [(20, 5, True), (10, 10, True), (101, 1, False), (11, 10, False)]
+)
+def test_the_pixel_cap_of_a_png_at_its_edge(width: int, height: int, ok: bool) -> None:
+    problem = png_problem(_png(width, height), max_pixels=100)
+    assert problem is None if ok else problem == f"{width}x{height} pixels, over the cap of 100"
+
+
+def test_a_png_must_have_its_signature_and_header_and_decode_fully() -> None:
+    good = _png(8, 8)
+    assert png_problem(good, 64) is None
+    assert png_problem(b"GIF89a" + good[6:], 64) == "not a PNG (no PNG signature)"
+    assert png_problem(good[:12] + b"IHDX" + good[16:], 64) == "not a PNG (no IHDR chunk first)"
+    assert png_problem(good[:20], 64) == "not a PNG (no IHDR chunk first)"
+    assert png_problem(good[:-20], 64) is not None and png_problem(good[:-20], 64).startswith(
+        "not a decodable"
+    )
+    idat = good.index(b"IDAT") + 8
+    corrupt = good[:idat] + bytes(b ^ 0xFF for b in good[idat : idat + 4]) + good[idat + 4 :]
+    assert png_problem(corrupt, 64) is not None
+
+
+def _reply(**header: Any) -> dict[str, Any]:
+    return {"status": "ok", "failure": None, "error": None, "warnings": [], "texts": [], **header}
+
+
+def test_the_parent_keeps_a_valid_result_as_sent() -> None:
+    png = _png(4, 4)
+    cfg = RenderConfig(max_figures=2, max_pixels=16)
+    result = _checked_result("a.py", _reply(texts=["t"], warnings=["w"], seconds=0.5), [png, png], cfg)
+    assert (result.ok, result.pngs, result.texts, result.warnings, result.seconds) == (
+        True, [png, png], ["t"], ["w"], 0.5,
+    )  # fmt: skip
+    failed = _checked_result("a.py", _reply(status="failed", failure="memory", error="E"), [png], cfg)
+    assert (failed.status, failed.failure, failed.error, failed.pngs) == ("failed", "memory", "E", [])
+
+
+@pytest.mark.parametrize(
+    ("header", "count", "reason"),
+    [
+        ({}, 0, "0 figures with an ok status"),
+        ({}, 3, "3 figures with an ok status"),
+        ({"status": "OK"}, 1, "a reply with status 'OK'"),
+        ({"status": "failed", "failure": "made-up"}, 0, "failure 'made-up'"),
+        ({"status": "failed", "failure": None}, 0, "failure 'None'"),
+    ],
+)
+def test_the_parent_rederives_status_and_figure_count(
+    header: dict[str, Any], count: int, reason: str
+) -> None:
+    result = _checked_result("a.py", _reply(**header), [_png(4, 4)] * count, RenderConfig(max_figures=2))
+    assert (result.status, result.failure, result.pngs) == ("failed", "protocol", [])
+    assert reason in (result.error or "")
+
+
+def test_the_parent_names_the_first_bad_figure() -> None:
+    cfg = RenderConfig(max_figures=3, max_pixels=100)
+    result = _checked_result("a.py", _reply(), [_png(4, 4), _png(20, 20), b"x"], cfg)
+    assert result.error == "the script's result was refused: figure 2: 20x20 pixels, over the cap of 100"

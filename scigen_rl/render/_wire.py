@@ -7,7 +7,9 @@ runs untrusted code and may write garbage, write forever, or stop half-way.
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import select
 import struct
 import time
@@ -15,15 +17,22 @@ from typing import Any
 
 _MAGIC = b"SGR1"
 _PREFIX = struct.Struct(">4sI")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class FrameError(Exception):
     """The peer sent something that is not a well-formed frame."""
 
 
+MAX_DEPTH = 8
+"""Nesting a frame's header may have: every header either side sends is a flat record of lists."""
+
+
 def encode_frame(header: dict[str, Any], blobs: list[bytes] = ()) -> bytes:  # type: ignore[assignment]
     head = dict(header, blobs=[len(b) for b in blobs])
-    data = json.dumps(head, ensure_ascii=False).encode()
+    # ASCII: a lone surrogate (a file name decoded with surrogateescape) travels as an escape
+    # instead of failing to encode; non-finite numbers are never ours to send.
+    data = json.dumps(head, ensure_ascii=True, allow_nan=False).encode()
     return b"".join([_PREFIX.pack(_MAGIC, len(data)), data, *blobs])
 
 
@@ -49,58 +58,99 @@ def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
     return b"".join(chunks)
 
 
-def read_frame(fd: int, deadline: float | None = None, max_bytes: int = 1 << 30) -> tuple[dict, list[bytes]]:
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"non-finite number {name}")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses to inf
+        raise ValueError(f"non-finite number {text[:20]}")
+    return value
+
+
+def _check_values(header: Any, strict: bool) -> None:
+    """Depth within MAX_DEPTH and, when ``strict``, no lone surrogate in any string (walked without
+    recursion: the header came from the peer)."""
+    todo = [(header, 1)]
+    while todo:
+        value, depth = todo.pop()
+        if isinstance(value, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise ValueError(f"nested deeper than {MAX_DEPTH}")
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            todo.extend((v, depth + 1) for v in items)
+        elif strict and isinstance(value, str) and _SURROGATE.search(value):
+            raise ValueError("a string holds a lone surrogate")
+
+
+def decode_header(raw: bytes, strict: bool = True) -> tuple[dict[str, Any], list[int]]:
+    """The header of a frame and its blob sizes, or FrameError for anything malformed.
+
+    ``strict`` (what a sandboxed child sends) also refuses lone surrogates; either way, NaN,
+    infinities, nesting past :data:`MAX_DEPTH` and blob sizes that are not non-negative integers
+    are refused, and no error other than FrameError escapes (not RecursionError, not OverflowError).
+    """
+    try:
+        header = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+        if not isinstance(header, dict):
+            raise TypeError(f"the header is a {type(header).__name__}, not an object")
+        _check_values(header, strict)
+        sizes = header.pop("blobs")
+        if not isinstance(sizes, list) or not all(type(s) is int and s >= 0 for s in sizes):
+            raise TypeError("blob sizes must be a list of non-negative integers")
+    except (ValueError, KeyError, TypeError, RecursionError, OverflowError, UnicodeError, MemoryError) as e:
+        raise FrameError(f"bad frame header: {e}") from None
+    return header, sizes
+
+
+def read_frame(
+    fd: int, deadline: float | None = None, max_bytes: int = 1 << 30, strict: bool = False
+) -> tuple[dict, list[bytes]]:
     magic, size = _PREFIX.unpack(_read_exact(fd, _PREFIX.size, deadline))
     if magic != _MAGIC or size > max_bytes:
         raise FrameError("bad frame prefix")
-    try:
-        header = json.loads(_read_exact(fd, size, deadline))
-        sizes = [int(s) for s in header.pop("blobs")]
-    except (ValueError, KeyError, TypeError) as e:
-        raise FrameError(f"bad frame header: {e}") from e
-    if any(s < 0 for s in sizes) or sum(sizes) + size > max_bytes:
+    header, sizes = decode_header(_read_exact(fd, size, deadline), strict)
+    if sum(sizes) + size > max_bytes:
         raise FrameError("frame larger than allowed")
     return header, [_read_exact(fd, s, deadline) for s in sizes]
 
 
-def frame_length(data: bytes | bytearray) -> int | None:
+def frame_length(data: bytes | bytearray, max_bytes: int) -> int | None:
     """Total length of the frame starting ``data`` once its header has arrived; None before that.
 
-    A prefix that is not a frame reports an impossible length, so the reader keeps reading to the end
-    and the parse fails there with the reason.
+    Raises FrameError as soon as the prefix or the complete header shows that no well-formed frame
+    of at most ``max_bytes`` can follow, so the reader stops there instead of waiting for more.
     """
     if len(data) < _PREFIX.size:
         return None
     magic, size = _PREFIX.unpack_from(data)
-    if magic != _MAGIC:
-        return 1 << 62
+    if magic != _MAGIC or size > max_bytes:
+        raise FrameError("bad frame prefix")
     end = _PREFIX.size + size
     if len(data) < end:
         return None
-    try:
-        sizes = json.loads(bytes(data[_PREFIX.size : end]))["blobs"]
-        return end + sum(int(s) for s in sizes)
-    except (ValueError, KeyError, TypeError):
-        return 1 << 62
+    _, sizes = decode_header(bytes(data[_PREFIX.size : end]), strict=True)
+    if size + sum(sizes) > max_bytes:
+        raise FrameError("frame larger than allowed")
+    return end + sum(sizes)
 
 
 def parse_frame(data: bytes, max_bytes: int) -> tuple[dict, list[bytes]]:
-    """Parse one complete frame already read into memory (the child's result)."""
+    """Parse one complete frame already read into memory (a sandboxed child's result: strict)."""
     if len(data) < _PREFIX.size:
         raise FrameError("truncated frame")
     magic, size = _PREFIX.unpack_from(data)
     if magic != _MAGIC or size > max_bytes:
         raise FrameError("bad frame prefix")
     end = _PREFIX.size + size
-    try:
-        header = json.loads(data[_PREFIX.size : end])
-        sizes = [int(s) for s in header.pop("blobs")]
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise FrameError(f"bad frame header: {e}") from e
+    header, sizes = decode_header(data[_PREFIX.size : end], strict=True)
     blobs = []
     for s in sizes:
-        if s < 0 or end + s > len(data):
+        if end + s > len(data):
             raise FrameError("truncated frame")
         blobs.append(data[end : end + s])
         end += s
+    if end != len(data):
+        raise FrameError("bytes after the frame")
     return header, blobs

@@ -12,6 +12,7 @@ import io
 import logging
 import math
 import random
+import struct
 import sys
 import time
 import traceback
@@ -32,10 +33,11 @@ from matplotlib.figure import Figure  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from .config import RenderConfig  # noqa: E402
-from .outcome import MAX_TEXT_CHARS, MAX_TEXTS, MAX_WARNINGS, dropped_figures  # noqa: E402
+from .outcome import MAX_TEXT_CHARS, MAX_TEXTS, MAX_WARNINGS  # noqa: E402
 
 MAX_ERROR_CHARS = 2000  # the parent accepts up to outcome.MAX_ERROR_CHARS
 _CAPTURE_FORMAT = "scigenpng"
+_PNG_SIZE = struct.Struct(">II")  # width and height in the IHDR chunk, at byte 16 of every PNG
 _last_blank = False  # whether the last captured image was a single colour
 
 _original_savefig = Figure.savefig
@@ -109,15 +111,24 @@ def _snapshot(fig: Figure, kwargs: dict[str, Any]) -> tuple[bytes, bool]:
     w_in, h_in = fig.get_size_inches()
     if w_in * h_in * dpi * dpi > cfg.max_pixels:
         dpi = max(1.0, math.floor(math.sqrt(cfg.max_pixels / (w_in * h_in))))
-        _session.warn(
-            f"downscaled: a {w_in:g}x{h_in:g} in figure was saved at {dpi:g} dpi instead of {cfg.dpi}"
-        )
     keep = {
         k: kwargs[k] for k in ("bbox_inches", "pad_inches", "bbox_extra_artists", "facecolor") if k in kwargs
     }
-    buf = io.BytesIO()
-    _original_savefig(fig, buf, format=_CAPTURE_FORMAT, dpi=dpi, transparent=False, **keep)
-    return buf.getvalue(), _last_blank
+    for _ in range(4):
+        buf = io.BytesIO()
+        _original_savefig(fig, buf, format=_CAPTURE_FORMAT, dpi=dpi, transparent=False, **keep)
+        png = buf.getvalue()
+        width, height = _PNG_SIZE.unpack_from(png, 16)
+        # A tight bounding box can grow the image past the figure's own size: the parent refuses any
+        # image over the cap, so a smaller DPI is tried until it fits.
+        if width * height <= cfg.max_pixels or dpi <= 1:
+            break
+        dpi = max(1.0, math.floor(dpi * math.sqrt(cfg.max_pixels / (width * height)) * 0.98))
+    if dpi != cfg.dpi:
+        _session.warn(
+            f"downscaled: a {w_in:g}x{h_in:g} in figure was saved at {dpi:g} dpi instead of {cfg.dpi}"
+        )
+    return png, _last_blank
 
 
 def _print_capture_png(canvas: FigureCanvasAgg, filename_or_obj: Any, **kwargs: Any) -> None:
@@ -298,6 +309,11 @@ def warm_up(config: RenderConfig) -> None:
     plt.close("all")
 
 
+def _printable(text: str) -> str:
+    """``text`` with each lone surrogate written as its escape: the parent refuses raw ones."""
+    return text.encode("utf-8", "backslashreplace").decode()
+
+
 def _safe(text: str) -> str:
     return text if len(text) <= MAX_ERROR_CHARS else "..." + text[-MAX_ERROR_CHARS:]
 
@@ -378,7 +394,7 @@ def run_script(code: str, name: str, config: RenderConfig) -> tuple[dict[str, An
             elif blank:
                 session.warn(f"dropped {len(blank)} blank figure(s)")
             if session.dropped:
-                session.warn(dropped_figures(session.dropped, config.max_figures))
+                session.warn(f"dropped {session.dropped} figure(s) past the limit of {config.max_figures}")
     finally:
         sys.argv = old_argv
         _session = None
@@ -387,9 +403,9 @@ def run_script(code: str, name: str, config: RenderConfig) -> tuple[dict[str, An
     header = {
         "status": "ok" if failure is None else "failed",
         "failure": failure,
-        "error": error,
-        "warnings": session.warnings,
-        "texts": session.texts if failure is None else [],
+        "error": None if error is None else _printable(error),
+        "warnings": [_printable(w) for w in session.warnings],
+        "texts": [_printable(t) for t in session.texts] if failure is None else [],
         "seconds": round(time.perf_counter() - started, 4),
     }
     return header, pngs

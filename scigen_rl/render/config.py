@@ -8,8 +8,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 ISOLATION_MODES = ("strict", "relaxed")
-FAILURE_CLASSES = ("syntax", "runtime", "timeout", "memory", "no_figure", "blank", "killed")
-"""Why a script produced no figure: the renderer's half of the Figure record's failure classes."""
+FAILURE_CLASSES = ("syntax", "runtime", "timeout", "memory", "no_figure", "blank", "killed", "protocol")
+"""Why a script produced no figure: the renderer's half of the Figure record's failure classes.
+``protocol``: what came back from the script's process is not a result the capture could have sent
+(a malformed or forged frame, a figure that is not a valid PNG within the pixel cap)."""
 MAX_OPEN_FILES = 256
 """Open files per script (RLIMIT_NOFILE): plenty for fonts and outputs, not enough to exhaust the host."""
 

@@ -6,9 +6,14 @@ trusts nothing the script wrote (sizes, types and lengths are all bounded here).
 
 from __future__ import annotations
 
+import io
 import os
 import signal
+import struct
+import warnings
 from typing import Any
+
+from PIL import Image
 
 from ._wire import FrameError, parse_frame
 from .config import FAILURE_CLASSES, RenderConfig
@@ -16,11 +21,6 @@ from .config import FAILURE_CLASSES, RenderConfig
 MAX_ERROR_CHARS = 4000
 MAX_WARNINGS, MAX_WARNING_CHARS = 20, 400
 MAX_TEXTS, MAX_TEXT_CHARS = 500, 300
-
-
-def dropped_figures(n: int, limit: int) -> str:
-    """The warning for figures a script drew past ``RenderConfig.max_figures``."""
-    return f"dropped {n} figure(s) past the limit of {limit}"
 
 
 def classify(
@@ -33,7 +33,7 @@ def classify(
         data: what the script's process wrote to its result pipe (a frame, or anything at all).
         ended: ``(wait status, rusage)`` when the process ended before its result was read, else None.
         why: ``deadline`` (killed at the wall-clock limit), ``oversize`` (killed for writing too
-            much) or None.
+            much), ``protocol`` (killed for sending what cannot be a result) or None.
 
     Returns:
         ``({status, failure, error, warnings, texts}, pngs)``; ``pngs`` is empty unless ``ok``.
@@ -48,6 +48,8 @@ def classify(
         )
     if why == "oversize":
         return failed("killed", f"the script's output exceeded {cfg.max_output_mb} MB and it was killed")
+    if why == "protocol":
+        return failed("protocol", "the script's process sent something that is not a result; it was killed")
     if ended is not None:
         status, rusage = ended
         if os.WIFSIGNALED(status):
@@ -66,20 +68,80 @@ def classify(
             )
     try:
         header, pngs = parse_frame(data, cfg.max_output_mb << 20)
-        clean: dict[str, Any] = {
-            "status": "ok" if header.get("status") == "ok" else "failed",
-            "failure": header.get("failure") if header.get("failure") in FAILURE_CLASSES else None,
-            "error": None if header.get("error") is None else str(header["error"])[:MAX_ERROR_CHARS],
-            "warnings": [str(w)[:MAX_WARNING_CHARS] for w in header.get("warnings", [])][:MAX_WARNINGS],
-            "texts": [str(t)[:MAX_TEXT_CHARS] for t in header.get("texts", [])][:MAX_TEXTS],
-        }
-    except (FrameError, AttributeError, TypeError) as e:
-        return failed("killed", f"the script's process sent a malformed result ({e})")
-    if clean["status"] == "ok" and not pngs:
+        clean = _checked_header(header)
+    except (FrameError, TypeError) as e:
+        return failed("protocol", f"the script's process sent a malformed result ({e})")
+    if clean["status"] == "failed":
+        clean["failure"] = clean["failure"] or "runtime"
+        clean["texts"] = []
+        return clean, []
+    if not pngs:
         return failed("no_figure", "the script drew no figure")
-    if clean["status"] == "failed" and clean["failure"] is None:
-        clean["failure"] = "runtime"
-    if clean["status"] == "ok" and len(pngs) > cfg.max_figures:  # the script's process is not trusted
-        clean["warnings"].append(dropped_figures(len(pngs) - cfg.max_figures, cfg.max_figures))
-        pngs = pngs[: cfg.max_figures]
-    return clean, (pngs if clean["status"] == "ok" else [])
+    if len(pngs) > cfg.max_figures:  # the capture never sends more: a forged result
+        return failed(
+            "protocol",
+            f"the script's process sent {len(pngs)} figures, more than the {cfg.max_figures} allowed",
+        )
+    clean["failure"] = clean["error"] = None
+    return clean, pngs
+
+
+def _checked_header(header: dict[str, Any]) -> dict[str, Any]:
+    """The fields a result may have, of the types they must have, cut to their bounds (TypeError if not)."""
+    status, failure, error = header.get("status"), header.get("failure"), header.get("error")
+    warnings, texts = header.get("warnings", []), header.get("texts", [])
+    if status not in ("ok", "failed"):
+        raise TypeError(f"status {str(status)[:20]!r}")
+    if failure is not None and failure not in FAILURE_CLASSES:
+        raise TypeError(f"failure class {str(failure)[:20]!r}")
+    if error is not None and not isinstance(error, str):
+        raise TypeError("error is not a string")
+    for name, values in (("warnings", warnings), ("texts", texts)):
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise TypeError(f"{name} is not a list of strings")
+    return {
+        "status": status,
+        "failure": failure,
+        "error": None if error is None else error[:MAX_ERROR_CHARS],
+        "warnings": [w[:MAX_WARNING_CHARS] for w in warnings][:MAX_WARNINGS],
+        "texts": [t[:MAX_TEXT_CHARS] for t in texts][:MAX_TEXTS],
+    }
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_problem(png: bytes, max_pixels: int) -> str | None:
+    """Why ``png`` is not a figure the capture could have made, or None when it is one.
+
+    The checks run in the process that keeps the result, on bytes a sandboxed process sent: the PNG
+    signature, the decoded size against ``max_pixels`` *before* any pixel is decoded, and a full
+    decode (a truncated or corrupt stream fails here, not in a later stage).
+
+    Args:
+        png: the bytes of one figure.
+        max_pixels: the most pixels a captured figure may have (``RenderConfig.max_pixels``).
+
+    Returns:
+        None for a valid PNG within the cap, else a short reason.
+
+    >>> png_problem(b"#!/bin/sh", 100)
+    'not a PNG (no PNG signature)'
+    """
+    if not png.startswith(_PNG_SIGNATURE):
+        return "not a PNG (no PNG signature)"
+    if png[12:16] != b"IHDR" or len(png) < 24:
+        return "not a PNG (no IHDR chunk first)"
+    width, height = struct.unpack_from(">II", png, 16)
+    if width * height > max_pixels:  # before Pillow reads anything more
+        return f"{width}x{height} pixels, over the cap of {max_pixels}"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(png), formats=["PNG"]) as image:
+                image.verify()  # every chunk's checksum, up to the end chunk
+            with Image.open(io.BytesIO(png), formats=["PNG"]) as image:
+                image.load()  # every pixel
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError, Warning) as e:
+        return f"not a decodable PNG ({type(e).__name__})"
+    return None

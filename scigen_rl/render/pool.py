@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ._wire import FrameError, read_frame, write_frame
-from .config import RenderConfig
+from .config import FAILURE_CLASSES, RenderConfig
+from .outcome import MAX_ERROR_CHARS, MAX_TEXTS, MAX_WARNINGS, png_problem
 
 _STARTUP_TIMEOUT_S = 120.0
 _REPLY_GRACE_S = 15.0  # beyond the script's own timeout, before the worker itself is presumed hung
@@ -126,20 +127,11 @@ class _Worker:
     def render(self, job_id: int, name: str, code: str) -> RenderResult:
         write_frame(self.w, {"op": "render", "id": job_id, "name": name, "code": code})
         deadline = time.monotonic() + self.config.timeout_s + _REPLY_GRACE_S
-        header, pngs = read_frame(self.r, deadline, max_bytes=(self.config.max_output_mb + 1) << 20)
+        header, pngs = read_frame(self.r, deadline, (self.config.max_output_mb + 1) << 20, strict=True)
         if header.get("id") != job_id:
             raise FrameError(f"reply for job {header.get('id')} while waiting for {job_id}")
         self.jobs += 1
-        return RenderResult(
-            name=name,
-            status=header["status"],
-            failure=header.get("failure"),
-            error=header.get("error"),
-            warnings=list(header.get("warnings", [])),
-            seconds=float(header.get("seconds", 0.0)),
-            pngs=pngs,
-            texts=list(header.get("texts", [])),
-        )
+        return _checked_result(name, header, pngs, self.config)
 
     def close(self) -> None:
         try:
@@ -160,6 +152,38 @@ class _Worker:
         self.log.close()
         with contextlib.suppress(OSError):
             os.rmdir(self.scratch)
+
+
+def _checked_result(name: str, header: dict[str, Any], pngs: list[bytes], cfg: RenderConfig) -> RenderResult:
+    """The result as this process re-derives it: an ``ok`` needs 1 to ``max_figures`` figures, each a
+    PNG that decodes within the pixel cap; anything else that claims success is a ``protocol`` failure."""
+    status, failure = header.get("status"), header.get("failure")
+    if status == "ok":
+        problem = None if 0 < len(pngs) <= cfg.max_figures else f"{len(pngs)} figures with an ok status"
+        for i, png in enumerate(pngs):
+            reason = problem or png_problem(png, cfg.max_pixels)
+            if reason is not None:
+                problem = problem or f"figure {i + 1}: {reason}"
+                break
+        if problem is not None:
+            return RenderResult(name, "failed", "protocol", f"the script's result was refused: {problem}")
+    elif status != "failed" or failure not in FAILURE_CLASSES:
+        return RenderResult(
+            name,
+            "failed",
+            "protocol",
+            f"a reply with status {str(status)[:20]!r}, failure {str(failure)[:20]!r}",
+        )
+    return RenderResult(
+        name=name,
+        status=status,
+        failure=None if status == "ok" else failure,
+        error=str(header.get("error"))[:MAX_ERROR_CHARS] if header.get("error") is not None else None,
+        warnings=[str(w) for w in header.get("warnings", [])][:MAX_WARNINGS],
+        seconds=float(header.get("seconds", 0.0)),
+        pngs=pngs if status == "ok" else [],
+        texts=[str(t) for t in header.get("texts", [])][:MAX_TEXTS] if status == "ok" else [],
+    )
 
 
 class Renderer:

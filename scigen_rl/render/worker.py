@@ -224,32 +224,45 @@ class _Server:
             child = self._take_spare(job)
             child.job_dir = child.job_dir or job_dir
             started = time.monotonic()
-            if self.spare is None:
-                self.spare = self.fork_child()  # overlaps with the running script
-            data, ended, why = self._collect(child, started + cfg.timeout_s)
-            self._close_child_fds(child)
+            try:
+                if self.spare is None:
+                    self.spare = self.fork_child()  # overlaps with the running script
+                data, ended, why = self._collect(child, started + cfg.timeout_s)
+            except BaseException:
+                self._end_job(child)
+                raise
             if data[:1] == _ACK:
                 data = data[1:]
                 break
             # The spare was dead before it took the script (a previous script killed it): retry.
-            self._remove_job_dir(child.job_dir)
+            self._end_job(child)
         seconds = round(time.monotonic() - started, 4)
-        if ended is None:
-            # The result is complete: the child has nothing left to do. Its address space is torn
-            # down while the next script runs instead of before it starts.
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child.pid, signal.SIGKILL)
-        self._sweep()
-        self._remove_job_dir(child.job_dir)
-        header, pngs = classify(self.cfg, data, ended, why)
+        try:
+            header, pngs = classify(self.cfg, data, ended, why)
+        finally:
+            # Every path ends here: nothing the script started outlives its job, whatever it sent.
+            self._end_job(child)
         header["seconds"] = seconds
         return header, pngs
+
+    def _end_job(self, child: _Child) -> None:
+        """Kill the child's process group and every other process but the spare; drop its folder.
+
+        The child itself may still be tearing down its address space (it is reaped by a later
+        sweep), which then overlaps with the next script instead of delaying it."""
+        self._close_child_fds(child)
+        for kill, target in ((os.killpg, child.pid), (os.kill, child.pid)):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                kill(target, signal.SIGKILL)
+        self._sweep()
+        self._remove_job_dir(child.job_dir)
+        child.job_dir = ""
 
     def _collect(self, child: _Child, deadline: float) -> tuple[bytes, tuple[int, Any] | None, str | None]:
         """Read the child's result until it is complete, the child ends, or the deadline passes.
 
         Returns (bytes read, (wait status, rusage) if the child ended without a complete result, why it
-        was stopped: ``deadline``, ``oversize`` or None).
+        was stopped: ``deadline``, ``oversize``, ``protocol`` (what it sent cannot be a result) or None).
         """
         cap = self.cfg.max_output_mb << 20
         buf = bytearray()
@@ -258,7 +271,11 @@ class _Server:
         why: str | None = None
         try:
             while not (eof and exited):
-                end = frame_length(buf[1:])
+                try:
+                    end = frame_length(buf[1:], cap) if buf[:1] == _ACK else None
+                except FrameError:
+                    why = "protocol"
+                    break
                 if end is not None and len(buf) >= end + 1:
                     return bytes(buf[: end + 1]), None, None
                 left = deadline - time.monotonic()
@@ -273,7 +290,7 @@ class _Server:
                         eof = True
                     else:
                         buf += chunk
-                        if len(buf) > cap:
+                        if len(buf) > cap + 1:
                             why = "oversize"
                             break
                 if pidfd in ready:
