@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .records import write_atomic
+from .records import json_line, write_atomic
 from .render import FAILURE_CLASSES, RenderConfig, Renderer, RenderResult, SandboxUnavailable
 
 
@@ -83,7 +84,7 @@ def _render_command(args: argparse.Namespace) -> int:
                     "error": result.error,
                 }
                 bar.clear()
-                print(json.dumps(line, ensure_ascii=False), flush=True)
+                print(json_line(line), flush=True)
     except SandboxUnavailable as e:
         bar.close()
         print(f"scigen-rl render: {e}", file=sys.stderr)
@@ -121,15 +122,25 @@ def _describe_isolation(isolation: dict[str, object]) -> str:
 
 
 def _write_pngs(result: RenderResult, stem: str, out_dir: Path) -> str | None:
-    """``stem.png`` for the first figure, ``stem-2.png``... for more; stale outputs of a failure go."""
-    main = out_dir / f"{stem}.png"
+    """``stem.png`` for the first figure, ``stem.figures/2.png``... for more; stale outputs go.
+
+    Every name a script's outputs take ends in ``.png`` or ``.figures``, so no script's extra figures
+    can land on another script's ``.png``, whatever the two are called."""
+    main, extras = out_dir / f"{stem}.png", out_dir / f"{stem}.figures"
+    if extras.is_dir():
+        for old in extras.glob("*.png"):
+            if old.stem.isdigit():
+                old.unlink()
+        with contextlib.suppress(OSError):
+            extras.rmdir()
     if not result.ok:
         main.unlink(missing_ok=True)
         return None
-    for i, png in enumerate(result.pngs):
-        write_atomic(main if i == 0 else out_dir / f"{stem}-{i + 1}.png", png)
+    write_atomic(main, result.pngs[0])
+    for i, png in enumerate(result.pngs[1:], start=2):
+        write_atomic(extras / f"{i}.png", png)
     if len(result.pngs) > 1:
-        result.warnings.append(f"{len(result.pngs)} figures: extra ones written as {stem}-2.png ...")
+        result.warnings.append(f"{len(result.pngs)} figures: the first is {main.name}, the others in {extras.name}/")
     return str(main)
 
 

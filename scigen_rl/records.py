@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
@@ -477,6 +478,22 @@ def read_jsonl(path: str | os.PathLike[str], record: type[R]) -> Iterator[R]:
             raise RecordError(e.record, e.record_id, e.field, f"{e.problem} ({path}:{number})") from e
 
 
+_LINE_BREAKING = re.compile("[\u0085\u2028\u2029\ud800-\udfff]")
+
+
+def json_line(data: Any) -> str:
+    r"""One JSON document on one line, readable as UTF-8 by any JSON-lines reader.
+
+    Non-ASCII text stays as it is, except the characters some readers split lines on (U+0085,
+    U+2028, U+2029) and lone surrogates (a file name decoded with ``surrogateescape``), which are
+    written as escapes: the line still decodes to the same strings.
+
+    >>> json_line({"t": "a\u2028b", "f": "x\udc80.py", "é": 1})
+    '{"t": "a\\u2028b", "f": "x\\udc80.py", "é": 1}'
+    """
+    return _LINE_BREAKING.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(data, ensure_ascii=False))
+
+
 class JsonlWriter:
     """Append records to a JSONL file, one flushed (and fsynced) line each, safe to kill at any moment."""
 
@@ -500,7 +517,7 @@ class JsonlWriter:
 
     def write(self, record: _Record | dict[str, Any]) -> None:
         data = record if isinstance(record, dict) else record.to_dict()
-        line = json.dumps(data, ensure_ascii=False).encode() + b"\n"
+        line = json_line(data).encode() + b"\n"
         with self._lock:  # one whole line at a time, whichever thread writes
             self._f.write(line)
             self._f.flush()
@@ -532,7 +549,5 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> Path:
 
 def write_jsonl(path: str | os.PathLike[str], records: list[Any]) -> None:
     """Write a whole file of records atomically."""
-    lines = (
-        json.dumps(r if isinstance(r, dict) else r.to_dict(), ensure_ascii=False) + "\n" for r in records
-    )
+    lines = (json_line(r if isinstance(r, dict) else r.to_dict()) + "\n" for r in records)
     write_atomic(path, "".join(lines))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -45,8 +46,8 @@ def test_render_writes_pngs_and_one_json_line_per_script(tmp_path: Path) -> None
         with Image.open(line["png"]) as png:
             assert png.size[0] > 100
     assert lines[0]["png"] == str(out / "incline.png")
-    assert (out / "two_figures-2.png").is_file()
-    assert any("two_figures-2.png" in w for w in lines[1]["warnings"])
+    assert (out / "two_figures.figures" / "2.png").is_file()
+    assert any("the others in two_figures.figures/" in w for w in lines[1]["warnings"])
     assert not (tmp_path / "incline.png").exists()  # the script's own savefig path is not written
 
 
@@ -110,3 +111,46 @@ def test_benchmark_reports_its_ratios_on_its_last_line(tmp_path: Path) -> None:
     assert last["speedup_vs_cold"] == pytest.approx(last["cold_s"] / last["sandbox1_s"], rel=0.02)
     assert last["ratio_vs_inproc"] == pytest.approx(last["inproc_s"] / last["sandbox1_s"], rel=0.02)
     assert "0 failed" in proc.stdout and "failed;" in proc.stdout
+
+
+def test_extra_figures_never_land_on_another_scripts_png(tmp_path: Path) -> None:
+    two = "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.figure()\nplt.bar([1], [2])\n"
+    one = "import matplotlib.pyplot as plt\nplt.scatter([1, 2], [3, 1])\n"
+    names = {"x.py": two, "x-2.py": one, "x.figures.py": one, "2.py": one}
+    for name, code in names.items():
+        (tmp_path / name).write_text(code)
+    out = tmp_path / "out"
+    proc = _run(*names, "--out-dir", str(out), "--workers", "1", "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    pngs = {
+        Path(line["script"]).name: Path(line["png"]).read_bytes()
+        for line in map(json.loads, proc.stdout.splitlines())
+    }
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png")) == [
+        "2.png", "x-2.png", "x.figures.png", "x.figures/2.png", "x.png",
+    ]  # fmt: skip
+    assert (
+        pngs["x-2.py"] == pngs["x.figures.py"] == pngs["2.py"] != (out / "x.figures" / "2.png").read_bytes()
+    )
+    # a rerun with one figure drops the stale extra
+    (tmp_path / "x.py").write_text(one)
+    assert _run("x.py", "--out-dir", str(out), "--quiet", cwd=tmp_path).returncode == 0
+    assert not (out / "x.figures").exists() and (out / "x-2.png").is_file()
+
+
+def test_names_and_texts_that_break_json_lines_are_escaped(tmp_path: Path) -> None:
+    name = os.fsdecode(b"caf\xe9.py")  # not UTF-8: a lone surrogate once decoded
+    (tmp_path / name).write_text(
+        "raise ValueError('a\u2028b\u0085c')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "scigen_rl.cli", "render", name, "--out-dir", "out", "--quiet"],
+        cwd=tmp_path, capture_output=True, env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stdout.split(b"\n")
+    assert len(lines) == 2 and lines[1] == b""  # one line, whatever reader splits it
+    text = lines[0].decode("utf-8")
+    assert len(text.splitlines()) == 1
+    line = json.loads(text)
+    assert line["script"].endswith("caf\udce9.py") and "a\u2028b\x85c" in line["error"]

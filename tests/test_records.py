@@ -161,3 +161,19 @@ def test_write_jsonl_is_atomic(tmp_path: Path) -> None:
     with pytest.raises(AttributeError):
         write_jsonl(path, [Problem.from_dict(PROBLEM), object()])  # fails half-way
     assert [p.id for p in read_jsonl(path, Problem)] == ["p-1"]  # the old file is intact
+
+
+@pytest.mark.parametrize("writer", ["append", "whole"])
+def test_json_lines_survive_line_separators_and_surrogates(tmp_path: Path, writer: str) -> None:
+    records = [{"t": "a\u2028b\u2029c\x85d", "f": "caf\udce9.py", "é": "ü"}, {"t": "next"}]
+    path = tmp_path / "r.jsonl"
+    if writer == "append":
+        with JsonlWriter(path) as w:
+            for r in records:
+                w.write(r)
+    else:
+        write_jsonl(path, records)
+    text = path.read_bytes().decode("utf-8")  # valid UTF-8: no raw surrogate
+    assert len(text.splitlines()) == 2  # str.splitlines splits on U+2028, U+2029 and U+0085 too
+    assert "ü" in text and "\\u2028" in text  # other text stays readable, the separators are escaped
+    assert [json.loads(line) for line in text.splitlines()] == records
