@@ -140,7 +140,9 @@ def _write_pngs(result: RenderResult, stem: str, out_dir: Path) -> str | None:
     for i, png in enumerate(result.pngs[1:], start=2):
         write_atomic(extras / f"{i}.png", png)
     if len(result.pngs) > 1:
-        result.warnings.append(f"{len(result.pngs)} figures: the first is {main.name}, the others in {extras.name}/")
+        result.warnings.append(
+            f"{len(result.pngs)} figures: the first is {main.name}, the others in {extras.name}/"
+        )
     return str(main)
 
 

@@ -140,9 +140,7 @@ def test_extra_figures_never_land_on_another_scripts_png(tmp_path: Path) -> None
 
 def test_names_and_texts_that_break_json_lines_are_escaped(tmp_path: Path) -> None:
     name = os.fsdecode(b"caf\xe9.py")  # not UTF-8: a lone surrogate once decoded
-    (tmp_path / name).write_text(
-        "raise ValueError('a\u2028b\u0085c')\n"
-    )
+    (tmp_path / name).write_text("raise ValueError('a\u2028b\u0085c')\n")
     proc = subprocess.run(
         [sys.executable, "-m", "scigen_rl.cli", "render", name, "--out-dir", "out", "--quiet"],
         cwd=tmp_path, capture_output=True, env={**os.environ, "PYTHONIOENCODING": "utf-8"},
