@@ -20,11 +20,14 @@ import asyncio
 import hashlib
 import json
 import re
+import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from PIL import Image
 
 from scigen_rl.contact_sheet import SheetItem, contact_sheet
 from scigen_rl.filters import DuplicateIndex, FilterConfig, answer_leak, check_pixels
@@ -32,6 +35,7 @@ from scigen_rl.imgcoder import build_messages, parse_response, repair_messages
 from scigen_rl.llm import CachedChat, LLMConfig, make_client
 from scigen_rl.records import Figure, JsonlWriter, Problem, Verdict, read_jsonl, write_atomic, write_jsonl
 from scigen_rl.render import RenderConfig, Renderer
+from scigen_rl.render.outcome import png_problem
 from scigen_rl.skeletons import skeleton_request
 
 from .export import export, make_sample
@@ -72,6 +76,18 @@ class BuildConfig:
 def _png_name(problem_id: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", problem_id)[:80]
     return f"{safe}-{hashlib.sha1(problem_id.encode()).hexdigest()[:8]}.png"
+
+
+def _png_intact(figure: Figure, max_pixels: int | None = None) -> bool:
+    """Whether a recorded figure's PNG is still there, unchanged, and a valid PNG (within
+    ``max_pixels`` when given: the cap of the render settings it is checked against)."""
+    try:
+        png = Path(figure.png_path or "").read_bytes()
+    except OSError:
+        return False
+    if hashlib.sha256(png).hexdigest() != figure.png_sha256:
+        return False
+    return png_problem(png, max_pixels or Image.MAX_IMAGE_PIXELS or 1 << 62) is None
 
 
 async def _make_figure(
@@ -159,13 +175,27 @@ def _accept(
 
 async def _synthesize(
     problems: list[Problem], cfg: BuildConfig, figures_path: Path, png_dir: Path
-) -> Counter[str]:
-    """Make the figures not made yet; returns the model errors that left problems to a later run."""
+) -> tuple[Counter[str], int]:
+    """Make the figures not made yet; returns the model errors that left problems to a later run and
+    how many recorded figures were made again because their PNG was gone or broken."""
     model_errors: Counter[str] = Counter()
-    done = {f.problem_id for f in read_jsonl(figures_path, Figure)} if figures_path.exists() else set()
+    last = {f.problem_id: f for f in read_jsonl(figures_path, Figure)} if figures_path.exists() else {}
+    broken = sorted(
+        i for i, f in last.items() if f.status == "ok" and not _png_intact(f, cfg.render.max_pixels)
+    )
+    if broken:
+        # A success is only kept while its PNG is the one recorded: otherwise render it again (the
+        # model's answer comes from the cache) and append the new record, which then wins.
+        print(
+            f"build: {len(broken)} recorded figure(s) re-rendered, their PNG missing, changed or undecodable: "
+            + ", ".join(broken[:5])
+            + (" ..." if len(broken) > 5 else ""),
+            file=sys.stderr,
+        )
+    done = set(last) - set(broken)
     todo = [p for p in problems if p.id not in done]
     if not todo:
-        return model_errors
+        return model_errors, len(broken)
     from tqdm import tqdm
 
     client = make_client(cfg.llm)
@@ -192,7 +222,7 @@ async def _synthesize(
         await asyncio.gather(*(one(p) for p in todo))
     bar.close()
     await client.close()
-    return model_errors
+    return model_errors, len(broken)
 
 
 async def _verify(run: Path, cfg: LLMConfig) -> None:
@@ -240,7 +270,9 @@ def run_build(problems: list[Problem], cfg: BuildConfig) -> dict[str, Any]:
     if cfg.llm.cache_dir is None:
         cfg.llm.cache_dir = str(run / "llm-cache")
     figures_path = run / "synthesize" / "figures.jsonl"
-    model_errors = asyncio.run(_synthesize(problems, cfg, figures_path, run / "synthesize" / "png"))
+    model_errors, rerendered = asyncio.run(
+        _synthesize(problems, cfg, figures_path, run / "synthesize" / "png")
+    )
     if cfg.verify is not None:
         if cfg.verify.cache_dir is None:
             cfg.verify.cache_dir = str(run / "llm-cache")
@@ -253,6 +285,7 @@ def run_build(problems: list[Problem], cfg: BuildConfig) -> dict[str, Any]:
         cfg.seed,
         model_errors,
         cfg.verify_threshold,
+        rerendered,
     )
 
 
@@ -270,6 +303,7 @@ def export_run(
     seed: int = 0,
     model_errors: Counter[str] | None = None,
     verify_threshold: float = 1.0,
+    rerendered: int = 0,
 ) -> dict[str, Any]:
     """The export stage alone, from a run directory's records (``scigen-rl export``): no model call
     and no render, so the split or the scaling fractions can change after a build. The pixel and
@@ -307,6 +341,17 @@ def export_run(
             continue
         counts["rendered"] += 1
         png_path = Path(figure.png_path or "")
+        if not _png_intact(figure):  # a build run again renders it anew; export alone can only say so
+            counts["filtered"] += 1
+            dropped.append(
+                {
+                    "id": problem.id,
+                    "reason": "png_invalid",
+                    "detail": f"{png_path} is gone, changed "
+                    "or no longer decodes; run the build again to render it anew",
+                }
+            )
+            continue
         rejected = list(figure.extra.get("rejected", []))
         phash = figure.extra.get("phash") or check_pixels(png_path.read_bytes(), filters).phash
         twin = duplicates.check_and_add(problem.id, phash)
@@ -351,6 +396,7 @@ def export_run(
         "dropped": dropped,
         "pending": len(problems) - len(figures),
         "model_errors": dict(model_errors or {}),
+        "rerendered": rerendered,
         "by_image_type": {k: dict(v) for k, v in sorted(per_type.items())},
         "export": manifest,
     }

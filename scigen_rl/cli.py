@@ -274,7 +274,12 @@ def _print_summary(summary: dict[str, Any], run_dir: str) -> None:
     console.print(
         f"tried {summary['attempted']}, rendered {summary['rendered']}, dropped {len(dropped)}"
         + (f" ({', '.join(f'{r} {n}' for r, n in reasons.most_common())})" if dropped else "")
-        + f", exported {summary['exported']}",
+        + f", exported {summary['exported']}"
+        + (
+            f"; re-rendered {summary['rerendered']} whose PNG was gone or broken"
+            if summary.get("rerendered")
+            else ""
+        ),
         soft_wrap=True,
     )
     for d in dropped[:10]:

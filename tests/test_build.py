@@ -259,3 +259,39 @@ def test_build_verify_exports_the_filtered_set(tmp_path: Path, shipped_data: Pat
     assert v["filtered_exported"] == len(filtered) and all(r["extra_info"]["r_inv"] == 1.0 for r in filtered)
     assert 0 < len(filtered) < len(verified)  # the one wrong quiz keeps its figure out
     assert "filtered set (R_inv >= 1)" in err
+
+
+def test_a_recorded_figure_whose_png_broke_is_rendered_again(tmp_path: Path, shipped_data: Path) -> None:
+    server = StandInServer(reply=model)
+    run = tmp_path / "run"
+    try:
+        assert _finish(_build(server, run, 3, shipped_data / "scigenbench")) == 0
+        before = _rows(run)
+        figures = [
+            json.loads(line) for line in (run / "synthesize" / "figures.jsonl").read_text().splitlines()
+        ]
+        ok = [f for f in figures if f["status"] == "ok"]
+        assert len(ok) >= 2
+        truncated, removed = Path(ok[0]["png_path"]), Path(ok[1]["png_path"])
+        truncated.write_bytes(truncated.read_bytes()[:-30])
+        removed.unlink()
+        # export alone cannot render: it drops both, says why, and does not crash
+        export = subprocess.run(
+            [sys.executable, "-m", "scigen_rl.cli", "export", "--run-dir", str(run)],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        summary = json.loads((run / "summary.json").read_text())
+        invalid = {d["id"] for d in summary["dropped"] if d["reason"] == "png_invalid"}
+        assert invalid == {ok[0]["problem_id"], ok[1]["problem_id"]}, export.stderr
+        assert "run the build again" in export.stderr
+        # the build renders both again (the model's answers come from its cache) and exports as before
+        rebuilt = _build(server, run, 3, shipped_data / "scigenbench")
+        out, err = rebuilt.communicate(timeout=300)
+        assert rebuilt.returncode == 0, err
+        assert "re-rendered 2 whose PNG was gone or broken" in err
+        assert json.loads((run / "summary.json").read_text())["rerendered"] == 2
+        assert _rows(run) == before
+        lines = (run / "synthesize" / "figures.jsonl").read_text().splitlines()
+        assert len(lines) == len(figures) + 2  # appended: the newest record of a problem wins
+    finally:
+        server.close()

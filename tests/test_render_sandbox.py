@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import os
 import signal
@@ -519,6 +520,31 @@ def test_devices_cannot_be_opened(renderer: Renderer) -> None:
         raise SystemExit("opened: " + repr(opened))
     """
     assert "opened: []" in renderer.render(_script(src), "dev.py").error
+
+
+@pytest.mark.parametrize("user_namespace", [False, True])
+def test_null_zero_and_urandom_work_and_nothing_else_is_under_dev(user_namespace: bool) -> None:
+    src = """
+        import os
+        with open(os.devnull, "w") as f:
+            f.write("discarded")
+        seen = [open("/dev/null").read(), open("/dev/zero", "rb").read(3), len(open("/dev/urandom", "rb").read(16))]
+        for attempt in (lambda: open("/dev/new", "w"), lambda: os.chmod("/dev/null", 0o600),
+                        lambda: os.unlink("/dev/zero")):
+            try:
+                attempt()
+                seen.append("allowed")
+            except OSError as e:
+                seen.append(type(e).__name__)
+        raise SystemExit(repr([seen, sorted(os.listdir("/dev"))]))
+    """
+    with Renderer(RenderConfig(workers=1, timeout_s=5, force_user_namespace=user_namespace)) as r:
+        assert r.isolation["user_namespace"] is (user_namespace or os.geteuid() != 0)
+        error = r.render(_script(src), "devices.py").error or ""
+    seen, listing = ast.literal_eval(ast.literal_eval(error.split("status ", 1)[1]))
+    assert seen[:3] == ["", b"\x00\x00\x00", 16]
+    assert "allowed" not in seen[3:], seen
+    assert listing == ["null", "urandom", "zero"]
 
 
 def test_private_files_are_hidden(tmp_path: Path) -> None:

@@ -118,12 +118,13 @@ def mount_points() -> list[tuple[str, set[str]]]:
     return out
 
 
-def remount_read_only(point: str, options: set[str]) -> None:
-    """Make one mount point read-only and device-free in this mount namespace, keeping locked flags.
+def remount_read_only(point: str, options: set[str], nodev: bool = True) -> None:
+    """Make one mount point read-only (and device-free unless ``nodev`` is False) in this mount
+    namespace, keeping locked flags.
 
     ``nodev``: a read-only mount still lets a writer reach the device nodes on it (/dev/kmsg, /dev/kvm).
     """
-    flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NODEV
+    flags = MS_REMOUNT | MS_BIND | MS_RDONLY | (MS_NODEV if nodev else 0)
     for name, bit in _MOUNT_OPTION_FLAGS.items():
         if name in options:
             flags |= bit

@@ -482,9 +482,11 @@ def _lock_filesystem(cfg: RenderConfig, scratch: str) -> dict[str, list[str]]:
     tmpfs_flags = _linux.MS_NOSUID | _linux.MS_NODEV
     _linux.mount("tmpfs", scratch, "tmpfs", tmpfs_flags, f"size={cfg.scratch_mb}m,mode=0700")
     hidden = _hide([*cfg.hidden_paths, os.environ.get("SCIGEN_HOST_HOME", "")], scratch)
+    devices = _stage_devices(scratch)
     skipped = []
     for point, options in _linux.mount_points():
-        if os.path.realpath(point) == os.path.realpath(scratch):
+        real = os.path.realpath(point)
+        if real == os.path.realpath(scratch) or real.startswith(os.path.realpath(scratch) + os.sep):
             continue
         try:
             _linux.remount_read_only(point, options)
@@ -493,10 +495,45 @@ def _lock_filesystem(cfg: RenderConfig, scratch: str) -> dict[str, list[str]]:
                 skipped.append(point)  # kernel interfaces that refuse it; writes there need privileges
                 continue
             raise
+    _mount_devices(devices)
     # The server still creates job folders in it (it keeps its capabilities); each child sees it
     # read-only besides (a bind remount in its own mount namespace), so no chmod undoes this.
     os.chmod(scratch, 0o500)
-    return {"hidden_paths": hidden, "unlocked_mounts": skipped}
+    return {"hidden_paths": hidden, "unlocked_mounts": skipped, "devices": sorted(devices)}
+
+
+SCRIPT_DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom")
+"""The only device nodes a script finds under /dev: what plain ``python`` scripts expect to open."""
+
+
+def _stage_devices(scratch: str) -> dict[str, str]:
+    """Bind the host's harmless device nodes to files in the scratch area, before /dev goes read-only
+    and device-free with every other mount; ``_mount_devices`` then moves them onto a fresh /dev."""
+    staged = {}
+    for device in SCRIPT_DEVICES:
+        if not os.path.exists(device):
+            continue
+        stage = os.path.join(scratch, ".dev-" + os.path.basename(device))
+        with open(stage, "w"):
+            pass
+        _linux.mount(device, stage, None, _linux.MS_BIND)
+        staged[device] = stage
+    return staged
+
+
+def _mount_devices(staged: dict[str, str]) -> None:
+    """A new read-only /dev holding only the staged nodes, each read-only but usable as a device."""
+    flags = _linux.MS_NOSUID | _linux.MS_NOEXEC
+    _linux.mount("tmpfs", "/dev", "tmpfs", flags | _linux.MS_NODEV, "size=64k,mode=0755")
+    for device, stage in staged.items():
+        with open(device, "w"):
+            pass
+        _linux.mount(stage, device, None, _linux.MS_MOVE)
+        os.unlink(stage)
+    for point, options in _linux.mount_points():
+        if point in staged:
+            _linux.remount_read_only(point, options | {"nosuid", "noexec"}, nodev=False)
+    _linux.mount(None, "/dev", None, _linux.MS_REMOUNT | _linux.MS_RDONLY | _linux.MS_NODEV | flags)
 
 
 def main(argv: list[str]) -> int:
