@@ -42,7 +42,8 @@ _last_blank = False  # whether the last captured image was a single colour
 
 _original_savefig = Figure.savefig
 _original_clear = Figure.clear
-_original_default_rng = np.random.default_rng
+_original_randbits = np.random.bit_generator.randbits  # type: ignore[attr-defined]
+_original_random_seed = random.Random.seed
 
 
 class _Session:
@@ -192,18 +193,25 @@ def _counting_clear(self: Figure, *args: Any, **kwargs: Any) -> Any:
     return _original_clear(self, *args, **kwargs)
 
 
-def _seeded_default_rng(seed: Any = None) -> np.random.Generator:
-    return _original_default_rng(_session.config.seed if seed is None and _session else seed)
+class _Entropy:
+    """Where unseeded generators get their seed while a script runs: a stream seeded from
+    ``RenderConfig.seed``, so each new generator differs from the last, as under plain python, and
+    every run of a script draws the same ones. Only the *source* of fresh seeds is replaced: numpy's
+    and Python's generator classes stay what they are (networkx, scikit-learn and scipy check them)."""
+
+    stream: random.Random | None = None
+
+    @classmethod
+    def bits(cls, n: int) -> int:
+        if cls.stream is None:
+            return _original_randbits(n)
+        return cls.stream.getrandbits(n)
 
 
-class _SeededRandomState(np.random.RandomState):
-    def __init__(self, seed: Any = None) -> None:
-        super().__init__(_session.config.seed if seed is None and _session else seed)
-
-
-class _SeededRandom(random.Random):
-    def __init__(self, x: Any = None) -> None:
-        super().__init__(_session.config.seed if x is None and _session else x)
+def _seeded_random_seed(self: random.Random, a: Any = None, version: int = 2) -> None:
+    if a is None and _Entropy.stream is not None:
+        a = _Entropy.stream.getrandbits(64)  # random.Random() and random.seed() without a seed
+    _original_random_seed(self, a, version)
 
 
 class _LogCatcher(logging.Handler):
@@ -250,9 +258,9 @@ def install_hooks() -> None:
     Figure.clear = _counting_clear  # type: ignore[method-assign]
     plt.show = _patched_show
     plt.savefig = _pyplot_savefig
-    np.random.default_rng = _seeded_default_rng
-    np.random.RandomState = _SeededRandomState  # type: ignore[misc]
-    random.Random = _SeededRandom  # type: ignore[misc]
+    # numpy draws a fresh seed (RandomState(), default_rng(), SeedSequence()) through this name.
+    np.random.bit_generator.randbits = _Entropy.bits  # type: ignore[attr-defined]
+    random.Random.seed = _seeded_random_seed  # type: ignore[method-assign]
     handler = _LogCatcher(level=logging.WARNING)
     for name in ("matplotlib", "PIL"):
         logging.getLogger(name).addHandler(handler)
@@ -345,6 +353,7 @@ def run_script(code: str, name: str, config: RenderConfig) -> tuple[dict[str, An
     session = _session = _Session(config)
     failure: str | None = None
     error: str | None = None
+    _Entropy.stream = random.Random(config.seed)  # before the global generators draw from it
     random.seed(config.seed)
     np.random.seed(config.seed)
     old_argv = sys.argv
@@ -398,6 +407,7 @@ def run_script(code: str, name: str, config: RenderConfig) -> tuple[dict[str, An
     finally:
         sys.argv = old_argv
         _session = None
+        _Entropy.stream = None
     if failure is not None:
         pngs = []
     header = {
