@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import importlib
 import io
 import logging
 import math
@@ -315,6 +316,24 @@ def warm_up(config: RenderConfig) -> None:
                         )
                         font_manager.get_font(manager._find_fonts_by_props(prop))
     plt.close("all")
+
+
+def preload(modules: list[str]) -> list[str]:
+    """Import ``modules`` now, so that forked children find them loaded; the ones that imported.
+
+    A module that is missing or fails to import is skipped: a script that needs it fails the same
+    way it would under plain python."""
+    loaded = []
+    for name in modules:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                importlib.import_module(name)
+        except Exception:  # noqa: BLE001, S112 - an optional convenience, never a reason to stop
+            continue
+        loaded.append(name)
+    plt.close("all")
+    return loaded
 
 
 def _printable(text: str) -> str:

@@ -8,6 +8,21 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 ISOLATION_MODES = ("strict", "relaxed")
+PRELOAD = (
+    "mpl_toolkits.mplot3d",
+    "matplotlib.dates",
+    "scipy.signal",
+    "scipy.stats",
+    "scipy.integrate",
+    "scipy.optimize",
+    "scipy.interpolate",
+    "scipy.spatial",
+    "pandas",
+    "seaborn",
+    "networkx",
+    "sympy",
+)
+"""What real plotting scripts import besides matplotlib and numpy (the render worker's default preload)."""
 FAILURE_CLASSES = ("syntax", "runtime", "timeout", "memory", "no_figure", "blank", "killed", "protocol")
 """Why a script produced no figure: the renderer's half of the Figure record's failure classes.
 ``protocol``: what came back from the script's process is not a result the capture could have sent
@@ -91,6 +106,12 @@ class RenderConfig:
 
     max_figures: int = 8
     """Figures kept per script, in the order it drew them; later ones are not saved (with a warning)."""
+
+    preload: list[str] = field(default_factory=lambda: list(PRELOAD))
+    """Modules each worker imports once, so that no script pays for them (a module that is not
+    installed is skipped). Each costs memory once per worker, shared by all its scripts: measured
+    here, the default list adds about 170 MB per worker and takes about 2 s off the first import of
+    a script that uses all of it; ``[]`` for matplotlib and numpy only."""
 
     def __post_init__(self) -> None:
         if self.isolation not in ISOLATION_MODES:

@@ -578,6 +578,10 @@ def main(argv: list[str]) -> int:
     if isolation["namespaces"] != "on":
         _linux.prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphans of a script come back to us to be killed
         os.makedirs(scratch, exist_ok=True)
+    # Once in the namespaces: an import that starts a thread can no longer stop us unsharing.
+    isolation["preloaded"] = capture.preload(cfg.preload)
+    gc.collect()
+    gc.freeze()
     _Server(cfg, scratch, req, rep, devnull, isolation).serve()
     return 0
 
