@@ -4,9 +4,14 @@ byte-identical to the same script on a clean worker."""
 
 from __future__ import annotations
 
+import ast
+import os
+import shutil
+import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -223,3 +228,53 @@ def test_lone_surrogates_in_what_a_script_writes_are_escaped(
     for text in [result.error or "", *result.warnings, *result.texts]:
         assert not any("\ud800" <= c <= "\udfff" for c in text), text
     _after(worker, clean_png)
+
+
+# -- the script's identity: as root, scripts run as nobody ---------------------------------------
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the renderer runs as root only here")
+def test_as_root_scripts_run_as_nobody_and_private_files_are_unreadable(
+    worker: Renderer, clean_png: bytes
+) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="scigen-secret-"))
+    folder.chmod(0o755)  # reachable by anyone: only the file's own 0600 mode protects it
+    secret = folder / "key.pem"
+    secret.write_text("PRIVATE")
+    secret.chmod(0o600)
+    src = f"""
+        import os
+        seen = [os.getuid(), os.geteuid(), os.getgid(), os.getgroups()]
+        for attempt in (lambda: open({str(secret)!r}).read(), lambda: os.chmod({str(secret)!r}, 0o644),
+                        lambda: os.chmod(".", 0o777) or os.chmod("..", 0o777), lambda: os.setuid(0)):
+            try:
+                seen.append(attempt())
+            except OSError as e:
+                seen.append(type(e).__name__)
+        raise SystemExit(repr(seen))
+    """
+    error = worker.render(_script(src), "whoami.py").error or ""
+    assert worker.isolation["script_uid"] == 65534
+    seen = ast.literal_eval(error.split("status ", 1)[1])
+    assert seen.startswith("[65534, 65534, 65534, [], 'PermissionError'"), error  # nobody; the read refused
+    assert "None" not in seen and "PRIVATE" not in seen, error  # and neither chmod nor setuid worked
+    assert secret.stat().st_mode & 0o777 == 0o600
+    shutil.rmtree(folder)
+    _after(worker, clean_png)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the renderer runs as root only here")
+def test_what_the_interpreter_needs_stays_reachable_from_a_private_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    private = tmp_path / "private"  # like a checkout cloned into `mktemp -d`: 0700, owned by root
+    private.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(private / "cache"))  # the workers' MPLCONFIGDIR goes in it
+    with Renderer(CONFIG) as r:
+        assert str(private) in r.isolation["reachable_through"] or any(
+            str(private).startswith(p + os.sep) for p in r.isolation["reachable_through"]
+        )
+        src = "import os\nimport matplotlib.pyplot as plt\nplt.title(str(sorted(os.listdir(os.environ['MPLCONFIGDIR']))[:1]))\n"
+        result = r.render(src, "reach.py")
+    assert result.ok, result.error
+    assert result.texts and result.texts[0].startswith("['fontlist"), result.texts

@@ -98,7 +98,8 @@ def set_parent_death_signal(sig: int) -> None:
 
 
 def write_id_maps(uid: int, gid: int) -> None:
-    """Map root inside a fresh user namespace to the caller's ids outside it."""
+    """Map root inside a fresh user namespace to the caller's ids outside it (the one mapping a
+    process may write for itself: scripts then keep the caller's ids, with no capability)."""
     with open("/proc/self/setgroups", "w") as f:
         f.write("deny")
     with open("/proc/self/uid_map", "w") as f:
@@ -131,8 +132,11 @@ def remount_read_only(point: str, options: set[str], nodev: bool = True) -> None
     mount(None, point, None, flags)
 
 
-def drop_capabilities() -> None:
-    """Empty the bounding, ambient, effective, permitted and inheritable sets; set no_new_privs."""
+def drop_capabilities(become: tuple[int, int] | None = None) -> None:
+    """Empty the bounding, ambient, effective, permitted and inheritable sets; set no_new_privs.
+
+    ``become``: (uid, gid) to switch to once the bounding set is empty and before the rest goes
+    (switching needs the capabilities that are dropped last); no supplementary groups are kept."""
     for cap in range(64):
         try:
             prctl(PR_CAPBSET_DROP, cap)
@@ -146,6 +150,10 @@ def drop_capabilities() -> None:
     except OSError as e:
         if e.errno != errno.EINVAL:
             raise
+    if become is not None:
+        os.setgroups([])
+        os.setresgid(become[1], become[1], become[1])
+        os.setresuid(become[0], become[0], become[0])  # from uid 0: the capability sets empty too
     header = struct.pack("Ii", 0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
     data = bytes(24)  # two zeroed {effective, permitted, inheritable} triples
     hbuf = ctypes.create_string_buffer(header, len(header))

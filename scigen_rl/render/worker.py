@@ -40,6 +40,8 @@ from ._wire import FrameError, frame_length, read_frame, write_frame
 from .config import RenderConfig
 from .outcome import classify
 
+SCRIPT_IDS = (65534, 65534)
+"""(uid, gid) scripts run as when the renderer runs as root: nobody/nogroup, the owner of nothing."""
 _ACK = b"\x06"  # a child writes it when it has taken its script: a spare that died before never does
 _EXIT_GRACE_S = 0.5  # after the child exits, how long its result pipe may stay open (a straggler holds it)
 
@@ -73,6 +75,10 @@ class _Server:
         # Each child mounts its own working directory in a mount namespace of its own: clean-up is
         # free (the namespace goes with the child) and the scratch root is read-only to the script.
         self.private_jobs = isolation.get("namespaces") == "on"
+        # As root with namespaces, scripts run as nobody: they own no file, so permissions bind them.
+        as_nobody = isolation.get("host_root") and not isolation.get("user_namespace")
+        self.script_ids = SCRIPT_IDS if self.private_jobs and as_nobody else None
+        isolation["script_uid"] = self.script_ids[0] if self.script_ids else os.getuid()
         self.hot_pages: list[tuple[int, int]] = []
 
     def calibrate(self) -> None:
@@ -126,7 +132,8 @@ class _Server:
         written, chmod-ed or left for the next script."""
         _linux.unshare(_linux.CLONE_NEWNS)
         flags = _linux.MS_NOSUID | _linux.MS_NODEV
-        _linux.mount("tmpfs", job_dir, "tmpfs", flags, f"size={self.cfg.scratch_mb}m,mode=0700")
+        owner = f",uid={self.script_ids[0]},gid={self.script_ids[1]}" if self.script_ids else ""
+        _linux.mount("tmpfs", job_dir, "tmpfs", flags, f"size={self.cfg.scratch_mb}m,mode=0700{owner}")
         _linux.mount(None, self.scratch, None, _linux.MS_REMOUNT | _linux.MS_BIND | _linux.MS_RDONLY | flags)
 
     def _child_main(self, job_r: int, res_w: int, own_dir: str) -> None:
@@ -146,7 +153,7 @@ class _Server:
         cfg = self.cfg
         for which, limits in cfg.rlimits(self.base_vm_bytes).items():
             resource.setrlimit(which, limits)
-        _linux.drop_capabilities()
+        _linux.drop_capabilities(self.script_ids)
         if self.isolation["seccomp"] == "on":
             _linux.install_seccomp_filter()
         gc.set_threshold(50_000, 20, 20)  # a short-lived process: collect rarely, it dies soon anyway
@@ -472,7 +479,7 @@ def _hide(paths: list[str], scratch: str) -> list[str]:
     return hidden
 
 
-def _lock_filesystem(cfg: RenderConfig, scratch: str) -> dict[str, list[str]]:
+def _lock_filesystem(cfg: RenderConfig, scratch: str, as_nobody: bool) -> dict[str, list[str]]:
     """Private paths hidden, everything read-only and device-free, a fresh /proc, a tmpfs scratch area.
 
     The scratch root ends read-only to scripts: they can write only inside the directory each is given.
@@ -480,8 +487,11 @@ def _lock_filesystem(cfg: RenderConfig, scratch: str) -> dict[str, list[str]]:
     _linux.mount(None, "/", None, _linux.MS_REC | _linux.MS_PRIVATE)
     _linux.mount("proc", "/proc", "proc", _linux.MS_NOSUID | _linux.MS_NODEV | _linux.MS_NOEXEC)
     tmpfs_flags = _linux.MS_NOSUID | _linux.MS_NODEV
-    _linux.mount("tmpfs", scratch, "tmpfs", tmpfs_flags, f"size={cfg.scratch_mb}m,mode=0700")
-    hidden = _hide([*cfg.hidden_paths, os.environ.get("SCIGEN_HOST_HOME", "")], scratch)
+    # 0711: an unprivileged script may pass through to its own working directory, not list the rest.
+    _linux.mount("tmpfs", scratch, "tmpfs", tmpfs_flags, f"size={cfg.scratch_mb}m,mode=0711")
+    private = [*cfg.hidden_paths, os.environ.get("SCIGEN_HOST_HOME", "")]
+    opened = _closed_ancestors(_keep_paths()) if as_nobody else []
+    hidden = _hide(private + opened, scratch)
     devices = _stage_devices(scratch)
     skipped = []
     for point, options in _linux.mount_points():
@@ -498,8 +508,30 @@ def _lock_filesystem(cfg: RenderConfig, scratch: str) -> dict[str, list[str]]:
     _mount_devices(devices)
     # The server still creates job folders in it (it keeps its capabilities); each child sees it
     # read-only besides (a bind remount in its own mount namespace), so no chmod undoes this.
-    os.chmod(scratch, 0o500)
-    return {"hidden_paths": hidden, "unlocked_mounts": skipped, "devices": sorted(devices)}
+    os.chmod(scratch, 0o511)
+    return {
+        "hidden_paths": [
+            h for h in hidden if h not in opened or h in {os.path.realpath(p) for p in private if p}
+        ],
+        "reachable_through": [h for h in hidden if h in opened],
+        "unlocked_mounts": skipped,
+        "devices": sorted(devices),
+    }
+
+
+def _closed_ancestors(keep: list[str]) -> list[str]:
+    """The highest folder above each path the interpreter needs that others may not pass through
+    (a checkout in a private 0700 folder): covered like a hidden path, with only what is needed
+    mounted back inside, so that a script running as nobody can still import from it."""
+    closed = []
+    for path in keep:
+        parts = path.split(os.sep)
+        for i in range(2, len(parts)):
+            ancestor = os.sep.join(parts[:i])
+            if not os.stat(ancestor).st_mode & 0o001:
+                closed.append(ancestor)
+                break
+    return sorted(set(closed))
 
 
 SCRIPT_DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom")
@@ -556,7 +588,12 @@ def main(argv: list[str]) -> int:
     gc.collect()
     gc.freeze()  # the collector then leaves inherited objects alone: fewer copy-on-write faults
 
-    isolation: dict[str, Any] = {"namespaces": "off", "seccomp": "on" if cfg.seccomp else "off"}
+    host_root = os.geteuid() == 0
+    isolation: dict[str, Any] = {
+        "namespaces": "off",
+        "seccomp": "on" if cfg.seccomp else "off",
+        "host_root": host_root,
+    }
     if cfg.seccomp and not _linux.seccomp_supported():
         isolation["seccomp"] = "unsupported"
     entered = False
@@ -565,7 +602,9 @@ def main(argv: list[str]) -> int:
             raise OSError(0, "disabled by configuration")
         isolation.update(_enter_namespaces(cfg, req, rep))
         entered = True
-        isolation.update(_lock_filesystem(cfg, scratch))
+        isolation.update(
+            _lock_filesystem(cfg, scratch, as_nobody=host_root and not isolation["user_namespace"])
+        )
     except OSError as e:
         reason = e.strerror or str(e)
         if entered or cfg.isolation == "strict":
