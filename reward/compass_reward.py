@@ -190,6 +190,22 @@ class _ServerBatcher:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _send(self, batch: list[tuple[dict[str, Any], asyncio.Future[dict[str, Any]]]]) -> None:
+        try:
+            results = await self._results(batch)
+        except BaseException as e:
+            # Whatever went wrong, every answer of the batch hears of it: a caller left waiting on a
+            # future nobody resolves would hang the training step instead of failing it.
+            for _, future in batch:
+                if not future.done():
+                    future.cancel() if isinstance(e, asyncio.CancelledError) else future.set_exception(e)
+            raise
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+    async def _results(
+        self, batch: list[tuple[dict[str, Any], asyncio.Future[dict[str, Any]]]]
+    ) -> list[dict[str, Any]]:
         body = {"items": [{k: v for k, v in item.items() if k != "_scoring"} for item, _ in batch]}
         try:
             results = await self._post(body)
@@ -208,9 +224,7 @@ class _ServerBatcher:
                 await _rule_fallback(item, item["_scoring"][0], item["_scoring"][1], reason)
                 for item, _ in batch
             ]
-        for (_, future), result in zip(batch, results, strict=True):
-            if not future.done():
-                future.set_result(result)
+        return results
 
     async def close(self) -> None:
         self._flush()

@@ -320,3 +320,37 @@ def test_local_judges_are_kept_per_event_loop_and_setting(monkeypatch: pytest.Mo
         assert len(verifier.requests) == 2
     finally:
         verifier.close()
+
+
+def test_an_unexpected_error_in_a_batch_fails_every_answer_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never a hang: an error the batcher does not expect reaches each waiting answer as an exception."""
+    import reward.compass_reward as compass
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the rule broke")
+
+    monkeypatch.setattr(compass, "decide_by_rule", broken)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"  # the server is down: the rule fallback runs
+
+    async def run() -> list[Any]:
+        try:
+            return list(
+                await asyncio.wait_for(
+                    asyncio.gather(
+                        *(
+                            compute_score("geo", r, g, {}, server_url=dead, server_retry_s=0.1)
+                            for r, g in (RIGHT, WRONG)
+                        ),
+                        return_exceptions=True,
+                    ),
+                    timeout=20,
+                )
+            )
+        finally:
+            await close()
+
+    results = asyncio.run(run())
+    assert [type(r).__name__ for r in results] == ["RuntimeError", "RuntimeError"]
+    assert all(str(r) == "the rule broke" for r in results)
