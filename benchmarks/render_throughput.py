@@ -114,7 +114,7 @@ def main() -> None:
     parser.add_argument("--inproc-pass", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    scripts = args.scripts or sorted((HERE / "scripts").glob("*.py"))
+    scripts = [p.resolve() for p in args.scripts] or sorted((HERE / "scripts").glob("*.py"))
     if args.inproc_pass:
         inproc_pass(scripts, args.dpi)
         return
