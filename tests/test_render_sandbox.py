@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import io
 import os
+import re
 import signal
 import socket
 import textwrap
@@ -566,7 +567,8 @@ def test_private_files_are_hidden(tmp_path: Path) -> None:
     ) as r:
         result = r.render(_script(src), "peek.py")
         assert SECRET not in result.error
-        assert "FileNotFoundError" in result.error and "['FileNotFoundError', '']" in result.error
+        # hidden: gone (or, as nobody, not even reachable); the cover of /etc/shadow reads empty
+        assert re.search(r"\['(FileNotFoundError|PermissionError)', ''\]", result.error), result.error
         # the interpreter's own files under a hidden folder stay visible: modules not yet loaded import
         lazy = (
             "import fractions, statistics, xml.dom.minidom\nimport matplotlib.pyplot as plt\nplt.plot([1])\n"

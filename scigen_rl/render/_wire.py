@@ -24,6 +24,10 @@ class FrameError(Exception):
     """The peer sent something that is not a well-formed frame."""
 
 
+class FrameTooLarge(FrameError):
+    """A well-formed frame whose header announces more bytes than the reader accepts."""
+
+
 MAX_DEPTH = 8
 """Nesting a frame's header may have: every header either side sends is a flat record of lists."""
 
@@ -132,7 +136,7 @@ def frame_length(data: bytes | bytearray, max_bytes: int) -> int | None:
         return None
     _, sizes = decode_header(bytes(data[_PREFIX.size : end]), strict=True)
     if size + sum(sizes) > max_bytes:
-        raise FrameError("frame larger than allowed")
+        raise FrameTooLarge("frame larger than allowed")
     return end + sum(sizes)
 
 

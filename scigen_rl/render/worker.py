@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _linux
-from ._wire import FrameError, frame_length, read_frame, write_frame
+from ._wire import FrameError, FrameTooLarge, frame_length, read_frame, write_frame
 from .config import RenderConfig
 from .outcome import classify
 
@@ -280,6 +280,9 @@ class _Server:
             while not (eof and exited):
                 try:
                     end = frame_length(buf[1:], cap) if buf[:1] == _ACK else None
+                except FrameTooLarge:
+                    why = "oversize"  # announced: no need to wait for the bytes
+                    break
                 except FrameError:
                     why = "protocol"
                     break
