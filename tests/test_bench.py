@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import json
 import re
 import shutil
@@ -16,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
-from scigen_rl.bench.inverse import read_image, validate_figure
+from scigen_rl.bench.inverse import image_problem, read_image, validate_figure
 from scigen_rl.bench.judge import JudgeParseError, judge_messages, parse_judge
 from scigen_rl.bench.letters import extract_letter
 from scigen_rl.llm import ChatClient, LLMConfig
@@ -37,6 +39,9 @@ OPTIONS = {"A": "One", "B": "Two", "C": "Three", "D": "Four"}
         ("Two", "B"), ("two", "B"), ("<think>maybe A</think>\nD", "D"),
         ("A rod is shown at the top.", None), ("E", None), ("I cannot tell.", None), ("", None),
         ("The answer is a guess", None),
+        # only what follows the last </think> counts; a boxed letter may carry a full stop or brackets
+        ("<think>maybe A</think><think>no, C</think>B", "B"), ("<think>x</think>The answer is B, as drawn", "B"),
+        ("\\boxed{B.}", "B"), ("\\boxed{(C)}", "C"),
     ],
 )  # fmt: skip
 def test_letters_are_read_by_rule(reply: str, letter: str | None) -> None:
@@ -132,8 +137,8 @@ def test_r_inv_counts_errors_and_missing_images_in_the_denominator(shipped_data:
     problem = next(p for p in load_scigenbench(shipped_data / "scigenbench") if p.id == "seephys-1751")
     png = Path(problem.extra["reference_image"]).read_bytes()
     TABLE.clear()
-    for i, quiz in enumerate(problem.quizzes):  # right, right, a failing call, no letter, wrong
-        TABLE[quiz.question] = [f"The answer is {quiz.correct_option}.", quiz.correct_option, "500", "Hmm.",
+    for i, quiz in enumerate(problem.quizzes):  # right, two failing calls, no letter, wrong
+        TABLE[quiz.question] = [f"The answer is {quiz.correct_option}.", "500", "500", "Hmm.",
                                 next(k for k in quiz.options if k != quiz.correct_option)][i]  # fmt: skip
     server = StandInServer(api_key=None, reply=vision_reply)
     try:
@@ -150,12 +155,35 @@ def test_r_inv_counts_errors_and_missing_images_in_the_denominator(shipped_data:
         verdict, missing, corrupt = asyncio.run(run())
     finally:
         server.close()
-    assert [a.correct for a in verdict.quiz_answers] == [True, True, False, False, False]
-    assert verdict.r_inv == pytest.approx(2 / 5) and not verdict.perfect and verdict.errors == 1
-    assert "model call failed" in (verdict.quiz_answers[2].error or "")
-    assert "no option letter" in (verdict.quiz_answers[3].error or "")
-    assert missing.r_inv == 0.0 and missing.extra["reason"] == "missing image: figs/seephys-1751.png"
-    assert corrupt.r_inv == 0.0 and corrupt.extra["reason"].startswith("corrupt image")
+    quizzes = problem.quizzes
+    wrong = next(k for k in quizzes[4].options if k != quizzes[4].correct_option)
+    assert [(a.index, a.answer, a.correct) for a in verdict.quiz_answers] == [
+        (0, quizzes[0].correct_option, True), (1, None, False), (2, None, False), (3, None, False), (4, wrong, False),
+    ]  # fmt: skip
+    assert (verdict.problem_id, verdict.generator) == ("seephys-1751", "real")
+    assert verdict.r_inv == pytest.approx(1 / 5) and not verdict.perfect and verdict.errors == 2
+    assert all("model call failed" in (a.error or "") for a in verdict.quiz_answers[1:3])
+    assert verdict.quiz_answers[3].error == "no option letter in the reply: 'Hmm.'"
+    assert verdict.quiz_answers[0].error is None and verdict.quiz_answers[4].error is None
+    reason = "missing image: figs/seephys-1751.png"
+    assert missing.r_inv == 0.0 and missing.extra["reason"] == reason and not missing.perfect
+    assert [(a.index, a.answer, a.correct, a.error) for a in missing.quiz_answers] == [
+        (i, None, False, reason) for i in range(5)
+    ]
+    assert corrupt.r_inv == 0.0 and corrupt.extra["reason"].startswith(
+        "corrupt image: UnidentifiedImageError: "
+    )
+
+
+def test_image_problems_are_named() -> None:
+    assert image_problem(None) == "missing image"
+    assert image_problem(None, "") == "missing image"
+    assert image_problem(None, "a/b.png") == "missing image: a/b.png"
+    assert image_problem(b"") == "empty image file"
+    assert image_problem(b"GIF8 not an image").startswith("corrupt image: UnidentifiedImageError: ")
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(buf, "PNG")
+    assert image_problem(buf.getvalue()) is None
 
 
 def _validate(problem: Any, png: bytes | None) -> Verdict:

@@ -161,3 +161,28 @@ def test_scaling_subset_edges(samples: list[Sample]) -> None:
     ]
     half = scaling_subsets(untyped, [0.5])[0.5]
     assert len(half) == 4 and half != [0, 1, 2, 3]  # ordered by a hash of the id, not by position
+
+
+def test_a_non_default_seed_reaches_the_split_and_the_subsets(samples: list[Sample], tmp_path: Path) -> None:
+    manifest = export(samples, tmp_path, val_fraction=0.2, fractions=(0.25, 1.0), seed=3)
+    ids = [str(s.extra_info["problem_id"]) for s in samples]
+    train_ids = [i for i in ids if split_of(i, 0.2, 3) == "train"]
+    assert train_ids != [i for i in ids if split_of(i, 0.2, 0) == "train"]  # the seed matters here
+    rows = pq.read_table(tmp_path / "train.parquet").to_pylist()
+    assert [r["extra_info"]["problem_id"] for r in rows] == train_ids
+    train = [s for s in samples if str(s.extra_info["problem_id"]) in set(train_ids)]
+    quarter = pq.read_table(tmp_path / manifest["scaling_subsets"][0]["path"]).to_pylist()
+    expected = [str(train[i].extra_info["problem_id"]) for i in scaling_subsets(train, [0.25], 3)[0.25]]
+    other_seed = [str(train[i].extra_info["problem_id"]) for i in scaling_subsets(train, [0.25], 0)[0.25]]
+    assert sorted(r["extra_info"]["problem_id"] for r in quarter) == sorted(expected) != sorted(other_seed)
+
+
+def test_the_manifest_counts_each_subset_by_image_type(samples: list[Sample], tmp_path: Path) -> None:
+    manifest = export(samples, tmp_path, fractions=(0.5, 1.0))
+    for subset in manifest["scaling_subsets"]:
+        rows = pq.read_table(tmp_path / subset["path"]).to_pylist()
+        assert subset["by_image_type"] == dict(
+            sorted(Counter(r["extra_info"]["image_type"] for r in rows).items())
+        )
+        assert len(subset["by_image_type"]) > 3
+    assert json.loads((tmp_path / "manifest.json").read_text()) == manifest

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import random
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
-from scigen_rl.filters import DuplicateIndex, answer_leak, check_pixels
+from scigen_rl.filters import DuplicateIndex, FilterConfig, answer_leak, check_pixels
 from scigen_rl.render import Renderer
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "benchmarks" / "scripts"
@@ -183,3 +185,58 @@ def test_duplicate_lookups_compare_with_few_figures() -> None:
     default_twin, fifth_bit = hashes[0] ^ 0b1111, hashes[0] ^ 0b11111
     assert index.check_and_add("four", f"{default_twin:016x}") == "p0"
     assert index.check_and_add("five", f"{fifth_bit:016x}") is None
+
+
+def _grey_png(
+    size: tuple[int, int], background: int, ink_level: int, ink_pixels: int, mode: str = "L"
+) -> bytes:
+    img = Image.new("L", size, background)
+    for i in range(ink_pixels):
+        img.putpixel((i % size[0], i // size[0]), ink_level)
+    buf = io.BytesIO()
+    img.convert(mode).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("background", "ink_level", "is_ink"),
+    [(255, 231, False), (255, 230, True), (0, 24, False), (0, 25, True), (128, 104, False), (128, 152, False),
+     (128, 103, True), (128, 153, True)],
+)  # fmt: skip
+def test_ink_is_more_than_24_grey_levels_from_the_background(
+    background: int, ink_level: int, is_ink: bool
+) -> None:
+    png = _grey_png((100, 100), background, ink_level, 500)  # 5% of the pixels
+    issues = check_pixels(png, FilterConfig(min_ink=0.01, min_side_px=10)).issues
+    assert ("near_blank" not in issues) is is_ink
+
+
+def test_ink_exactly_at_the_minimum_passes() -> None:
+    png = _grey_png((100, 100), 255, 0, 100)
+    at = 1.0 - 9900 / 10000  # the fraction as the filter computes it
+    assert "near_blank" not in check_pixels(png, FilterConfig(min_ink=at, min_side_px=10)).issues
+    assert "near_blank" in check_pixels(png, FilterConfig(min_ink=at + 1e-9, min_side_px=10)).issues
+
+
+def test_ink_is_read_from_the_luminance_of_a_colour_image() -> None:
+    img = Image.new("RGB", (100, 100), "white")
+    for i in range(1500):
+        img.putpixel((i % 100, i // 100), (255, 0, 0))  # red on white: luminance 76, ink
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    assert check_pixels(buf.getvalue(), FilterConfig(min_ink=0.1, min_side_px=10)).issues == []
+
+
+def test_a_one_pixel_wide_strip_has_its_true_aspect_ratio() -> None:
+    png = _grey_png((3, 1), 255, 0, 1)
+    cfg = FilterConfig(max_aspect=2.0, min_side_px=1, min_ink=0.0)
+    assert check_pixels(png, cfg).issues == ["aspect_ratio"]
+    one = _grey_png((1, 1), 255, 0, 0)
+    assert check_pixels(one, FilterConfig(min_side_px=1, min_ink=0.3)).issues == ["near_blank"]
+
+
+def test_a_fresh_index_has_made_no_comparison() -> None:
+    index = DuplicateIndex(max_distance=2)
+    assert index.comparisons == 0
+    assert index.check_and_add("a", "ff00ff00ff00ff00") is None and index.comparisons == 0
+    assert index.check_and_add("b", "ff00ff00ff00ff00") == "a" and index.comparisons == 1

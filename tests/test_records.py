@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from scigen_rl.records import (
+    SUBJECTS,
     Figure,
     JsonlWriter,
     Problem,
@@ -15,6 +17,7 @@ from scigen_rl.records import (
     Sample,
     Verdict,
     read_jsonl,
+    write_atomic,
     write_jsonl,
 )
 
@@ -177,3 +180,59 @@ def test_json_lines_survive_line_separators_and_surrogates(tmp_path: Path, write
     assert len(text.splitlines()) == 2  # str.splitlines splits on U+2028, U+2029 and U+0085 too
     assert "ü" in text and "\\u2028" in text  # other text stays readable, the separators are escaped
     assert [json.loads(line) for line in text.splitlines()] == records
+
+
+_QUIZ = {"question": "q", "options": {"A": "x", "B": "y"}, "correct_option": "A"}
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        ({"quizzes": [5]}, "quizzes[0]", "expected a JSON object, got int"),
+        ({"quizzes": [_QUIZ, dict(_QUIZ, options={"A": "x"})]}, "quizzes[1].options", "needs at least two options, got 1"),
+        ({"quizzes": [dict(_QUIZ, options={"A": "x", "B": 2})]}, "quizzes[0].options.B", "expected a string, got int"),
+        ({"quizzes": [dict(_QUIZ, options={"C": "x", "A": "y"}, correct_option="E")]}, "quizzes[0].correct_option",
+         "'E' is not one of the options A, C"),
+        ({"quizzes": "none"}, "quizzes", "expected a list, got str"),
+        ({"image_type": "Physics"}, "image_type",
+         "'Physics' is not 'Subject - Type' with a subject in " + ", ".join(SUBJECTS)),
+        ({"answer": True}, "answer", "expected a string, got bool True"),
+        ({"source": None}, "source", "is missing"),
+        ({"multimodal_question": 3}, "multimodal_question", "expected a string, got int 3"),
+    ],
+)  # fmt: skip
+def test_problem_errors_are_exact(change: dict[str, Any], field: str, problem: str) -> None:
+    with pytest.raises(RecordError) as err:
+        Problem.from_dict(dict(PROBLEM, **change))
+    assert (err.value.record, err.value.record_id, err.value.field, err.value.problem) == (
+        "Problem", "p-1", field, problem,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("data", [[1], "p-1", None, 3.5])
+def test_a_record_that_is_not_an_object_is_named_as_such(data: Any) -> None:
+    with pytest.raises(RecordError) as err:
+        Problem.from_dict(data)
+    assert (err.value.record, err.value.record_id, err.value.field, err.value.problem) == (
+        "Problem", None, "<record>", f"expected a JSON object, got {type(data).__name__}",
+    )  # fmt: skip
+
+
+def test_problem_fields_that_are_optional_or_converted() -> None:
+    numeric = Problem.from_dict(dict(PROBLEM, answer=4.9))
+    assert numeric.answer == "4.9"
+    assert Problem.from_dict(dict(PROBLEM, answer=12)).answer == "12"
+    assert Problem.from_dict(dict(PROBLEM, answer="")).answer == ""  # a proof has no short answer
+    assert Problem.from_dict(PROBLEM).multimodal_question == PROBLEM["multimodal_question"]
+    assert Problem.from_dict(dict(PROBLEM, multimodal_question="")).multimodal_question is None
+    nested = Problem.from_dict(dict(PROBLEM, image_type="Chemistry - Reaction - Kinetics"))
+    assert nested.subject == "Chemistry"
+    snippet = dict(_QUIZ, evidence_snippet="the angle is marked 30°")
+    loaded = Problem.from_dict(dict(PROBLEM, quizzes=[_QUIZ, snippet])).quizzes
+    assert [q.evidence_snippet for q in loaded] == [None, "the angle is marked 30°"]
+    assert loaded[1].to_dict()["evidence_snippet"] == "the angle is marked 30°"
+
+
+def test_write_atomic_makes_missing_folders(tmp_path: Path) -> None:
+    path = write_atomic(tmp_path / "a" / "b" / "c.json", "{}")
+    assert path.read_text() == "{}" and [p.name for p in (tmp_path / "a" / "b").iterdir()] == ["c.json"]

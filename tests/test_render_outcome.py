@@ -187,7 +187,10 @@ def test_a_result_written_before_a_clean_exit_counts() -> None:
 
 def test_ok_without_figures_is_no_figure() -> None:
     header, pngs = classify(CFG, encode_frame({"status": "ok", "warnings": ["w"]}), None, None)
-    assert (header["status"], header["failure"], pngs) == ("failed", "no_figure", [])
+    assert header == {
+        "status": "failed", "failure": "no_figure", "error": "the script drew no figure", "warnings": [], "texts": [],
+    }  # fmt: skip
+    assert pngs == []
 
 
 @pytest.mark.parametrize(
@@ -213,7 +216,7 @@ def test_a_child_stopped_for_what_it_sent_is_a_protocol_failure() -> None:
 
 
 def test_a_result_over_the_output_cap_is_refused() -> None:
-    big = encode_frame({"status": "ok", "texts": ["x" * (2 * MB)]}, [b"png"])
+    big = encode_frame({"status": "ok", "texts": ["x" * (3 * MB // 2)]}, [b"png"])  # 1.5 MB against 1 MB
     header, _ = classify(CFG, big, None, None)
     assert header["failure"] == "protocol" and "malformed" in header["error"]
 
@@ -423,7 +426,7 @@ def test_frame_size_cap_at_its_edge(slack: int) -> None:
         if slack == 0:
             assert read_frame(r, time.monotonic() + 5, max_bytes=total)[1] == [b"x" * 100]
         else:
-            with pytest.raises(FrameError, match="larger than allowed"):
+            with pytest.raises(FrameError, match="^frame larger than allowed$"):
                 read_frame(r, time.monotonic() + 5, max_bytes=total + slack)
     finally:
         os.close(r)
@@ -591,3 +594,25 @@ def test_the_parent_names_the_first_bad_figure() -> None:
     cfg = RenderConfig(max_figures=3, max_pixels=100)
     result = _checked_result("a.py", _reply(), [_png(4, 4), _png(20, 20), b"x"], cfg)
     assert result.error == "the script's result was refused: figure 2: 20x20 pixels, over the cap of 100"
+
+
+def test_a_header_exactly_at_the_cap_is_read() -> None:
+    frame = encode_frame({"a": "x" * 100})
+    size = len(frame) - 8
+    r, w = os.pipe()
+    try:
+        os.write(w, frame)
+        assert read_frame(r, time.monotonic() + 5, max_bytes=size) == ({"a": "x" * 100}, [])
+        os.write(w, frame)
+        with pytest.raises(FrameError, match="^bad frame prefix$"):
+            read_frame(r, time.monotonic() + 5, max_bytes=size - 1)
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_a_failure_has_the_same_fields_as_a_success() -> None:
+    for why in ("deadline", "oversize", "protocol"):
+        header, _ = classify(CFG, b"", None, why)
+        assert set(header) == {"status", "failure", "error", "warnings", "texts"}
+        assert header["warnings"] == [] and header["texts"] == []

@@ -354,3 +354,24 @@ def test_an_unexpected_error_in_a_batch_fails_every_answer_at_once(monkeypatch: 
     results = asyncio.run(run())
     assert [type(r).__name__ for r in results] == ["RuntimeError", "RuntimeError"]
     assert all(str(r) == "the rule broke" for r in results)
+
+
+def test_the_rule_fallback_reads_the_rows_options() -> None:
+    """With the server down, an answer that names an option's text is judged through the options."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+
+    async def run() -> dict[str, Any]:
+        try:
+            info = {"question": "Which force?", "options": {"A": "1 N", "B": "3 N"}}
+            return await compute_score(
+                "geo", r"It is \boxed{3 N}", "B", info, server_url=dead, server_retry_s=0.1
+            )
+        finally:
+            await close()
+
+    result = asyncio.run(run())
+    assert (result["verdict"], result["path"], result["fallback"], result["score"]) == (
+        "correct", "rule_fallback", 1.0, 1.0,
+    )  # fmt: skip

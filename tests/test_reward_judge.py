@@ -15,7 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 import reward.server
-from reward.config import RewardConfig
+from reward.config import TOKEN_ENV, RewardConfig
 from reward.judge import Item, Judge, Judgment, _reason
 from reward.server import create_app
 from reward.standin_verifier import verifier_reply
@@ -297,7 +297,10 @@ def test_server_batch_limit_at_its_edge(monkeypatch: pytest.MonkeyPatch, n: int,
 )
 def test_server_token_guards_score_and_metrics(headers: dict[str, str], status: int) -> None:
     with _client(_config(None), token="s3cret") as client:
-        assert client.post("/score", json={"items": [vars(RIGHT)]}, headers=headers).status_code == status
+        scored = client.post("/score", json={"items": [vars(RIGHT)]}, headers=headers)
+        assert scored.status_code == status
+        if status == 401:  # the refusal says what is missing, whose token it is
+            assert scored.json()["detail"] == f"a bearer token is required (the run's {TOKEN_ENV})"
         assert client.get("/metrics", headers=headers).status_code == status
         assert client.get("/health").status_code == 200  # health stays open
         ok = {"Authorization": "Bearer s3cret"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
 import pytest
 
@@ -196,3 +197,33 @@ def test_rule_checks_in_worker_processes() -> None:
             await judge.close()
 
     assert asyncio.run(run()) == ["correct", "correct", "incorrect"]
+
+
+@pytest.mark.parametrize(("timeouts", "seconds"), [(True, 5), (False, None)])
+def test_math_verify_times_itself_out_only_where_it_can(
+    monkeypatch: pytest.MonkeyPatch, timeouts: bool, seconds: int | None
+) -> None:
+    """On a rule-check process's main thread math-verify gets 5 s per parse and per comparison; in a
+    thread (where its signal-based time-out cannot work) it gets none."""
+    import math_verify
+
+    seen: list[tuple[str, Any]] = []
+    real_parse, real_verify = math_verify.parse, math_verify.verify
+
+    def parse(text: str, **kwargs: Any) -> Any:
+        seen.append(("parse", kwargs["parsing_timeout"]))
+        return real_parse(text, **kwargs)
+
+    def verify(gold: Any, answer: Any, **kwargs: Any) -> Any:
+        seen.append(("verify", kwargs["timeout_seconds"]))
+        return real_verify(gold, answer, **kwargs)
+
+    monkeypatch.setattr(math_verify, "parse", parse)
+    monkeypatch.setattr(math_verify, "verify", verify)
+    if not timeouts:
+        assert rule_verdict(r"so \boxed{\frac{1}{2}}", "0.5", timeouts=False) == "correct"
+    else:
+        # signal-based time-outs need the main thread: run it there, as a rule-check process does
+        assert threading.current_thread() is threading.main_thread()
+        assert rule_verdict(r"so \boxed{\frac{1}{2}}", "0.5", timeouts=True) == "correct"
+    assert seen == [("parse", seconds), ("parse", seconds), ("verify", seconds)]
