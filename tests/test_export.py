@@ -186,3 +186,18 @@ def test_the_manifest_counts_each_subset_by_image_type(samples: list[Sample], tm
         )
         assert len(subset["by_image_type"]) > 3
     assert json.loads((tmp_path / "manifest.json").read_text()) == manifest
+
+
+def test_the_split_and_the_subsets_do_not_move_between_versions(samples: list[Sample]) -> None:
+    """Pinned on purpose: a change of the hashing would silently move rows between train and val, and
+    change every scaling subset, of runs already made (their reruns and resumed builds)."""
+    ids = [f"p-{i}" for i in range(12)]
+    assert [split_of(i, 0.5, 0) for i in ids] == [
+        "train", "train", "val", "train", "train", "train", "val", "train", "val", "val", "train", "train",
+    ]  # fmt: skip
+    eighth = scaling_subsets(samples, [0.125])[0.125]
+    assert len(eighth) == 30
+    assert sorted(str(samples[i].extra_info["problem_id"]) for i in eighth)[:6] == [
+        "amthinking-174504", "amthinking-314665", "amthinking-482110",
+        "omnithought-280638", "omnithought-294278", "omnithought-303546",
+    ]  # fmt: skip
