@@ -197,6 +197,8 @@ _QUIZ = {"question": "q", "options": {"A": "x", "B": "y"}, "correct_option": "A"
         ({"image_type": "Physics"}, "image_type",
          "'Physics' is not 'Subject - Type' with a subject in " + ", ".join(SUBJECTS)),
         ({"answer": True}, "answer", "expected a string, got bool True"),
+        ({"image_type": "Physics  - Mechanical"}, "image_type",
+         "'Physics  - Mechanical' is not 'Subject - Type' with a subject in " + ", ".join(SUBJECTS)),
         ({"source": None}, "source", "is missing"),
         ({"multimodal_question": 3}, "multimodal_question", "expected a string, got int 3"),
     ],

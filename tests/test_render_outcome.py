@@ -6,6 +6,7 @@ runs in ``test_render_limits.py`` check the same limits through the whole render
 from __future__ import annotations
 
 import os
+import re
 import resource
 import signal
 import threading
@@ -616,3 +617,69 @@ def test_a_failure_has_the_same_fields_as_a_success() -> None:
         header, _ = classify(CFG, b"", None, why)
         assert set(header) == {"status", "failure", "error", "warnings", "texts"}
         assert header["warnings"] == [] and header["texts"] == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b'"blobs"', "bad frame header: the header is a str, not an object"),
+        (b'{"blobs": [-1]}', "bad frame header: blob sizes must be a list of non-negative integers"),
+        (b'{"blobs": [], "t": ["\\udc80"]}', "bad frame header: a string holds a lone surrogate"),
+        (b'{"blobs": [1e99999999999999999999]}', "bad frame header: non-finite number 1e999999999999999999"),
+    ],
+)
+def test_frame_errors_say_exactly_what_is_wrong(raw: bytes, message: str) -> None:
+    frame = b"SGR1" + len(raw).to_bytes(4, "big") + raw
+    with pytest.raises(FrameError) as err:
+        parse_frame(frame, 1 << 20)
+    assert str(err.value) == message
+    with pytest.raises(FrameError, match="^bytes after the frame$"):
+        parse_frame(encode_frame({"a": 1}) + b"\x00", 1 << 20)
+
+
+def test_a_frame_without_blobs_exactly_at_the_cap_has_its_length() -> None:
+    frame = encode_frame({"a": "x" * 50})
+    assert frame_length(frame, len(frame) - 8) == len(frame)
+    with pytest.raises(FrameError):
+        frame_length(frame, len(frame) - 9)
+
+
+@pytest.mark.parametrize(
+    ("forged", "why"),
+    [
+        ({"status": "OK"}, "status 'OK'"),
+        ({"status": "failed", "failure": "made-up"}, "failure class 'made-up'"),
+        ({"status": "failed", "error": 12}, "error is not a string"),
+        ({"status": "ok", "warnings": [None]}, "warnings is not a list of strings"),
+        ({"status": "ok", "texts": "abc"}, "texts is not a list of strings"),
+    ],
+)
+def test_a_result_of_the_wrong_shape_names_the_field(forged: dict[str, Any], why: str) -> None:
+    clean, _ = classify(CFG, encode_frame(forged, [b"png"]), None, None)
+    assert clean["error"] == f"the script's process sent a malformed result ({why})"
+
+
+def test_status_decides_which_fields_a_result_keeps() -> None:
+    failed = {"status": "failed", "failure": "memory", "error": "E", "texts": ["t"], "warnings": ["w"]}
+    clean, pngs = classify(CFG, encode_frame(failed, [b"png"]), None, None)
+    assert (clean, pngs) == (
+        {"status": "failed", "failure": "memory", "error": "E", "warnings": ["w"], "texts": []},
+        [],
+    )
+    ok = {"status": "ok", "failure": "memory", "error": "E", "texts": ["t"], "warnings": ["w"]}
+    clean, pngs = classify(CFG, encode_frame(ok, [b"png"]), None, None)
+    assert (clean, pngs) == (
+        {"status": "ok", "failure": None, "error": None, "warnings": ["w"], "texts": ["t"]},
+        [b"png"],
+    )
+    clean, _ = classify(CFG, b"", None, "protocol")
+    assert clean["error"] == "the script's process sent something that is not a result; it was killed"
+
+
+def test_the_png_header_check_at_its_edges() -> None:
+    good = _png(8, 8)
+    assert png_problem(good[:23], 64) == "not a PNG (no IHDR chunk first)"
+    assert re.fullmatch(r"not a decodable PNG \(\w+\)", png_problem(good[:24], 64) or "")
+    assert "NoneType" not in (png_problem(good[:-20], 64) or "")
+    huge = good[:16] + (1 << 31).to_bytes(4, "big") + (1).to_bytes(4, "big") + good[24:]
+    assert png_problem(huge, 64) == "2147483648x1 pixels, over the cap of 64"

@@ -372,6 +372,6 @@ def test_the_rule_fallback_reads_the_rows_options() -> None:
             await close()
 
     result = asyncio.run(run())
-    assert (result["verdict"], result["path"], result["fallback"], result["score"]) == (
-        "correct", "rule_fallback", 1.0, 1.0,
+    assert (result["verdict"], result["path"], result["fallback"], result["score"], result["invalid"]) == (
+        "correct", "rule_fallback", 1.0, 1.0, 0.0,
     )  # fmt: skip

@@ -424,3 +424,159 @@ def test_an_unparsed_reply_is_quoted_short(reply: str) -> None:
     finally:
         server.close()
     assert result.verdict == "unparsed" and result.error == f"unparsed verifier output: {reply[:80]!r}"
+
+
+def test_every_series_of_the_judge_is_in_its_own_registry(verifier: StandInServer) -> None:
+    from prometheus_client import generate_latest
+
+    async def run() -> str:
+        judge = Judge(_config(verifier))
+        try:
+            for item in (RIGHT, RIGHT, UNSURE, BROKEN, PROSE):
+                await judge.judge(item)
+            return generate_latest(judge.metrics.registry).decode()
+        finally:
+            await judge.close()
+
+    text = asyncio.run(run())
+    for line in (
+        'reward_items_total{path="rule",verdict="correct"} 2.0',
+        'reward_items_total{path="verifier",verdict="correct"} 1.0',
+        "reward_rule_hits_total 1.0",
+        "reward_cache_hits_total 1.0",
+        'reward_errors_total{reason="http_5xx"} 1.0',
+        'reward_errors_total{reason="unparsed"} 1.0',
+        f'reward_verifier_in_flight{{endpoint="{verifier.base_url}"}} 0.0',
+        "reward_verifier_latency_seconds_count 3.0",
+    ):
+        assert line in text.splitlines(), line
+    buckets = re.findall(r'reward_verifier_latency_seconds_bucket\{le="([^"]+)"\}', text)
+    assert buckets == [
+        "0.05",
+        "0.1",
+        "0.25",
+        "0.5",
+        "1.0",
+        "2.0",
+        "5.0",
+        "10.0",
+        "30.0",
+        "60.0",
+        "120.0",
+        "+Inf",
+    ]
+
+
+def test_the_verifier_clients_take_the_reward_settings(
+    verifier: StandInServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MY_VERIFIER_KEY", "k")
+    config = RewardConfig(
+        verifier_urls=[verifier.base_url, verifier.base_url + "/"], verifier_api_key_env="MY_VERIFIER_KEY",
+        max_in_flight=7, verifier_timeout_s=3.5, verifier_retries=2, mode="rule_then_verifier",
+    )  # fmt: skip
+    judge = Judge(config)
+    try:
+        for client in judge._endpoints:
+            c = client.config
+            assert (c.api_key_env, c.temperature, c.concurrency, c.timeout_s, c.max_retries) == (
+                "MY_VERIFIER_KEY", 0.0, 7, 3.5, 2,
+            )  # fmt: skip
+            assert (c.backoff_s, c.backoff_max_s, c.cache_dir) == (0.5, 8.0, None)  # retries: 0.5 s up to 8 s
+    finally:
+        asyncio.run(judge.close())
+    rule_only = Judge(RewardConfig(verifier_urls=[verifier.base_url], mode="rule_only"))
+    assert rule_only.endpoint_urls() == []
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_the_rule_runs_in_spawned_processes_when_asked(workers: int) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from reward.judge import _init_rule_process
+
+    judge = Judge(RewardConfig(rule_workers=workers, mode="rule_only"))
+    try:
+        pool = judge._rule_pool
+        if workers == 0:
+            assert pool is None
+        else:
+            assert isinstance(pool, ProcessPoolExecutor) and pool._max_workers == 1
+            assert pool._mp_context.get_start_method() == "spawn" and pool._initializer is _init_rule_process
+            assert _judge_with(judge, RIGHT).verdict == "correct"
+    finally:
+        asyncio.run(judge.close())
+
+
+def _judge_with(judge: Judge, item: Item) -> Judgment:
+    return asyncio.run(judge.judge(item))
+
+
+def test_the_cache_key_reads_the_answer_after_the_last_thinking() -> None:
+    judge = Judge(RewardConfig(mode="rule_only"))
+    key = judge._key
+    think = [Item("q", "1", "<think>a</think><think>b</think>x = \\boxed{1}"),
+             Item("q", "1", "<think>a</think><think>c</think>x = \\boxed{1}")]  # fmt: skip
+    assert key(think[0]) == key(think[1])
+    assert key(Item("q", "1", "so x = 1")) != key(Item("q", "1", "so y = 1"))
+
+
+def test_cached_verdicts_keep_their_path_and_have_no_error(verifier: StandInServer) -> None:
+    async def run(config: RewardConfig, item: Item) -> list[Judgment]:
+        judge = Judge(config)
+        try:
+            return [await judge.judge(item), await judge.judge(item)]
+        finally:
+            await judge.close()
+
+    first, again = asyncio.run(run(_config(verifier), UNSURE))
+    assert (first.path, first.cached, again.path, again.cached, again.error) == (
+        "verifier",
+        False,
+        "verifier",
+        True,
+        "",
+    )
+    first, again = asyncio.run(
+        run(_config(None), UNSURE)
+    )  # rule only: undecided is incorrect, and remembered
+    assert (first.verdict, first.path, first.cached, first.error) == ("incorrect", "rule", False, "")
+    assert (again.verdict, again.path, again.cached, again.error) == ("incorrect", "rule", True, "")
+
+
+def test_a_busy_endpoint_is_passed_over_for_the_next_in_turn() -> None:
+    judge = Judge(RewardConfig(verifier_urls=["http://127.0.0.1:9/a", "http://127.0.0.1:9/b", "http://127.0.0.1:9/c"],
+                               mode="verifier_only"))  # fmt: skip
+    try:
+        judge.in_flight = [1, 0, 0]
+        assert judge._pick_endpoint() == 1  # turn 0: 0 is busy, 1 comes next
+        judge.in_flight = [0, 1, 0]
+        assert judge._pick_endpoint() == 2  # turn 1: 1 is busy, 2 comes next
+    finally:
+        asyncio.run(judge.close())
+
+
+def test_a_rule_that_hangs_is_given_up_at_the_rule_time_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    import reward.rules
+
+    real = reward.rules.rule_verdict
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("parser", True) and len(args) < 5:  # the LaTeX parser's turn, off the loop
+            time.sleep(3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reward.rules, "rule_verdict", slow)
+
+    async def run() -> tuple[Judgment, float]:
+        judge = Judge(_config(None, rule_timeout_s=0.3))
+        try:
+            started = time.monotonic()
+            result = await judge.judge(UNSURE)
+            return result, time.monotonic() - started
+        finally:
+            await judge.close()
+
+    result, seconds = asyncio.run(run())  # (the abandoned thread finishes its sleep before the loop ends)
+    assert 0.3 <= seconds < 2.5  # given up after 0.3 s, not waited for
+    assert (result.verdict, result.path) == ("incorrect", "rule")  # rule only: undecided is incorrect

@@ -227,3 +227,31 @@ def test_math_verify_times_itself_out_only_where_it_can(
         assert threading.current_thread() is threading.main_thread()
         assert rule_verdict(r"so \boxed{\frac{1}{2}}", "0.5", timeouts=True) == "correct"
     assert seen == [("parse", seconds), ("parse", seconds), ("verify", seconds)]
+
+
+def test_options_are_listed_by_letter_whatever_shape_they_come_in() -> None:
+    from reward.verifier_prompt import format_options
+
+    assert format_options(["1 N", "2 N", "3 N"]) == "A. 1 N\nB. 2 N\nC. 3 N"
+    assert format_options(("x", 5)) == "A. x\nB. 5"
+    assert format_options({"B": "2", "A": "1"}) == "B. 2\nA. 1"
+    assert [format_options(x) for x in (None, "AB", 3)] == ["", "", ""]
+
+
+def _question_block(question: str, options: Any) -> str:
+    content = verifier_messages(question, "2", "B", options)[0]["content"]
+    return content.split("<Question>\n", 1)[1].split("\n</Question>", 1)[0]
+
+
+def test_the_options_are_added_to_the_question_once() -> None:
+    assert _question_block("  Pick one. ", None) == "Pick one."
+    assert _question_block("Pick one.", ["1", "2"]) == "Pick one.\nA. 1\nB. 2"
+    assert _question_block("Pick one.\nA. 1\nB. 2", ["1", "2"]) == "Pick one.\nA. 1\nB. 2"  # already there
+
+
+def test_the_verifier_reads_the_tail_after_the_last_thinking() -> None:
+    assert answer_segment("<think>a</think><think>b</think>final \\boxed{2}") == "final \\boxed{2}"
+    assert answer_segment("no thinking here") == "no thinking here"
+    long = "x" * 1000 + "y"
+    assert answer_segment(long) == long[-1000:]  # 1000 characters by default
+    assert answer_segment(long, tail_chars=5) == "xxxxy"
