@@ -103,9 +103,14 @@ UNBOXED = ("x is 48", "48")
 def _score_all(answers: list[tuple[str, str]], **kwargs: Any) -> list[dict[str, Any]]:
     async def run() -> list[dict[str, Any]]:
         try:
+            # A hang is a failure of its own, in seconds (verl would wait for ever): no test here
+            # needs more than a few.
             return list(
-                await asyncio.gather(
-                    *(compute_score("geo", r, g, {"question": "Find x."}, **kwargs) for r, g in answers)
+                await asyncio.wait_for(
+                    asyncio.gather(
+                        *(compute_score("geo", r, g, {"question": "Find x."}, **kwargs) for r, g in answers)
+                    ),
+                    timeout=20,
                 )
             )
         finally:
