@@ -13,7 +13,6 @@ import io
 import logging
 import math
 import random
-import struct
 import sys
 import time
 import traceback
@@ -34,11 +33,10 @@ from matplotlib.figure import Figure  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from .config import RenderConfig  # noqa: E402
-from .outcome import MAX_TEXT_CHARS, MAX_TEXTS, MAX_WARNINGS  # noqa: E402
+from .outcome import MAX_TEXT_CHARS, MAX_TEXTS, MAX_WARNINGS, png_size  # noqa: E402
 
 MAX_ERROR_CHARS = 2000  # the parent accepts up to outcome.MAX_ERROR_CHARS
 _CAPTURE_FORMAT = "scigenpng"
-_PNG_SIZE = struct.Struct(">II")  # width and height in the IHDR chunk, at byte 16 of every PNG
 _last_blank = False  # whether the last captured image was a single colour
 
 _original_savefig = Figure.savefig
@@ -120,7 +118,7 @@ def _snapshot(fig: Figure, kwargs: dict[str, Any]) -> tuple[bytes, bool]:
         buf = io.BytesIO()
         _original_savefig(fig, buf, format=_CAPTURE_FORMAT, dpi=dpi, transparent=False, **keep)
         png = buf.getvalue()
-        width, height = _PNG_SIZE.unpack_from(png, 16)
+        width, height = png_size(png)
         # A tight bounding box can grow the image past the figure's own size: the parent refuses any
         # image over the cap, so a smaller DPI is tried until it fits.
         if width * height <= cfg.max_pixels or dpi <= 1:

@@ -111,6 +111,12 @@ def _checked_header(header: dict[str, Any]) -> dict[str, Any]:
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
+def png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) as the IHDR chunk states them: bytes 16-24 of every PNG (not checked here)."""
+    width, height = struct.unpack_from(">II", png, 16)
+    return width, height
+
+
 def png_problem(png: bytes, max_pixels: int) -> str | None:
     """Why ``png`` is not a figure the capture could have made, or None when it is one.
 
@@ -132,7 +138,7 @@ def png_problem(png: bytes, max_pixels: int) -> str | None:
         return "not a PNG (no PNG signature)"
     if png[12:16] != b"IHDR" or len(png) < 24:
         return "not a PNG (no IHDR chunk first)"
-    width, height = struct.unpack_from(">II", png, 16)
+    width, height = png_size(png)
     if width * height > max_pixels:  # before Pillow reads anything more
         return f"{width}x{height} pixels, over the cap of {max_pixels}"
     try:
