@@ -159,12 +159,11 @@ def _checked_result(name: str, header: dict[str, Any], pngs: list[bytes], cfg: R
     PNG that decodes within the pixel cap; anything else that claims success is a ``protocol`` failure."""
     status, failure = header.get("status"), header.get("failure")
     if status == "ok":
-        problem = None if 0 < len(pngs) <= cfg.max_figures else f"{len(pngs)} figures with an ok status"
-        for i, png in enumerate(pngs):
-            reason = problem or png_problem(png, cfg.max_pixels)
-            if reason is not None:
-                problem = problem or f"figure {i + 1}: {reason}"
-                break
+        if not 0 < len(pngs) <= cfg.max_figures:
+            problem: str | None = f"{len(pngs)} figures with an ok status"
+        else:
+            reasons = ((i, png_problem(png, cfg.max_pixels)) for i, png in enumerate(pngs, start=1))
+            problem = next((f"figure {i}: {reason}" for i, reason in reasons if reason is not None), None)
         if problem is not None:
             return RenderResult(name, "failed", "protocol", f"the script's result was refused: {problem}")
     elif status != "failed" or failure not in FAILURE_CLASSES:
