@@ -6,7 +6,8 @@ it reads every mutant's status (``mutmut results --all true``), sets aside the m
 writes and the reason), and writes ``runs/mutation/report.md``: killed / (killed + survived) per file
 and overall, and every survivor with its diff. It exits 1 when the score is under the target.
 
-An equivalent is matched by name *and* by the line the mutant writes: when the function changes and
+An equivalent is matched by name *and* by the line the mutant writes (``line``), or for a mutant that
+only deletes, by the line it deletes (``removes``): when the function changes and
 mutmut's numbering moves, a stale entry no longer matches, its mutant counts as a survivor and the
 report says so. ``--draft`` prints the survivors as entries to review and paste.
 """
@@ -89,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         removed, written = changed_lines(name)
         entry = equivalent.get(name)
-        if entry is not None and entry.get("line") in written:
+        if entry is not None and (
+            entry.get("line") in written if written else entry.get("removes") in removed
+        ):
             by_module[module]["equivalent"] += 1
             continue
         if entry is not None:
@@ -97,12 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         by_module[module]["survived"] += 1
         diff = "; ".join([*(f"- {x}" for x in removed), *(f"+ {x}" for x in written)])
         survivors[module].append(f"`{name}` ({status}): `{diff}`")
-        draft.append((name, written[0] if written else ""))
+        draft.append((name, ("line", written[0]) if written else ("removes", removed[0] if removed else "")))
 
     if args.draft:
-        for name, line in draft:
-            print(f"  {name}:\n    line: {yaml.safe_dump(line, width=10_000).strip().removesuffix('...').strip()}\n"
-                  "    reason: TODO")  # fmt: skip
+        for name, (key, line) in draft:
+            text = yaml.safe_dump(line, width=10_000).strip().removesuffix("...").strip()
+            print(f"  {name}:\n    {key}: {text}\n    reason: TODO")
         return 0
     lines = ["# Mutation score", "", "| module | killed | survived | equivalent | not tested | score |",
              "|---|---|---|---|---|---|"]  # fmt: skip

@@ -34,6 +34,17 @@ KEYS = ("score", "acc", "format", "invalid", "unscored", "fallback", "verdict", 
 1.0 for an answer nobody could judge (its score is ``error_score`` and means nothing), ``fallback``
 1.0 for one the rule judged because the reward server could not be reached."""
 
+SERVER_RETRY_S = 60.0
+"""How long a batch the reward server cannot take is sent again (with backoff) before the rule judges it."""
+BATCH_WINDOW_S = 0.005
+"""Answers arriving within this long of a batch's first answer go in the same ``POST /score``."""
+BATCH_MAX_ITEMS = 256
+"""The most answers one ``POST /score`` carries."""
+SERVER_TIMEOUT_S = 900.0
+"""One request's whole time: the server bounds its own time per answer, this only guards against it vanishing."""
+CONNECT_TIMEOUT_S = 10.0
+"""Connecting to the reward server (a refused connection fails at once and is retried)."""
+
 _VERL_KWARGS = ("reward_router_address", "reward_model_tokenizer")  # verl adds these for its own GenRM
 _judges: dict[tuple[int, str], Judge] = {}
 _batchers: dict[tuple[int, str], _ServerBatcher] = {}
@@ -77,7 +88,7 @@ async def compute_score(
         options=_plain(info.get("options")),
     )
     server_url = kwargs.pop("server_url", None) or os.environ.get("SCIGEN_REWARD_URL")
-    retry_s = float(kwargs.pop("server_retry_s", 60.0))
+    retry_s = float(kwargs.pop("server_retry_s", SERVER_RETRY_S))
     if server_url:
         scoring = (float(kwargs.get("error_score", 0.0)), float(kwargs.get("format_weight", 0.0)))
         result = await _ask_server(server_url, item, scoring, retry_s)
@@ -134,16 +145,19 @@ class _ServerBatcher:
     """
 
     def __init__(
-        self, url: str, retry_s: float = 60.0, window_s: float = 0.005, max_items: int = 256
+        self,
+        url: str,
+        retry_s: float = SERVER_RETRY_S,
+        window_s: float = BATCH_WINDOW_S,
+        max_items: int = BATCH_MAX_ITEMS,
     ) -> None:
         self.url = url.rstrip("/") + "/score"
         self.retry_s, self.window_s, self.max_items = retry_s, window_s, max_items
-        # The server bounds its own time per item; this time-out only guards against it vanishing.
         # aiohttp rather than httpx: with a thousand requests in flight httpx's pool spent ~25 ms
         # per request here, aiohttp ~1.5 ms.
         token = os.environ.get(TOKEN_ENV)  # the run's token, set for verl's workers by `scigen-rl train`
         self.session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=900, sock_connect=10),
+            timeout=aiohttp.ClientTimeout(total=SERVER_TIMEOUT_S, sock_connect=CONNECT_TIMEOUT_S),
             headers={"Authorization": f"Bearer {token}"} if token else None,
         )
         self.pending: list[tuple[dict[str, Any], asyncio.Future[dict[str, Any]]]] = []

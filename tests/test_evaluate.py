@@ -55,7 +55,7 @@ def test_avg_pass_maj_arithmetic() -> None:
 
 
 def test_metrics_edges() -> None:
-    with pytest.raises(ValueError, match="no problems"):
+    with pytest.raises(ValueError, match="^no problems to average$"):
         avg_at_k([])
     assert avg_at_k([[True], [True, False, False, False]]) == pytest.approx((1 + 0.25) / 2)  # per problem
     assert pass_at_k([[False, False, True]]) == 1.0 and pass_at_k([[False] * 3, [False]]) == 0.0

@@ -34,14 +34,23 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
             def label(x: int) -> str:
                 return "big" if x > 100 else "small"
+
+
+            def total(xs: list[int]) -> list[int]:
+                return sorted(
+                    xs,
+                    key=None,
+                    reverse=False,
+                )
             '''
         )
     )
     (root / "tests").mkdir()
     (root / "tests" / "test_clip.py").write_text(
-        "from pkg.clip import clip, label\n\n\ndef test_clip() -> None:\n"
+        "from pkg.clip import clip, label, total\n\n\ndef test_clip() -> None:\n"
         "    assert clip(5, 3) == 3 and clip(2, 3) == 2 and clip(3, 3) == 3\n\n\n"
-        "def test_label() -> None:\n    assert label(500) == 'big'\n"
+        "def test_label() -> None:\n    assert label(500) == 'big'\n\n\n"
+        "def test_total() -> None:\n    assert total([2, 1]) == [1, 2]\n"
     )
     (root / "pyproject.toml").write_text(
         '[tool.mutmut]\nsource_paths = ["pkg"]\npytest_add_cli_args = ["-p", "no:randomly", "-p", "no:cacheprovider"]\n'
@@ -95,6 +104,7 @@ def test_score_equivalents_and_target(project: Path) -> None:
         [sys.executable, "benchmarks/mutation_report.py", "--mutmut", str(MUTMUT), "--draft"],
         cwd=project, capture_output=True, text=True,
     ).stdout  # fmt: skip
+    assert "removes: key=None," in draft  # a mutant that only deletes a line is matched by that line
     entries = draft.replace("reason: TODO", "reason: the test of this example leaves it alive")
     code, out, report = _report(project, "equivalent:\n" + entries, "--target", "1.0")
     assert code == 0 and f"0 survived, {len(survivors)} equivalent set aside" in out
@@ -102,5 +112,8 @@ def test_score_equivalents_and_target(project: Path) -> None:
     # an entry whose line no longer matches what the mutant writes is stale: a survivor again
     first_line = next(line for line in entries.splitlines() if line.strip().startswith("line:"))
     wrong = entries.replace(first_line, "    line: something else entirely", 1)
+    code, out, report = _report(project, "equivalent:\n" + wrong, "--target", "1.0")
+    assert code == 1 and "1 survived" in out and "match no mutant any more" in report
+    wrong = entries.replace("removes: key=None,", "removes: xs,", 1)
     code, out, report = _report(project, "equivalent:\n" + wrong, "--target", "1.0")
     assert code == 1 and "1 survived" in out and "match no mutant any more" in report

@@ -25,6 +25,7 @@ from scigen_rl.render._wire import (
 )
 from scigen_rl.render.config import MAX_OPEN_FILES, RenderConfig
 from scigen_rl.render.outcome import (
+    MAX_ECHO_CHARS,
     MAX_TEXT_CHARS,
     MAX_TEXTS,
     MAX_WARNING_CHARS,
@@ -648,7 +649,9 @@ def test_a_frame_without_blobs_exactly_at_the_cap_has_its_length() -> None:
     ("forged", "why"),
     [
         ({"status": "OK"}, "status 'OK'"),
+        ({"status": "ok" * MAX_ECHO_CHARS}, f"status {('ok' * MAX_ECHO_CHARS)[:MAX_ECHO_CHARS]!r}"),
         ({"status": "failed", "failure": "made-up"}, "failure class 'made-up'"),
+        ({"status": "failed", "failure": "x" * 99}, f"failure class {'x' * MAX_ECHO_CHARS!r}"),
         ({"status": "failed", "error": 12}, "error is not a string"),
         ({"status": "ok", "warnings": [None]}, "warnings is not a list of strings"),
         ({"status": "ok", "texts": "abc"}, "texts is not a list of strings"),

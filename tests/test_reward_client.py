@@ -15,11 +15,20 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import aiohttp
 import numpy as np
 import pytest
 import uvicorn
 
-from reward.compass_reward import KEYS, _ServerBatcher, close, compute_score
+from reward.compass_reward import (
+    BATCH_MAX_ITEMS,
+    CONNECT_TIMEOUT_S,
+    KEYS,
+    SERVER_TIMEOUT_S,
+    _ServerBatcher,
+    close,
+    compute_score,
+)
 from reward.config import TOKEN_ENV, RewardConfig
 from reward.server import create_app
 
@@ -60,6 +69,7 @@ class Scripted:
 
     def __init__(self, answers: Any) -> None:
         self.answers, self.bodies = answers, []
+        self.headers: list[dict[str, str]] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -67,6 +77,7 @@ class Scripted:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                outer.headers.append({k.lower(): v for k, v in self.headers.items()})
                 outer.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
                 if callable(outer.answers):
                     status, body = outer.answers(outer.bodies[-1])
@@ -152,7 +163,10 @@ def test_a_batch_holds_at_most_max_items(max_items: int) -> None:
         batcher = _ServerBatcher(server.url, retry_s=1, window_s=0.05, max_items=max_items)
         try:
             items = [{"response": str(i), "ground_truth": "1"} for i in range(max_items + 1)]
-            return list(await asyncio.gather(*(batcher.score(it, (0.0, 0.0)) for it in items)))
+            results = list(await asyncio.gather(*(batcher.score(it, (0.0, 0.0)) for it in items)))
+            await asyncio.sleep(0)  # the finished sends' done-callbacks run
+            assert not batcher.sending  # each finished send leaves the set
+            return results
         finally:
             await batcher.close()
 
@@ -165,10 +179,11 @@ def test_a_batch_holds_at_most_max_items(max_items: int) -> None:
     assert all("_scoring" not in item for b in server.bodies for item in b["items"])
 
 
-@pytest.mark.parametrize(("error_score", "format_weight"), [(0.0, 0.0), (0.25, 0.5), (1.0, 1.0)])
+@pytest.mark.parametrize(("error_score", "format_weight"), [(None, 0.0), (0.0, 0.0), (0.25, 0.5), (1.0, 1.0)])
 def test_a_server_that_is_down_leaves_the_rule_or_an_unscored_error(
-    error_score: float, format_weight: float
+    error_score: float | None, format_weight: float
 ) -> None:
+    """``error_score=None``: not given, the default (0.0) scores an unjudged answer."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"
@@ -177,9 +192,10 @@ def test_a_server_that_is_down_leaves_the_rule_or_an_unscored_error(
         [RIGHT, WRONG, UNBOXED],
         server_url=dead,
         server_retry_s=0.3,
-        error_score=error_score,
         format_weight=format_weight,
+        **({} if error_score is None else {"error_score": error_score}),
     )
+    error_score = 0.0 if error_score is None else error_score
     assert time.monotonic() - started < 10
     assert (right["verdict"], right["path"], right["fallback"], right["unscored"]) == (
         "correct",
@@ -380,3 +396,101 @@ def test_the_rule_fallback_reads_the_rows_options() -> None:
     assert (result["verdict"], result["path"], result["fallback"], result["score"], result["invalid"]) == (
         "correct", "rule_fallback", 1.0, 1.0, 0.0,
     )  # fmt: skip
+
+
+def _echo(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Scores like a server that leaves out the keys a client fills in (``unscored``, ``fallback``)."""
+    keys = [k for k in KEYS if k not in ("unscored", "fallback")]
+    verdicts = [("error" if it["response"] == "?" else "correct") for it in body["items"]]
+    return 200, {
+        "results": [dict.fromkeys(keys, 0.0) | {"verdict": v, "path": "x", "error": ""} for v in verdicts]
+    }
+
+
+def test_each_answer_reaches_the_server_as_verl_gave_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    server = Scripted(_echo)
+
+    async def run() -> list[dict[str, Any]]:
+        try:
+            options = np.array([np.str_("1 N"), np.str_("3 N")], dtype=object)  # as parquet hands them over
+            return list(
+                await asyncio.gather(
+                    compute_score("geo3k", "\\boxed{B}", "B", {"question": "Which?", "options": options},
+                                  server_url=server.url),
+                    compute_score("mv", "?", "7", None, server_url=server.url + "/"),
+                )
+            )  # fmt: skip
+        finally:
+            await close()
+
+    try:
+        picked, unsure = asyncio.run(run())
+    finally:
+        server.close()
+    assert [b["items"] for b in server.bodies] == [[
+        {"question": "Which?", "ground_truth": "B", "response": "\\boxed{B}", "data_source": "geo3k",
+         "options": ["1 N", "3 N"]},
+    ], [
+        {"question": "", "ground_truth": "7", "response": "?", "data_source": "mv", "options": None},
+    ]]  # fmt: skip
+    assert "authorization" not in server.headers[0]  # no token, no header
+    # keys the server left out are filled in from the verdict, in both directions
+    assert (picked["unscored"], picked["fallback"], unsure["unscored"], unsure["fallback"]) == (
+        0.0,
+        0.0,
+        1.0,
+        0.0,
+    )
+
+
+def test_a_batch_closes_after_its_window() -> None:
+    """Answers within the window share a request; one arriving well after it goes in the next."""
+    server = Scripted(_echo)
+
+    async def run() -> None:
+        batcher = _ServerBatcher(server.url, retry_s=1)  # the default window
+        try:
+            together = [batcher.score({"response": str(i)}, (0.0, 0.0)) for i in range(2)]
+            first = asyncio.gather(*together)
+            await asyncio.sleep(0.2)  # far past the window: its timer has fired before this returns
+            await asyncio.gather(first, batcher.score({"response": "late"}, (0.0, 0.0)))
+        finally:
+            await batcher.close()
+
+    try:
+        asyncio.run(run())
+    finally:
+        server.close()
+    assert [len(b["items"]) for b in server.bodies] == [2, 1]
+
+
+def test_the_default_batch_takes_max_items_and_no_more() -> None:
+    server = Scripted(_echo)
+
+    async def run() -> None:
+        batcher = _ServerBatcher(server.url, retry_s=1)
+        try:
+            await asyncio.gather(
+                *(batcher.score({"response": str(i)}, (0.0, 0.0)) for i in range(BATCH_MAX_ITEMS + 1))
+            )
+        finally:
+            await batcher.close()
+
+    try:
+        asyncio.run(run())
+    finally:
+        server.close()
+    assert sorted(len(b["items"]) for b in server.bodies) == [1, BATCH_MAX_ITEMS]
+
+
+def test_the_client_bounds_connecting_and_each_request() -> None:
+    async def run() -> aiohttp.ClientTimeout:
+        batcher = _ServerBatcher("http://127.0.0.1:9")
+        try:
+            return batcher.session.timeout
+        finally:
+            await batcher.close()
+
+    timeout = asyncio.run(run())
+    assert (timeout.total, timeout.sock_connect) == (SERVER_TIMEOUT_S, CONNECT_TIMEOUT_S)

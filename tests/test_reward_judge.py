@@ -580,3 +580,28 @@ def test_a_rule_that_hangs_is_given_up_at_the_rule_time_out(monkeypatch: pytest.
     result, seconds = asyncio.run(run())  # (the abandoned thread finishes its sleep before the loop ends)
     assert 0.3 <= seconds < 2.5  # given up after 0.3 s, not waited for
     assert (result.verdict, result.path) == ("incorrect", "rule")  # rule only: undecided is incorrect
+
+
+def test_closing_a_judge_leaves_a_running_rule_check_and_drops_the_queued_ones() -> None:
+    """``close`` must not wait for a rule check stuck in its process (the loop would stall behind it),
+    and the checks still queued behind it never start."""
+    import time as clock
+
+    judge = Judge(RewardConfig(rule_workers=1, mode="rule_only"))
+    pool = judge._rule_pool
+    assert pool is not None
+    running = pool.submit(clock.sleep, 30)
+    queued = [pool.submit(clock.sleep, 0) for _ in range(3)]
+    deadline = clock.monotonic() + 60
+    while not running.running():  # the spawned process has taken the first
+        assert clock.monotonic() < deadline, "the rule process did not start"
+        clock.sleep(0.05)
+    processes = list(pool._processes.values())  # type: ignore[attr-defined]
+    try:
+        asyncio.run(judge.close())
+        assert not running.done()  # close came back while it still runs
+        # the pool hands one call ahead to its process's queue; the ones behind it never start
+        assert queued[-1].cancelled() and queued[-2].cancelled()
+    finally:
+        for process in processes:
+            process.kill()

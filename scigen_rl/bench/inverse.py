@@ -76,7 +76,7 @@ async def validate_figure(
         letter = extract_letter(reply.text, quiz.options)
         answer = QuizAnswer(i, letter, letter == quiz.correct_option)
         if letter is None:
-            answer.error = f"no option letter in the reply: {(reply.text or '')[:80]!r}"
+            answer.error = f"no option letter in the reply: {str(reply.text)[:80]!r}"  # ok: a string
         verdict.quiz_answers.append(answer)
     right = sum(a.correct for a in verdict.quiz_answers)
     verdict.r_inv = right / len(problem.quizzes)

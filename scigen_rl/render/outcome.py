@@ -21,6 +21,7 @@ from .config import FAILURE_CLASSES, RenderConfig
 MAX_ERROR_CHARS = 4000
 MAX_WARNINGS, MAX_WARNING_CHARS = 20, 400
 MAX_TEXTS, MAX_TEXT_CHARS = 500, 300
+MAX_ECHO_CHARS = 20  # of a forged field quoted in the error
 
 
 def classify(
@@ -91,9 +92,9 @@ def _checked_header(header: dict[str, Any]) -> dict[str, Any]:
     status, failure, error = header.get("status"), header.get("failure"), header.get("error")
     warnings, texts = header.get("warnings", []), header.get("texts", [])
     if status not in ("ok", "failed"):
-        raise TypeError(f"status {str(status)[:20]!r}")
+        raise TypeError(f"status {str(status)[:MAX_ECHO_CHARS]!r}")
     if failure is not None and failure not in FAILURE_CLASSES:
-        raise TypeError(f"failure class {str(failure)[:20]!r}")
+        raise TypeError(f"failure class {str(failure)[:MAX_ECHO_CHARS]!r}")
     if error is not None and not isinstance(error, str):
         raise TypeError("error is not a string")
     for name, values in (("warnings", warnings), ("texts", texts)):
