@@ -33,11 +33,12 @@ demo: setup
 	@mkdir -p runs/demo
 	$(BIN)/scigen-rl render benchmarks/scripts/*.py --out-dir runs/demo/figures > runs/demo/results.jsonl
 	@echo "figures in runs/demo/figures, one JSON line per script in runs/demo/results.jsonl"
-	$(BIN)/scigen-rl build --llm embedded --run-dir runs/demo/build --ids $(DEMO_IDS) --max-tokens 512 --repair-rounds 1
+	$(BIN)/scigen-rl build --embedded --run-dir runs/demo/build --ids $(DEMO_IDS) --llm.max-tokens 512 --repair-rounds 1
 
 lint: setup
 	$(BIN)/ruff check scigen_rl reward data_builders launch tests benchmarks
 	$(BIN)/ruff format --check scigen_rl reward data_builders launch tests benchmarks
+	$(BIN)/lint-imports
 
 typecheck: setup
 	$(BIN)/mypy

@@ -1,6 +1,6 @@
 """What the embedded CPU model (SmolLM2-135M) builds: rendered, dropped by reason and exported rows.
 
-Runs ``scigen-rl build --llm embedded`` on SciGenBench problems chosen by a fixed rule (by default the
+Runs ``scigen-rl build --embedded`` on SciGenBench problems chosen by a fixed rule (by default the
 first 30 chart-type problems whose question gives at least eight numbers, the kind a small model can
 chart) in a temporary run directory, and prints the build's counts and seconds per problem as JSON.
 ``--prompt plan-code`` measures the free-form prompt on the first problems of the benchmark instead.
@@ -47,8 +47,8 @@ def main() -> None:
         run = Path(tmp) / "run"
         started = time.monotonic()
         subprocess.run(
-            [sys.executable, "-m", "scigen_rl.cli", "build", "--llm", "embedded", "--run-dir", str(run),
-             "--ids", ",".join(ids), "--prompt", args.prompt, "--max-tokens", str(args.max_tokens),
+            [sys.executable, "-m", "scigen_rl.cli", "build", "--embedded", "--run-dir", str(run),
+             "--ids", ",".join(ids), "--prompt", args.prompt, "--llm.max-tokens", str(args.max_tokens),
              "--repair-rounds", "0", "--val-fraction", "0"],
             check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip

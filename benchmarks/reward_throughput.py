@@ -96,7 +96,7 @@ def main() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "scigen_rl.cli", "serve-reward", "--port", str(port), "--verifier-url", verifier_url,
+        [sys.executable, "-m", "scigen_rl.cli", "serve-reward", "--port", str(port), "--verifier-urls", verifier_url,
          "--max-in-flight", str(args.in_flight)],
         env=dict(os.environ),
     )  # fmt: skip

@@ -38,7 +38,7 @@ from scigen_rl.render import RenderConfig, Renderer
 from scigen_rl.render.outcome import png_problem
 from scigen_rl.skeletons import skeleton_request
 
-from .export import export, make_sample
+from .export import ExportConfig, export, make_sample
 
 PROMPTS = ("plan-code", "skeleton")
 """ImgCoder's prompts: see ``BuildConfig.prompt``."""
@@ -60,13 +60,9 @@ class BuildConfig:
     models such as the embedded one, see ``scigen_rl.skeletons``)."""
     render: RenderConfig = field(default_factory=RenderConfig)
     filters: FilterConfig = field(default_factory=FilterConfig)
-    val_fraction: float = 0.05
-    scaling_fractions: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0)
-    seed: int = 0
+    export: ExportConfig = field(default_factory=ExportConfig)
     verify: LLMConfig | None = None
     """The vision model of inverse quiz validation (``--verify``); None skips verification."""
-    verify_threshold: float = 1.0
-    """R_inv a figure needs to enter the filtered set (1.0: every quiz right, the paper's "Filt")."""
 
     def __post_init__(self) -> None:
         if self.prompt not in PROMPTS:
@@ -277,16 +273,7 @@ def run_build(problems: list[Problem], cfg: BuildConfig) -> dict[str, Any]:
         if cfg.verify.cache_dir is None:
             cfg.verify.cache_dir = str(run / "llm-cache")
         asyncio.run(_verify(run, cfg.verify))
-    return export_run(
-        run,
-        cfg.filters,
-        cfg.val_fraction,
-        cfg.scaling_fractions,
-        cfg.seed,
-        model_errors,
-        cfg.verify_threshold,
-        rerendered,
-    )
+    return export_run(run, cfg.filters, cfg.export, model_errors, rerendered)
 
 
 def _last_line(error: str | None, limit: int = 160) -> str:
@@ -298,19 +285,19 @@ def _last_line(error: str | None, limit: int = 160) -> str:
 def export_run(
     run_dir: str | Path,
     filters: FilterConfig | None = None,
-    val_fraction: float = 0.05,
-    scaling_fractions: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0),
-    seed: int = 0,
+    settings: ExportConfig | None = None,
     model_errors: Counter[str] | None = None,
-    verify_threshold: float = 1.0,
     rerendered: int = 0,
 ) -> dict[str, Any]:
     """The export stage alone, from a run directory's records (``scigen-rl export``): no model call
     and no render, so the split or the scaling fractions can change after a build. The pixel and
     leakage verdicts are those recorded at build time; near-duplicates are decided here. When the
     build was verified (``verify/verdicts.jsonl``), every row carries its R_inv and the figures with
-    R_inv >= ``verify_threshold`` are also exported to ``export/filtered/``."""
+    R_inv >= ``settings.verify_threshold`` are also exported to ``export/filtered/``."""
     filters = filters or FilterConfig()
+    settings = settings or ExportConfig()
+    val_fraction, scaling_fractions, seed = settings.val_fraction, settings.scaling_fractions, settings.seed
+    verify_threshold = settings.verify_threshold
     run = Path(run_dir)
     problems_path, figures_path = run / "problems.jsonl", run / "synthesize" / "figures.jsonl"
     if not problems_path.exists():

@@ -9,6 +9,7 @@ import math
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,32 @@ def make_sample(
 def _unit_hash(seed: int, key: str) -> float:
     digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
+
+
+@dataclass
+class ExportConfig:
+    """How a build's rows become parquet files (``build`` and ``export`` take the same settings)."""
+
+    val_fraction: float = 0.05
+    """Share of the problems (by a hash of their id) in val.parquet."""
+    scaling_fractions: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0)
+    """Nested training subsets for data-scaling sweeps (scale/train_<fraction>.parquet)."""
+    seed: int = 0
+    """Seed of the split and of the subsets' order."""
+    verify_threshold: float = 1.0
+    """R_inv a verified figure needs to enter export/filtered (1.0: every quiz right, the paper's "Filt")."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"ExportConfig.val_fraction: must lie in [0, 1), got {self.val_fraction}")
+        if not self.scaling_fractions or not all(0.0 < f <= 1.0 for f in self.scaling_fractions):
+            raise ValueError(
+                f"ExportConfig.scaling_fractions: each must lie in (0, 1], got {list(self.scaling_fractions)}"
+            )
+        if not 0.0 <= self.verify_threshold <= 1.0:
+            raise ValueError(
+                f"ExportConfig.verify_threshold: must lie in [0, 1], got {self.verify_threshold}"
+            )
 
 
 def split_of(problem_id: str, val_fraction: float, seed: int = 0) -> str:

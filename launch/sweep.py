@@ -39,11 +39,15 @@ class SweepConfig:
     """W&B group of the runs; default ``sweep-<build folder>``."""
     source: str = "imgcoder"
     """Tag naming the training data (``imgcoder``, ``imgcoder-filtered``, ...)."""
-    gpus_per_run: int = 8
     cluster_gpus: int = 8
-    """Runs go ``cluster_gpus // gpus_per_run`` at a time (one at a time on a single node)."""
+    """Runs go ``cluster_gpus // (nnodes * gpus_per_node)`` at a time (one at a time on a single node)."""
     train: TrainConfig = field(default_factory=TrainConfig)
     """Settings shared by every run (recipe, model, verifier, overrides)."""
+
+    @property
+    def gpus_per_run(self) -> int:
+        """What one run takes: its nodes times their GPUs (the training settings decide it)."""
+        return self.train.nnodes * self.train.gpus_per_node
 
 
 def subsets(manifest_path: str) -> list[dict[str, Any]]:

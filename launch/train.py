@@ -255,7 +255,7 @@ def placement_problems(cfg: TrainConfig, gpus: int | None = None) -> list[str]:
         return [
             "--serve-verifier starts the verifier on this machine, but a Ray job trains on every GPU the "
             "cluster's nodes offer, the verifier's included: serve it on a machine outside the cluster (or "
-            "on GPUs its `ray start --num-gpus` leaves out) and pass --verifier-url"
+            "on GPUs its `ray start --num-gpus` leaves out) and pass --verifier-urls"
         ]
     try:
         taken = _verifier_gpus(cfg)
@@ -271,7 +271,7 @@ def placement_problems(cfg: TrainConfig, gpus: int | None = None) -> list[str]:
         return [
             f"this machine has {gpus} GPU(s): the verifier's {cfg.verifier_gpus} and {cfg.gpus_per_node} for "
             f"training do not fit; lower --gpus-per-node to {max(gpus - len(taken), 0)} or serve the verifier "
-            "elsewhere (--verifier-url)"
+            "elsewhere (--verifier-urls)"
         ]
     return []
 
@@ -434,12 +434,11 @@ def services(cfg: TrainConfig) -> list[Service]:
         verifier_urls.append(f"http://127.0.0.1:{cfg.verifier_port}/v1")
     if not verifier_urls:
         raise ValueError(
-            "TrainConfig: give verifier_urls (--verifier-url) or serve_verifier (--serve-verifier)"
+            "TrainConfig: give verifier_urls (--verifier-urls) or serve_verifier (--serve-verifier)"
         )
     argv = [sys.executable, "-m", "scigen_rl.cli", "serve-reward", "--host", "0.0.0.0", "--port", str(cfg.reward_port),
             "--verifier-model", cfg.verifier_model]  # fmt: skip
-    for url in verifier_urls:
-        argv += ["--verifier-url", url]
+    argv += ["--verifier-urls", *verifier_urls]
     if cfg.verifier_api_key_env:
         argv += ["--verifier-api-key-env", cfg.verifier_api_key_env]
     out.append(Service("reward", argv, f"http://127.0.0.1:{cfg.reward_port}/health", start_timeout_s=120))

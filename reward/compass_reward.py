@@ -44,6 +44,10 @@ SERVER_TIMEOUT_S = 900.0
 """One request's whole time: the server bounds its own time per answer, this only guards against it vanishing."""
 CONNECT_TIMEOUT_S = 10.0
 """Connecting to the reward server (a refused connection fails at once and is retried)."""
+RETRY_BACKOFF_S, RETRY_BACKOFF_MAX_S = 0.5, 10.0
+"""The first wait before sending a batch again, doubled each time up to the second."""
+MAX_BODY_CHARS, MAX_REASON_CHARS = 200, 300
+"""How much of a refusing server's answer an error quotes, and how long a fallback's reason may be."""
 
 _VERL_KWARGS = ("reward_router_address", "reward_model_tokenizer")  # verl adds these for its own GenRM
 _judges: dict[tuple[int, str], Judge] = {}
@@ -187,7 +191,7 @@ class _ServerBatcher:
     async def _post(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         async for attempt in AsyncRetrying(
             stop=stop_after_delay(self.retry_s),
-            wait=wait_exponential(multiplier=0.5, max=10),
+            wait=wait_exponential(multiplier=RETRY_BACKOFF_S, max=RETRY_BACKOFF_MAX_S),
             retry=retry_if_exception_type(
                 (aiohttp.ClientConnectionError, asyncio.TimeoutError, _ServerUnavailable)
             ),
@@ -196,9 +200,13 @@ class _ServerBatcher:
             with attempt:
                 async with self.session.post(self.url, json=body) as response:
                     if response.status >= 500:
-                        raise _ServerUnavailable(f"HTTP {response.status}: {(await response.text())[:200]}")
+                        raise _ServerUnavailable(
+                            f"HTTP {response.status}: {(await response.text())[:MAX_BODY_CHARS]}"
+                        )
                     if response.status != 200:
-                        raise ValueError(f"HTTP {response.status}: {(await response.text())[:200]}")
+                        raise ValueError(
+                            f"HTTP {response.status}: {(await response.text())[:MAX_BODY_CHARS]}"
+                        )
                     results: list[dict[str, Any]] = (await response.json())["results"]
                     return results
         raise AssertionError("unreachable: the last attempt returns or raises")
@@ -233,7 +241,7 @@ class _ServerBatcher:
             KeyError,
             TypeError,
         ) as e:
-            reason = f"reward server {self.url}: {type(e).__name__}: {e}"[:300]
+            reason = f"reward server {self.url}: {type(e).__name__}: {e}"[:MAX_REASON_CHARS]
             results = [
                 await _rule_fallback(item, item["_scoring"][0], item["_scoring"][1], reason)
                 for item, _ in batch

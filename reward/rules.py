@@ -15,6 +15,8 @@ from typing import Any
 
 from scigen_rl.answers import last_boxed
 
+RULE_TIMEOUT_S = 10.0
+"""How long :func:`decide_by_rule` waits for the LaTeX parser before leaving the answer undecided."""
 _LETTER = re.compile(r"^\(?([A-H])\)?[.:]?$")
 # math-verify warns on every call made without its timer, which we do on purpose off the main thread.
 logging.getLogger("math_verify").setLevel(logging.ERROR)
@@ -109,7 +111,7 @@ def rule_verdict(
 
 
 async def decide_by_rule(
-    response: str, gold: str, options: Any = None, timeout_s: float = 10.0, executor: Any = None
+    response: str, gold: str, options: Any = None, timeout_s: float = RULE_TIMEOUT_S, executor: Any = None
 ) -> str | None:
     """:func:`rule_verdict` from an event loop: option letters and decimals on the loop, anything that
     needs the LaTeX parser in ``executor`` (a process pool lets math-verify time itself out; None is

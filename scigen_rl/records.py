@@ -17,8 +17,6 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from .render.config import FAILURE_CLASSES
-
 SUBJECTS = ("Math", "Physics", "Chemistry", "Biology", "Universal")
 IMAGE_TYPES = (
     "Math - Plane Geometric", "Math - Solid Geometric", "Math - Analytic Geometry", "Math - Set & Probability",
@@ -31,6 +29,10 @@ IMAGE_TYPES = (
 )  # fmt: skip
 """The 25 SciGenBench image types, "Subject - Type"."""
 
+FAILURE_CLASSES = ("syntax", "runtime", "timeout", "memory", "no_figure", "blank", "killed", "protocol")
+"""Why a script produced no figure: the renderer's half of the Figure record's failure classes.
+``protocol``: what came back from the script's process is not a result the capture could have sent
+(a malformed or forged frame, a figure that is not a valid PNG within the pixel cap)."""
 FIGURE_FAILURES = ("no_code", *FAILURE_CLASSES)
 """``no_code``: the model's answer held no script; the rest come from the renderer."""
 JUDGE_DIMENSIONS = (

@@ -81,3 +81,11 @@ def _no_unclosed_sessions(_track_sessions: None) -> Iterator[None]:
     yield
     leaked = [s for s in list(_SESSIONS) if id(s) not in before and not s.closed]
     assert not leaked, f"{len(leaked)} aiohttp session(s) left open by this test"
+
+
+def plain(text: str) -> str:
+    """A command's stderr with the boxes and line wrapping of its error panels taken out, so that a
+    message reads as one line whatever the terminal's width."""
+    import re
+
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())

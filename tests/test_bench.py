@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from scigen_rl.bench.inverse import image_problem, read_image, validate_figure
+from scigen_rl.bench.inverse import MAX_QUOTED_CHARS, image_problem, read_image, validate_figure
 from scigen_rl.bench.judge import JudgeParseError, judge_messages, parse_judge
 from scigen_rl.bench.letters import extract_letter
 from scigen_rl.llm import ChatClient, LLMConfig
@@ -131,6 +131,7 @@ def vision_reply(body: dict[str, Any]) -> str:
 
 
 TABLE: dict[str, str] = {}
+HMM = "Hmm, hard to tell from this. " * 5  # a reply with no option letter, longer than the quote
 
 
 def test_r_inv_counts_errors_and_missing_images_in_the_denominator(shipped_data: Path) -> None:
@@ -138,7 +139,7 @@ def test_r_inv_counts_errors_and_missing_images_in_the_denominator(shipped_data:
     png = Path(problem.extra["reference_image"]).read_bytes()
     TABLE.clear()
     for i, quiz in enumerate(problem.quizzes):  # right, two failing calls, no letter, wrong
-        TABLE[quiz.question] = [f"The answer is {quiz.correct_option}.", "500", "500", "Hmm.",
+        TABLE[quiz.question] = [f"The answer is {quiz.correct_option}.", "500", "500", HMM,
                                 next(k for k in quiz.options if k != quiz.correct_option)][i]  # fmt: skip
     server = StandInServer(api_key=None, reply=vision_reply)
     try:
@@ -163,7 +164,7 @@ def test_r_inv_counts_errors_and_missing_images_in_the_denominator(shipped_data:
     assert (verdict.problem_id, verdict.generator) == ("seephys-1751", "real")
     assert verdict.r_inv == pytest.approx(1 / 5) and not verdict.perfect and verdict.errors == 2
     assert all("model call failed" in (a.error or "") for a in verdict.quiz_answers[1:3])
-    assert verdict.quiz_answers[3].error == "no option letter in the reply: 'Hmm.'"
+    assert verdict.quiz_answers[3].error == f"no option letter in the reply: {HMM[:MAX_QUOTED_CHARS]!r}"
     assert verdict.quiz_answers[0].error is None and verdict.quiz_answers[4].error is None
     reason = "missing image: figs/seephys-1751.png"
     assert missing.r_inv == 0.0 and missing.extra["reason"] == reason and not missing.perfect
@@ -298,7 +299,7 @@ def test_bench_end_to_end_on_seephys_figures(shipped_data: Path, tmp_path: Path)
     )
     server = StandInServer(api_key="vl-key", reply=vision_reply)
     cmd = [sys.executable, "-m", "scigen_rl.cli", "bench", "--images", str(images), "--out-dir", str(tmp_path / "out"),
-           "--judge-base-url", server.base_url, "--judge-model", "vl", "--judge-api-key-env", "VL_KEY",
+           "--judge.base-url", server.base_url, "--judge.model", "vl", "--judge.api-key-env", "VL_KEY",
            "--scigenbench-dir", str(shipped_data / "scigenbench"), "--ids", ",".join(p.id for p in problems),
            "--metrics", "rinv,judge,pixel,spectral"]  # fmt: skip
     env = {"VL_KEY": "vl-key", **dict(__import__("os").environ)}

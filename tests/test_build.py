@@ -17,6 +17,8 @@ from PIL import Image
 
 from scigen_rl.llm.standin import StandInServer
 
+from .conftest import plain
+
 GOOD = """PLAN
 1. Image content: the objects of the problem.
 2. Layout: centred.
@@ -62,8 +64,8 @@ def _build(
 ) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "scigen_rl.cli", "build", "--run-dir", str(run_dir), "--limit", str(limit),
-         "--scigenbench-dir", str(data), "--llm-base-url", server.base_url, "--llm-model", "stand-in",
-         "--llm-api-key-env", "STANDIN_KEY", "--workers", "2", "--concurrency", "4", *extra],
+         "--scigenbench-dir", str(data), "--llm.base-url", server.base_url, "--llm.model", "stand-in",
+         "--llm.api-key-env", "STANDIN_KEY", "--render.workers", "2", "--concurrency", "4", *extra],
         env=dict(os.environ, STANDIN_KEY="test-key"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 
@@ -130,7 +132,7 @@ def test_build_exports_verl_rows_with_repair_and_filters(tmp_path: Path, shipped
         run = tmp_path / "run"
         cmd = [sys.executable, "-m", "scigen_rl.cli", "export", "--run-dir", str(run)]
         done = subprocess.run(
-            [*cmd, "--val-fraction", "0", "--scaling-fractions", "0.5,1"], capture_output=True, text=True
+            [*cmd, "--val-fraction", "0", "--scaling-fractions", "0.5", "1"], capture_output=True, text=True
         )
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout.strip().splitlines()[-1]) == summary
@@ -139,8 +141,8 @@ def test_build_exports_verl_rows_with_repair_and_filters(tmp_path: Path, shipped
         assert [s["fraction"] for s in manifest["scaling_subsets"]] == [0.5, 1.0]
         assert len(pq.read_table(run / "export" / "val.parquet")) == 0
         assert len(server.requests) == calls
-        bad = subprocess.run([*cmd, "--scaling-fractions", "0.5,2"], capture_output=True, text=True)
-        assert bad.returncode == 2 and "fractions must lie in (0, 1]" in bad.stderr
+        bad = subprocess.run([*cmd, "--scaling-fractions", "0.5", "2"], capture_output=True, text=True)
+        assert bad.returncode == 2 and "scaling_fractions: each must lie in (0, 1]" in plain(bad.stderr)
         missing = subprocess.run(
             [sys.executable, "-m", "scigen_rl.cli", "export", "--run-dir", str(tmp_path / "nowhere")],
             capture_output=True,
@@ -191,7 +193,7 @@ def test_a_model_outage_leaves_problems_for_the_next_run(tmp_path: Path, shipped
             return original(h)
 
         server.handle = handle  # type: ignore[method-assign]
-        first = _build(server, tmp_path / "run", 3, shipped_data / "scigenbench", "--llm-max-retries", "1")
+        first = _build(server, tmp_path / "run", 3, shipped_data / "scigenbench", "--llm.max-retries", "1")
         out, err = first.communicate(timeout=300)
         assert first.returncode == 1 and "could not reach the model" in err
         figures = tmp_path / "run" / "synthesize" / "figures.jsonl"
@@ -224,15 +226,15 @@ def test_build_verify_exports_the_filtered_set(tmp_path: Path, shipped_data: Pat
 
     server = StandInServer(reply=both)
     try:
-        proc = _build(server, tmp_path / "run", 6, shipped_data / "scigenbench", "--verify", "--verify-base-url",
-                      server.base_url, "--verify-model", "vl", "--verify-api-key-env", "STANDIN_KEY")  # fmt: skip
+        proc = _build(server, tmp_path / "run", 6, shipped_data / "scigenbench", "--verify", "--verifier.base-url",
+                      server.base_url, "--verifier.model", "vl", "--verifier.api-key-env", "STANDIN_KEY")  # fmt: skip
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
         # The same build's figures on the benchmark: the same R_inv as the build's own verification.
         bench = subprocess.run(
             [sys.executable, "-m", "scigen_rl.cli", "bench", "--run-dir", str(tmp_path / "run"), "--metrics", "rinv",
-             "--out-dir", str(tmp_path / "bench"), "--judge-base-url", server.base_url, "--judge-model", "vl",
-             "--judge-api-key-env", "STANDIN_KEY"],
+             "--out-dir", str(tmp_path / "bench"), "--judge.base-url", server.base_url, "--judge.model", "vl",
+             "--judge.api-key-env", "STANDIN_KEY"],
             capture_output=True, text=True, timeout=300, env=dict(os.environ, STANDIN_KEY="test-key"),
         )  # fmt: skip
         assert bench.returncode == 0, bench.stderr

@@ -58,7 +58,7 @@ def test_failures_exit_1_and_remove_stale_outputs(tmp_path: Path) -> None:
     assert _run(str(script), "--out-dir", str(out), "--quiet", cwd=tmp_path).returncode == 0
     assert (out / "plot.png").is_file()
     script.write_text("import time\ntime.sleep(60)\n")
-    proc = _run(str(script), "--out-dir", str(out), "--timeout", "1", "--quiet", cwd=tmp_path)
+    proc = _run(str(script), "--out-dir", str(out), "--timeout-s", "1", "--quiet", cwd=tmp_path)
     assert proc.returncode == 1
     line = json.loads(proc.stdout)
     assert line["status"] == "failed" and line["failure"] == "timeout" and line["png"] is None

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -147,7 +146,7 @@ def test_eval_command_end_to_end(shipped_data: Path, tmp_path: Path) -> None:
     parquet, rows = _slice(shipped_data, tmp_path)
     server = StandInServer(api_key=None, reply=policy)
     cmd = [sys.executable, "-m", "scigen_rl.cli", "eval", "--eval-files", str(parquet), "--out-dir", str(tmp_path / "out"),
-           "--base-url", server.base_url, "--model", "policy", "--name", "base", "--shards", "2",
+           "--llm.base-url", server.base_url, "--llm.model", "policy", "--name", "base", "--shards", "2",
            "--wandb-project", "scigen-eval"]  # fmt: skip
     env = {**os.environ, "WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path), "WANDB_SILENT": "true"}
     try:
@@ -221,28 +220,27 @@ def test_ray_shards_a_failed_shard_is_rerun_without_loss_or_doubles(
 def test_the_ray_job_submission(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from launch.evaluate import main as job_main
+    """The job carries the resolved options (every path absolute: a relative one would resolve in the
+    job's temporary copy of the repository) and its entry point runs exactly them."""
+    from launch.eval_command import JOB_OPTIONS_ENV, EvalOptions, job_main
     from scigen_rl.cli import main as cli
+    from scigen_rl.command_line import options_from_yaml
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "ckpt" / "step200").mkdir(parents=True)  # a local checkpoint: sent as an absolute path
     assert cli(["eval", "--ray-address", "http://head:8265", "--vllm-model", "ckpt/step200", "--tensor-parallel-size", "2",
                 "--shards", "4", "--name", "s200", "--out-dir", "res", "--dry-run"]) == 0  # fmt: skip
-    out = capsys.readouterr().out.strip()
-    assert out.startswith('# a Ray job on http://head:8265, runtime env {"working_dir": ')
-    # Relative paths would resolve in the job's temporary copy of the repository: all made absolute.
-    assert out.endswith(
-        "\npython3 -m launch.evaluate --vllm-model ckpt/step200 --tensor-parallel-size 2 --shards 4 --name s200 "
-        f"--out-dir res --out-dir {tmp_path / 'res'} --eval-files {tmp_path / 'runs/eval/mathvision_mini.parquet'} "
-        f"{tmp_path / 'runs/eval/geometry3k_test.parquet'} --vllm-model {tmp_path / 'ckpt/step200'} --ray"
+    head, entrypoint = capsys.readouterr().out.strip().splitlines()
+    assert head.startswith('# a Ray job on http://head:8265, runtime env {"working_dir": ')
+    assert entrypoint == "python3 -m launch.eval_command"
+    sent = options_from_yaml(
+        EvalOptions, json.loads(head.split("runtime env ", 1)[1])["env_vars"][JOB_OPTIONS_ENV], "job"
     )
-    from scigen_rl.cli import build_parser
-
-    parsed = build_parser().parse_args(
-        ["eval", *shlex.split(out.splitlines()[-1])[3:]]
-    )  # as the job parses it
-    assert parsed.out_dir == str(tmp_path / "res") and parsed.vllm_model == str(tmp_path / "ckpt" / "step200")
-    assert parsed.eval_files[0] == str(tmp_path / "runs" / "eval" / "mathvision_mini.parquet") and parsed.ray
+    assert (sent.out_dir, sent.vllm_model, sent.ray, sent.ray_address, sent.dry_run) == (
+        str(tmp_path / "res"), str(tmp_path / "ckpt" / "step200"), True, None, False)  # fmt: skip
+    assert sent.eval_files == [str(tmp_path / "runs" / "eval" / "mathvision_mini.parquet"),
+                               str(tmp_path / "runs" / "eval" / "geometry3k_test.parquet")]  # fmt: skip
+    assert (sent.tensor_parallel_size, sent.shards, sent.name) == (2, 4, "s200")
     # A Hub name stays a name.
     assert (
         cli(
@@ -257,7 +255,15 @@ def test_the_ray_job_submission(
         )
         == 0
     )
-    assert capsys.readouterr().out.count("--vllm-model") == 1
-    # On the cluster the job entry runs `scigen-rl eval --ray` (here: its engine/sampling dry run).
-    assert job_main(["--vllm-model", "ckpt/step200", "--tensor-parallel-size", "2", "--dry-run"]) == 0
-    assert json.loads(capsys.readouterr().out)["engine_args"]["tensor_parallel_size"] == 2
+    head = capsys.readouterr().out.strip().splitlines()[0]
+    sent = options_from_yaml(
+        EvalOptions, json.loads(head.split("runtime env ", 1)[1])["env_vars"][JOB_OPTIONS_ENV], "job"
+    )
+    assert sent.vllm_model == "Qwen/Qwen3-VL-8B-Instruct"
+    # On the cluster: the entry point runs those options (here as a dry run), and refuses to run without them.
+    monkeypatch.setenv(JOB_OPTIONS_ENV, "vllm_model: m\ndry_run: true\nshards: 3\n")
+    assert job_main() == 0 and json.loads(capsys.readouterr().out)["shards"] == 3
+    monkeypatch.setenv(JOB_OPTIONS_ENV, "shards: three\n")
+    assert job_main() == 2 and "shards" in capsys.readouterr().err
+    monkeypatch.delenv(JOB_OPTIONS_ENV)
+    assert job_main() == 2

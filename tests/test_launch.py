@@ -103,11 +103,11 @@ def _rows_parquet(path: Path, rows: int) -> Path:
 def test_train_dry_run_local_and_on_a_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     train = str(_manifest(tmp_path).parent / "train.parquet")
-    local = _cli("train", "--dry-run", "--verifier-url", "http://gpu7:8001/v1", "--train-files", train,
-                 "--wandb-group", "g1", "--wandb-tag", "n:40", "trainer.save_freq=50")  # fmt: skip
+    local = _cli("train", "--dry-run", "--verifier-urls", "http://gpu7:8001/v1", "--train-files", train,
+                 "--wandb-group", "g1", "--wandb-tags", "n:40", "trainer.save_freq=50")  # fmt: skip
     assert local.returncode == 0, local.stderr
     out = local.stdout
-    assert "serve-reward --host 0.0.0.0 --port 8765" in out and "--verifier-url http://gpu7:8001/v1" in out
+    assert "serve-reward --host 0.0.0.0 --port 8765" in out and "--verifier-urls http://gpu7:8001/v1" in out
     assert (
         "-m launch.verl_main --config-path=" in out
         and "trainer.experiment_name=qwen3vl8b_grpo-train-n40" in out
@@ -195,7 +195,7 @@ def test_dry_run_config_passes_verl_validation(tmp_path: Path) -> None:
 
 def test_sweep_dry_run_names_groups_and_tags_each_subset(tmp_path: Path) -> None:
     manifest = _manifest(tmp_path)
-    out = _cli("sweep", "--dry-run", "--manifest", str(manifest), "--name", "scale-1", "--verifier-url", "http://v/v1",
+    out = _cli("sweep", "--dry-run", "--manifest", str(manifest), "--name", "scale-1", "--verifier-urls", "http://v/v1",
                "--cluster-gpus", "16")  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert "# 3 runs, 2 at a time, W&B group scale-1" in out.stdout

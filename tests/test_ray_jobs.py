@@ -102,7 +102,7 @@ def _on_cluster(head: RayHead, tmp_path: Path, command: str, *args: str) -> subp
     try:
         return subprocess.run(
             [sys.executable, "-m", "scigen_rl.cli", command, "--ray-address", head.address,
-             "--verifier-url", verifier.base_url, "--model", str(model_dir()), "--reward-host", "127.0.0.1",
+             "--verifier-urls", verifier.base_url, "--model", str(model_dir()), "--reward-host", "127.0.0.1",
              "--run-dir", str(tmp_path / "services"), "--gpus-per-node", "1", *args],
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=540,
         )  # fmt: skip

@@ -124,7 +124,7 @@ def test_a_run_script_per_training_source(script: str, args: list[str], expected
     import sys
 
     out = subprocess.run(
-        ["bash", str(RECIPE_DIR / script), *args, "--dry-run", "--verifier-url", "http://v:8001/v1", "trainer.save_freq=7"],
+        ["bash", str(RECIPE_DIR / script), *args, "--dry-run", "--verifier-urls", "http://v:8001/v1", "trainer.save_freq=7"],
         capture_output=True, text=True, env={**os.environ, "PYTHON": sys.executable}, timeout=120,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr

@@ -24,6 +24,8 @@ from reward.compass_reward import (
     BATCH_MAX_ITEMS,
     CONNECT_TIMEOUT_S,
     KEYS,
+    MAX_BODY_CHARS,
+    MAX_REASON_CHARS,
     SERVER_TIMEOUT_S,
     _ServerBatcher,
     close,
@@ -70,6 +72,7 @@ class Scripted:
     def __init__(self, answers: Any) -> None:
         self.answers, self.bodies = answers, []
         self.headers: list[dict[str, str]] = []
+        self.paths: list[str] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -78,6 +81,7 @@ class Scripted:
 
             def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
                 outer.headers.append({k.lower(): v for k, v in self.headers.items()})
+                outer.paths.append(self.path)
                 outer.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
                 if callable(outer.answers):
                     status, body = outer.answers(outer.bodies[-1])
@@ -435,6 +439,7 @@ def test_each_answer_reaches_the_server_as_verl_gave_it(monkeypatch: pytest.Monk
         {"question": "", "ground_truth": "7", "response": "?", "data_source": "mv", "options": None},
     ]]  # fmt: skip
     assert "authorization" not in server.headers[0]  # no token, no header
+    assert server.paths == ["/score", "/score"]  # with or without a trailing slash on the URL
     # keys the server left out are filled in from the verdict, in both directions
     assert (picked["unscored"], picked["fallback"], unsure["unscored"], unsure["fallback"]) == (
         0.0,
@@ -494,3 +499,66 @@ def test_the_client_bounds_connecting_and_each_request() -> None:
 
     timeout = asyncio.run(run())
     assert (timeout.total, timeout.sock_connect) == (SERVER_TIMEOUT_S, CONNECT_TIMEOUT_S)
+
+
+@pytest.mark.parametrize("status", [422, 500])
+def test_a_refusal_is_quoted_short(status: int) -> None:
+    """The server's answer is quoted up to MAX_BODY_CHARS, the whole reason up to MAX_REASON_CHARS."""
+    server = Scripted([(status, "x" * 1000)])
+    try:
+        (short,) = _score_all([WRONG], server_url=server.url, server_retry_s=0.2)
+        (long,) = _score_all([WRONG], server_url=server.url + "/" + "p" * 300, server_retry_s=0.2)
+    finally:
+        server.close()
+    assert short["error"].count("x") == MAX_BODY_CHARS and short["error"].endswith("x")
+    assert len(short["error"]) < MAX_REASON_CHARS and len(long["error"]) == MAX_REASON_CHARS
+
+
+def _slow_server(seconds: float) -> Scripted:
+    def answer(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        time.sleep(seconds)
+        return _echo(body)
+
+    return Scripted(answer)
+
+
+def test_closing_waits_for_the_answers_in_flight() -> None:
+    server = _slow_server(0.5)
+
+    async def run() -> list[dict[str, Any]]:
+        answers = asyncio.gather(
+            *(compute_score("g", r, g, {}, server_url=server.url) for r, g in (RIGHT, WRONG))
+        )
+        await asyncio.sleep(0.2)  # the batch is on its way
+        await close()
+        return list(await asyncio.wait_for(answers, 20))
+
+    try:
+        results = asyncio.run(run())
+    finally:
+        server.close()
+    assert [(r["path"], r["fallback"]) for r in results] == [("x", 0.0), ("x", 0.0)]  # the server's
+
+
+def test_closing_does_not_raise_for_a_batch_that_failed_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch's answers hear of its failure; ``close`` (verl's loop ending) goes on."""
+    import reward.compass_reward as compass
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the rule broke")
+
+    monkeypatch.setattr(compass, "decide_by_rule", broken)
+    server = Scripted(lambda body: (time.sleep(0.5), (503, "busy"))[1])
+
+    async def run() -> list[Any]:
+        answers = asyncio.gather(compute_score("g", *WRONG, {}, server_url=server.url, server_retry_s=0.3),
+                                 return_exceptions=True)  # fmt: skip
+        await asyncio.sleep(0.2)
+        await close()
+        return list(await asyncio.wait_for(answers, 20))
+
+    try:
+        (result,) = asyncio.run(run())
+    finally:
+        server.close()
+    assert isinstance(result, RuntimeError) and str(result) == "the rule broke"

@@ -10,7 +10,7 @@ import pytest
 
 from reward.compass_reward import KEYS, compute_score
 from reward.config import RewardConfig
-from reward.rules import has_boxed, last_boxed, rule_verdict
+from reward.rules import NEEDS_PARSER, decide_by_rule, has_boxed, last_boxed, rule_verdict
 from reward.verifier_prompt import answer_segment, parse_verdict, verifier_messages
 
 VERIFIER_REPLIES = [
@@ -255,3 +255,64 @@ def test_the_verifier_reads_the_tail_after_the_last_thinking() -> None:
     long = "x" * 1000 + "y"
     assert answer_segment(long) == long[-1000:]  # 1000 characters by default
     assert answer_segment(long, tail_chars=5) == "xxxxy"
+
+
+def test_an_option_named_by_its_text_may_end_with_a_full_stop() -> None:
+    options = {"A": "1 N", "B": "Box X"}
+    assert rule_verdict(r"so \boxed{Box X.}", "B", options) == "correct"
+    assert rule_verdict(r"so \boxed{1 N.}", "B", options) == "incorrect"
+
+
+def test_numbers_equal_to_six_decimals_are_left_to_math_verify() -> None:
+    """0.1234564 and 0.123456 agree to math-verify's six decimals: it says correct, not the shortcut."""
+    assert rule_verdict(r"\boxed{0.123456}", "0.1234564") == "correct"
+    assert rule_verdict(r"\boxed{0.12346}", "0.1234564") is None
+
+
+def test_a_number_gold_with_options_is_compared_as_a_number() -> None:
+    """Options given, but the gold is neither a letter nor an option's text: not a multiple choice."""
+    assert rule_verdict(r"\boxed{12}", "12", options=["1", "2"]) == "correct"
+    assert (
+        rule_verdict(r"\boxed{12}", "12", options=["1", "12"]) == "correct"
+    )  # the text of B, and B is named
+
+
+def test_plain_decimals_need_no_parser_both_ways() -> None:
+    assert rule_verdict(r"\boxed{2}", "2.0", parser=False) == "correct"
+    assert rule_verdict(r"\boxed{3}", "2", parser=False) is None  # a wrong number: the verifier decides
+    assert rule_verdict(r"\boxed{\frac{4}{2}}", "2", parser=False) == NEEDS_PARSER
+
+
+def test_only_the_text_after_the_last_thinking_counts() -> None:
+    response = r"<think>a</think> \boxed{48} </think> so it is 48"
+    assert rule_verdict(response, "48") is None and not has_boxed(response)
+    assert rule_verdict(r"<think>\boxed{1}</think> \boxed{48}", "48") == "correct"
+
+
+def test_the_parser_runs_in_the_executor_with_its_own_time_outs() -> None:
+    """A process pool's worker lets math-verify time itself out (timeouts=True); the loop's threads
+    cannot (signals work on a main thread only), so they run it without."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    class Recording(ThreadPoolExecutor):
+        def __init__(self) -> None:
+            super().__init__(1)
+            self.calls: list[tuple[Any, ...]] = []
+
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            self.calls.append(args)
+            return super().submit(fn, *args[:-1], False)  # a thread: without them, as asked
+
+    response, gold, options = (
+        r"so \boxed{\frac{1}{2}}",
+        "0.5",
+        ["2", "3"],
+    )  # not among them: no multiple choice
+    pool = Recording()
+    try:
+        assert asyncio.run(decide_by_rule(response, gold, None, executor=pool)) == "correct"
+        assert asyncio.run(decide_by_rule(r"so \boxed{\frac{1}{3}}", gold, options, executor=pool)) is None
+    finally:
+        pool.shutdown()
+    assert pool.calls == [(response, gold, None, True), (r"so \boxed{\frac{1}{3}}", gold, options, True)]
+    assert asyncio.run(decide_by_rule(response, gold)) == "correct"  # the loop's threads

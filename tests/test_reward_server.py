@@ -87,7 +87,7 @@ def _stop(proc: subprocess.Popen[str]) -> str:
 def server() -> Iterator[Running]:
     verifier = StandInServer(api_key="verifier-key", reply=verifier_reply, delay_s=0.05)
     url, proc = _start(
-        "--verifier-url", verifier.base_url, "--verifier-api-key-env", "VERIFIER_KEY",
+        "--verifier-urls", verifier.base_url, "--verifier-api-key-env", "VERIFIER_KEY",
         "--verifier-timeout-s", "0.5", "--verifier-retries", "1", "--item-timeout-s", "3",
         "--error-score", "0.25",
     )  # fmt: skip
@@ -198,7 +198,7 @@ def test_metrics_count_what_happened(server: Running) -> None:
 def test_health_reports_the_verifier(server: Running) -> None:
     ok = httpx.get(server.url + "/health")
     assert ok.status_code == 200 and ok.json()["endpoints"][0]["ok"] is True
-    url, proc = _start("--verifier-url", f"http://127.0.0.1:{_free_port()}/v1")
+    url, proc = _start("--verifier-urls", f"http://127.0.0.1:{_free_port()}/v1")
     try:
         down = httpx.get(url + "/health")
         assert down.status_code == 503 and "no verifier endpoint answers" in down.json()["reason"]
@@ -212,7 +212,7 @@ def test_health_reports_the_verifier(server: Running) -> None:
 def test_endpoints_share_the_load_within_their_bound() -> None:
     verifiers = [StandInServer(api_key=None, reply=verifier_reply, delay_s=0.3) for _ in range(2)]
     url, proc = _start(
-        *(a for v in verifiers for a in ("--verifier-url", v.base_url)), "--max-in-flight", "2",
+        "--verifier-urls", *(v.base_url for v in verifiers), "--max-in-flight", "2",
         "--mode", "verifier_only",
     )  # fmt: skip
     try:

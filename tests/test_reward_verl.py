@@ -98,7 +98,7 @@ def test_verl_reward_loop_scores_through_the_reward_server(ray_cluster: None) ->
     tokenizer_dir = model_dir()  # a real tokenizer, from the model the package ships
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     verifier = StandInServer(api_key=None, reply=verifier_reply, delay_s=0.05)
-    url, proc = _start("--verifier-url", verifier.base_url)
+    url, proc = _start("--verifier-urls", verifier.base_url)
     try:
         config = _compose(
             [
@@ -197,7 +197,7 @@ def test_a_reward_server_killed_mid_run_is_restarted_and_each_step_records_it(
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     server = Service("reward", [sys.executable, "-m", "scigen_rl.cli", "serve-reward", "--port", str(port),
-                                "--verifier-url", verifier.base_url], url + "/health", start_timeout_s=60)  # fmt: skip
+                                "--verifier-urls", verifier.base_url], url + "/health", start_timeout_s=60)  # fmt: skip
     tq.init()
 
     def step(manager: RewardLoopManager, n: int) -> dict[str, float]:

@@ -83,7 +83,7 @@ def test_build_with_a_damaged_source_stops_before_touching_the_run(tmp_path: Pat
     run.mkdir()
     (run / "problems.jsonl").write_text("kept\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "scigen_rl.cli", "build", "--llm", "embedded", "--run-dir", str(run),
+        [sys.executable, "-m", "scigen_rl.cli", "build", "--embedded", "--run-dir", str(run),
          "--scigenbench-dir", str(root)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
@@ -97,7 +97,7 @@ def test_build_with_a_damaged_source_stops_before_touching_the_run(tmp_path: Pat
 
 def test_unknown_ids_are_an_error_naming_them(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "scigen_rl.cli", "build", "--llm", "embedded", "--run-dir", str(tmp_path / "r"),
+        [sys.executable, "-m", "scigen_rl.cli", "build", "--embedded", "--run-dir", str(tmp_path / "r"),
          "--ids", "webinstruct-487790,no-such-problem"],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip

@@ -174,8 +174,8 @@ def test_the_demo_build_exports_rows_written_by_the_embedded_model(tmp_path: Pat
     assert ids is not None
     run = tmp_path / "demo"
     proc = subprocess.run(
-        [sys.executable, "-m", "scigen_rl.cli", "build", "--llm", "embedded", "--run-dir", str(run),
-         "--ids", ids.group(1), "--max-tokens", "512", "--repair-rounds", "1"],
+        [sys.executable, "-m", "scigen_rl.cli", "build", "--embedded", "--run-dir", str(run),
+         "--ids", ids.group(1), "--llm.max-tokens", "512", "--repair-rounds", "1"],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]

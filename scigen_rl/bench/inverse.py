@@ -17,6 +17,9 @@ from ..llm import CachedChat, image_part
 from ..records import Problem, Quiz, QuizAnswer, Verdict
 from .letters import extract_letter
 
+MAX_QUOTED_CHARS = 80
+"""How much of a reply without an option letter the quiz answer's error quotes."""
+
 INSTRUCTION = (
     "Look at the figure and answer the multiple-choice question about it. Use only what the figure "
     "shows. Reply with the letter of one option."
@@ -76,7 +79,9 @@ async def validate_figure(
         letter = extract_letter(reply.text, quiz.options)
         answer = QuizAnswer(i, letter, letter == quiz.correct_option)
         if letter is None:
-            answer.error = f"no option letter in the reply: {str(reply.text)[:80]!r}"  # ok: a string
+            answer.error = (
+                f"no option letter in the reply: {str(reply.text)[:MAX_QUOTED_CHARS]!r}"  # ok: a string
+            )
         verdict.quiz_answers.append(answer)
     right = sum(a.correct for a in verdict.quiz_answers)
     verdict.r_inv = right / len(problem.quizzes)

@@ -7,6 +7,8 @@ import resource
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..records import FAILURE_CLASSES as FAILURE_CLASSES  # defined with the records that store it
+
 ISOLATION_MODES = ("strict", "relaxed")
 PRELOAD = (
     "mpl_toolkits.mplot3d",
@@ -23,10 +25,6 @@ PRELOAD = (
     "sympy",
 )
 """What real plotting scripts import besides matplotlib and numpy (the render worker's default preload)."""
-FAILURE_CLASSES = ("syntax", "runtime", "timeout", "memory", "no_figure", "blank", "killed", "protocol")
-"""Why a script produced no figure: the renderer's half of the Figure record's failure classes.
-``protocol``: what came back from the script's process is not a result the capture could have sent
-(a malformed or forged frame, a figure that is not a valid PNG within the pixel cap)."""
 MAX_OPEN_FILES = 256
 """Open files per script (RLIMIT_NOFILE): plenty for fonts and outputs, not enough to exhaust the host."""
 

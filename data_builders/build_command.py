@@ -1,0 +1,227 @@
+"""``scigen-rl build`` (problems -> ImgCoder figures -> verl parquet) and ``scigen-rl export``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import tyro
+
+from scigen_rl.command_line import BAD_ARGUMENTS, Command, save_options
+from scigen_rl.filters import FilterConfig
+from scigen_rl.llm.config import LLMConfig
+from scigen_rl.records import FAILURE_CLASSES
+from scigen_rl.render.config import RenderConfig
+
+from .export import ExportConfig
+
+VERIFIER_MODEL = "Qwen/Qwen3-VL-235B-A22B-Instruct"
+
+
+@dataclass
+class BuildOptions:
+    """Plan and code a figure for every problem with a model, render it in the sandbox, filter, and
+    export verl parquet to RUN_DIR/export. Re-running with the same --run-dir resumes."""
+
+    run_dir: str
+    """Where everything of this build lives; re-running with the same folder resumes."""
+    source: str = "scigenbench"
+    """'scigenbench', a datasets name or a local file."""
+    scigenbench_dir: str | None = None
+    """A SciGenBench folder (default: $SCIGENBENCH_DIR, else the copy shipped with scigen-rl)."""
+    mapping: str = "webinstruct-verified"
+    """Field mapping for sources other than SciGenBench."""
+    ids: str | None = None
+    """Comma-separated problem ids to build, in this order."""
+    limit: int | None = None
+    """Build the first N problems only."""
+    image_types: str | None = None
+    """Comma-separated 'Subject - Type' names to keep."""
+    embedded: bool = False
+    """Write the figures with SmolLM2-135M on CPU (ships with scigen-rl, no server) instead of --llm.*."""
+    llm: LLMConfig = field(
+        default_factory=lambda: LLMConfig(
+            base_url="", model="", max_tokens=4096, concurrency=32, timeout_s=300.0
+        )
+    )
+    """The model that writes the figures (an OpenAI-compatible endpoint); with --embedded only
+    --llm.max-tokens applies."""
+    prompt: Literal["plan-code", "skeleton"] | None = None
+    """ImgCoder's prompt: plan-code (a plan, then a free-form script) or skeleton (a fixed script shape
+    filled in under a grammar, for small models); default: skeleton with --embedded, else plan-code."""
+    concurrency: int = 32
+    """Problems in flight at once (model calls and renders overlap across them)."""
+    repair_rounds: int = 2
+    """Extra tries with the render error fed back to the model."""
+    verify: bool = False
+    """Inverse quiz validation of every figure by --verifier.*; exports export/filtered too."""
+    verifier: LLMConfig = field(
+        default_factory=lambda: LLMConfig(
+            base_url="http://127.0.0.1:8000/v1", model=VERIFIER_MODEL, max_tokens=256, concurrency=32
+        )
+    )
+    """The vision model that answers the quizzes when --verify is given."""
+    render: RenderConfig = field(default_factory=RenderConfig)
+    filters: FilterConfig = field(default_factory=FilterConfig)
+    export: Annotated[ExportConfig, tyro.conf.OmitArgPrefixes] = field(default_factory=ExportConfig)
+
+
+def build(options: BuildOptions) -> int:
+    from scigen_rl.loaders import load_problems, load_scigenbench
+
+    from .build import BuildConfig, run_build
+
+    if not options.embedded and not (options.llm.base_url and options.llm.model):
+        print("scigen-rl build: give --embedded, or --llm.base-url and --llm.model", file=sys.stderr)
+        return BAD_ARGUMENTS
+    try:
+        if options.source == "scigenbench":
+            problems = load_scigenbench(options.scigenbench_dir or os.environ.get("SCIGENBENCH_DIR") or None)
+        else:
+            problems = load_problems(options.source, options.mapping)
+        problems = _selected(problems, options)
+        if options.embedded:
+            from scigen_rl.llm.embedded import embedded_config
+
+            llm = embedded_config(max_tokens=options.llm.max_tokens or 4096)
+        else:
+            llm = options.llm
+        cfg = BuildConfig(
+            run_dir=options.run_dir,
+            llm=llm,
+            concurrency=options.concurrency,
+            repair_rounds=options.repair_rounds,
+            prompt=options.prompt or ("skeleton" if options.embedded else "plan-code"),
+            render=options.render,
+            filters=options.filters,
+            export=options.export,
+            verify=options.verifier if options.verify else None,
+        )
+    except (ValueError, OSError, RuntimeError) as e:
+        print(f"scigen-rl build: {e}", file=sys.stderr)
+        return BAD_ARGUMENTS
+    save_options(options, options.run_dir, "build")
+    summary = run_build(problems, cfg)
+    print_summary(summary, options.run_dir)
+    if summary["attempted"] and not summary["exported"]:
+        print(
+            f"scigen-rl build: none of the {summary['attempted']} problems gave a training row",
+            file=sys.stderr,
+        )
+        return 1
+    return 0 if not summary["pending"] else 1
+
+
+def _selected(problems: list[Any], options: BuildOptions) -> list[Any]:
+    """The problems ``--ids`` (in its order), ``--image-types`` and ``--limit`` keep."""
+    if options.ids:
+        wanted_ids = [i.strip() for i in options.ids.split(",") if i.strip()]
+        unknown = sorted(set(wanted_ids) - {p.id for p in problems})
+        if unknown:
+            raise ValueError(f"--ids: no problem with id {', '.join(unknown[:5])} in {options.source}")
+        by_id = {p.id: p for p in problems}
+        problems = [by_id[i] for i in dict.fromkeys(wanted_ids)]
+    if options.image_types:
+        wanted = {t.strip() for t in options.image_types.split(",")}
+        problems = [p for p in problems if p.image_type in wanted]
+    return problems if options.limit is None else problems[: options.limit]
+
+
+@dataclass
+class ExportOptions:
+    """Write RUN_DIR/export again from a build's records (no model, no render), e.g. with other scaling
+    fractions or another validation share. Prints the same summary as build."""
+
+    run_dir: str
+    """A build's run directory."""
+    export: Annotated[ExportConfig, tyro.conf.OmitArgPrefixes] = field(default_factory=ExportConfig)
+
+
+def export_again(options: ExportOptions) -> int:
+    from .build import export_run
+
+    try:
+        summary = export_run(options.run_dir, None, options.export)
+    except (ValueError, OSError) as e:
+        print(f"scigen-rl export: {e}", file=sys.stderr)
+        return BAD_ARGUMENTS
+    save_options(options, options.run_dir, "export")
+    print_summary(summary, options.run_dir)
+    return 0
+
+
+def print_summary(summary: dict[str, Any], run_dir: str) -> None:
+    """The per-image-type table and totals on stderr; the command's JSON line on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"build summary ({run_dir})")
+    # Failure classes that never occurred would only widen the table past one screen.
+    seen = {c for counts in summary["by_image_type"].values() for c, n in counts.items() if n}
+    columns = ["attempted", "rendered", "repaired", "filtered"]
+    columns += [c for c in (*FAILURE_CLASSES, "no_code") if c in seen]
+    table.add_column("image type")
+    for c in columns:
+        table.add_column(c, justify="right")
+    for image_type, counts in summary["by_image_type"].items():
+        table.add_row(image_type, *(str(counts.get(c, 0)) for c in columns))
+    console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+    console.print(table)
+    for line in summary_lines(summary, Path(run_dir)):
+        console.print(line, soft_wrap=True)
+    print(json.dumps({k: summary[k] for k in ("attempted", "rendered", "filtered", "exported", "failures")}))
+
+
+def summary_lines(summary: dict[str, Any], run: Path) -> list[str]:
+    """What a build did, where its outputs are, and what is left to do, a line each."""
+    dropped = summary.get("dropped", [])
+    reasons = Counter(d["reason"] for d in dropped)
+    lines = [
+        f"tried {summary['attempted']}, rendered {summary['rendered']}, dropped {len(dropped)}"
+        + (f" ({', '.join(f'{r} {n}' for r, n in reasons.most_common())})" if dropped else "")
+        + f", exported {summary['exported']}"
+        + (
+            f"; re-rendered {summary['rerendered']} whose PNG was gone or broken"
+            if summary.get("rerendered")
+            else ""
+        )
+    ]
+    lines += [
+        f"  dropped {d['id']}: {d['reason']}" + (f" ({d['detail']})" if d["detail"] else "")
+        for d in dropped[:10]
+    ]
+    if len(dropped) > 10:
+        lines.append(f"  ... and {len(dropped) - 10} more in {run / 'summary.json'}")
+    subsets = ", ".join(f"{s['fraction']:g}: {s['rows']}" for s in summary["export"]["scaling_subsets"])
+    lines.append(
+        f"parquet: {run / 'export'} (train {summary['export']['train']['rows']}, "
+        f"val {summary['export']['val']['rows']}; scaling subsets {subsets})"
+    )
+    lines.append(f"figures: {run / 'synthesize' / 'png'}")
+    if "contact_sheet" in summary:
+        sheet = summary["contact_sheet"]
+        shown = f"{sheet['figures']} figures" + (
+            f" of {sheet['of']}" if sheet["of"] > sheet["figures"] else ""
+        )
+        lines.append(f"contact sheet: {sheet['path']} ({shown})")
+    if "verification" in summary:
+        v = summary["verification"]
+        lines.append(
+            f"verified {v['verified']} (mean R_inv {v['mean_r_inv']}), {v['unverifiable']} without a verdict; "
+            f"filtered set (R_inv >= {v['threshold']:g}): {v['filtered_exported']} rows in export/filtered"
+        )
+    if summary["pending"]:
+        lines.append(
+            f"{summary['pending']} problems could not reach the model ({summary['model_errors']}); "
+            "run the same command again to finish them"
+        )
+    return lines
+
+
+BUILD = Command("build", BuildOptions, build)
+EXPORT = Command("export", ExportOptions, export_again)

@@ -1,0 +1,147 @@
+"""``scigen-rl bench`` (R_inv and the LMM judge, a leaderboard) and ``scigen-rl bench-reference``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..command_line import BAD_ARGUMENTS, Command, save_options
+from ..llm.config import LLMConfig
+from ..records import write_atomic
+
+METRICS = ("rinv", "judge", "pixel", "spectral")
+JUDGE_MODEL = "Qwen/Qwen3-VL-235B-A22B-Instruct"
+
+
+@dataclass
+class BenchOptions:
+    """Judge figures named by problem id (--images DIR) or a build's figures (--run-dir DIR) with a
+    vision model: inverse quiz validation (R_inv) and the five-dimension judge. Writes
+    OUT_DIR/items.jsonl (resumable), summary.json, leaderboard.md and plots. --combine merges several
+    OUT_DIRs into one leaderboard."""
+
+    out_dir: str
+    """Where the results go (a re-run with the same folder resumes)."""
+    images: str | None = None
+    """A folder of <problem id>.png/.jpg."""
+    run_dir: str | None = None
+    """A build's run directory (its figures and problems)."""
+    generator: str | None = None
+    """The name on the leaderboard (default: the folder's or the build's)."""
+    metrics: str = "rinv,judge"
+    """Comma-separated: rinv, judge, pixel, spectral."""
+    judge: LLMConfig = field(
+        default_factory=lambda: LLMConfig(
+            base_url="http://127.0.0.1:8000/v1", model=JUDGE_MODEL, max_tokens=512, concurrency=32
+        )
+    )
+    """The vision model that answers the quizzes and judges the figures."""
+    scigenbench_dir: str | None = None
+    """A SciGenBench folder (default: $SCIGENBENCH_DIR, else the copy shipped with scigen-rl)."""
+    ids: str | None = None
+    """Comma-separated problem ids to judge."""
+    limit: int | None = None
+    """Judge the first N problems only."""
+    combine: list[str] | None = None
+    """Merge these bench outputs (OUT_DIR ...) into one leaderboard instead."""
+
+
+def bench(options: BenchOptions) -> int:
+    from ..loaders import load_scigenbench
+    from .run import BenchConfig, images_from_build, images_from_dir, leaderboard, run_bench
+
+    if options.combine:
+        summaries = [json.loads((Path(d) / "summary.json").read_text()) for d in options.combine]
+        board = leaderboard(summaries)
+        write_atomic(Path(options.out_dir) / "leaderboard.md", board)
+        print(board)
+        return 0
+    if bool(options.images) == bool(options.run_dir):
+        print(
+            "scigen-rl bench: give --images DIR or --run-dir DIR (or --combine OUT_DIR...)", file=sys.stderr
+        )
+        return BAD_ARGUMENTS
+    metrics = tuple(m.strip() for m in options.metrics.split(",") if m.strip())
+    unknown = sorted(set(metrics) - set(METRICS))
+    if unknown:
+        print(f"scigen-rl bench: unknown metrics {unknown} (known: {', '.join(METRICS)})", file=sys.stderr)
+        return BAD_ARGUMENTS
+    try:
+        if options.run_dir:
+            problems, images, generator = images_from_build(options.run_dir)
+        else:
+            problems = load_scigenbench(options.scigenbench_dir or os.environ.get("SCIGENBENCH_DIR") or None)
+            generator = Path(str(options.images)).name
+        wanted = set(options.ids.split(",")) if options.ids else None
+        problems = [p for p in problems if wanted is None or p.id in wanted]
+        problems = problems[: options.limit] if options.limit else problems
+        if options.images:
+            images = images_from_dir(options.images, problems)
+        cfg = BenchConfig(
+            out_dir=options.out_dir,
+            judge=options.judge,
+            generator=options.generator or generator,
+            metrics=metrics,
+        )
+    except (ValueError, OSError) as e:
+        print(f"scigen-rl bench: {e}", file=sys.stderr)
+        return BAD_ARGUMENTS
+    save_options(options, options.out_dir, "bench")
+    summary = run_bench(cfg, problems, images)
+    print((Path(options.out_dir) / "leaderboard.md").read_text(), file=sys.stderr)
+    print(json.dumps(summary["overall"]))
+    return 0
+
+
+@dataclass
+class BenchReferenceOptions:
+    """PSNR, SSIM, FID (TF-Inception), KID and the high-frequency ratio of the real SeePhys figures
+    against themselves, a blurred and a JPEG copy: the scale to read generators' numbers on."""
+
+    out_dir: str = "runs/bench/reference"
+    """Where reference.md, reference.json and reference_spectrum.png go."""
+    scigenbench_dir: str | None = None
+    """A SciGenBench folder (default: $SCIGENBENCH_DIR, else the copy shipped with scigen-rl)."""
+    limit: int = 330
+    """The first N real figures (by name)."""
+
+
+def bench_reference(options: BenchReferenceOptions) -> int:
+    from ..shipped import SCIGENBENCH, shipped_dir
+    from .pixel import InceptionFeatures, reference_rows, spectrum_plot
+
+    try:
+        root = options.scigenbench_dir or os.environ.get("SCIGENBENCH_DIR") or shipped_dir(SCIGENBENCH)
+    except ValueError as e:
+        print(f"scigen-rl bench-reference: {e}", file=sys.stderr)
+        return BAD_ARGUMENTS
+    folder = Path(root) / "seephys_images"
+    real = sorted(p for p in folder.glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))[
+        : options.limit
+    ]
+    if len(real) < 2:
+        print(f"scigen-rl bench-reference: fewer than two real figures in {folder}", file=sys.stderr)
+        return BAD_ARGUMENTS
+    out = Path(options.out_dir)
+    save_options(options, out, "bench-reference")
+    rows = reference_rows(real, InceptionFeatures())
+    spectrum_plot(rows, out / "reference_spectrum.png")
+    table = {k: {m: v for m, v in row.items() if not m.startswith("spectrum")} for k, row in rows.items()}
+    lines = [
+        "| real SeePhys figures vs | PSNR | SSIM | FID (TF-Inception) | KID | HF ratio |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, row in table.items():
+        lines.append(f"| {name} | {row['psnr']:.2f} | {row['ssim']:.4f} | {row['fid_tf_inception']:.3f} | "
+                     f"{row['kid']:.4f} | {row['hf_ratio']:.5f} |")  # fmt: skip
+    write_atomic(out / "reference.md", "\n".join(lines) + "\n")
+    write_atomic(out / "reference.json", json.dumps(table, indent=2))
+    print("\n".join(lines))
+    return 0
+
+
+BENCH = Command("bench", BenchOptions, bench)
+BENCH_REFERENCE = Command("bench-reference", BenchReferenceOptions, bench_reference)
