@@ -14,17 +14,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .train import (
-    SUPERVISE_S,
-    TrainConfig,
-    cluster_job,
-    command,
-    ensure_reward_token,
-    experiment_name,
-    job_env,
-    run_trainer,
-    services,
-)
+from .placement import ensure_reward_token, job_env
+from .train import SUPERVISE_S, run_trainer, services
+from .train_config import TrainConfig, experiment_name
+from .verl_overrides import cluster_job, command
 from .wandb_files import find_runs, read_run
 
 METRIC = "val-core/{benchmark}/acc/mean@4"

@@ -12,7 +12,7 @@ import tyro
 
 from scigen_rl.command_line import BAD_ARGUMENTS, Command, save_options
 
-from .train import TrainConfig
+from .train_config import TrainConfig
 
 
 @dataclass

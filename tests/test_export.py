@@ -5,14 +5,16 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from data_builders.export import export, make_sample, scaling_subsets, split_of
+from data_builders.export import ExportConfig, export, make_sample, scaling_subsets, split_of
 from scigen_rl.loaders import load_scigenbench
 from scigen_rl.records import Problem, Sample, Verdict
 
@@ -201,3 +203,38 @@ def test_the_split_and_the_subsets_do_not_move_between_versions(samples: list[Sa
         "amthinking-174504", "amthinking-314665", "amthinking-482110",
         "omnithought-280638", "omnithought-294278", "omnithought-303546",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        ({"val_fraction": -0.01}, "val_fraction"),
+        ({"val_fraction": 1.0}, "val_fraction"),
+        ({"scaling_fractions": ()}, "scaling_fractions"),
+        ({"scaling_fractions": (0.0, 1.0)}, "scaling_fractions"),
+        ({"scaling_fractions": (0.5, 1.01)}, "scaling_fractions"),
+        ({"verify_threshold": -0.01}, "verify_threshold"),
+        ({"verify_threshold": 1.01}, "verify_threshold"),
+    ],
+)
+def test_export_settings_outside_their_range_are_refused(settings: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValueError, match=f"^ExportConfig.{field}: .*, got "):
+        ExportConfig(**settings)
+
+
+def test_export_settings_at_the_edges_of_their_range_are_taken() -> None:
+    assert (
+        ExportConfig(val_fraction=0.0, scaling_fractions=(1e-9, 1.0), verify_threshold=0.0).val_fraction
+        == 0.0
+    )
+    assert (
+        ExportConfig(val_fraction=0.99, scaling_fractions=(1.0,), verify_threshold=1.0).verify_threshold
+        == 1.0
+    )
+    for value in (-1, 1.5):
+        with pytest.raises(ValueError, match=re.escape(f"got {value}")):
+            ExportConfig(val_fraction=value)
+    with pytest.raises(ValueError, match=re.escape("got [0.5, 2.0]")):
+        ExportConfig(scaling_fractions=(0.5, 2.0))
+    with pytest.raises(ValueError, match=re.escape("got 2.0")):
+        ExportConfig(verify_threshold=2.0)

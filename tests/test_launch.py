@@ -15,7 +15,8 @@ from PIL import Image
 from data_builders.export import export, make_sample
 from launch.services import Service, ServiceError, ServiceManager, healthy
 from launch.sweep import collect, fit_log, report
-from launch.train import TrainConfig, resolved_config
+from launch.train_config import TrainConfig
+from launch.verl_overrides import resolved_config
 from scigen_rl.records import Problem, Sample
 
 from .test_reward_server import _free_port
@@ -146,7 +147,8 @@ def test_train_dry_run_local_and_on_a_cluster(tmp_path: Path, monkeypatch: pytes
 
 
 def test_the_served_verifier_never_shares_a_gpu_with_training(monkeypatch: pytest.MonkeyPatch) -> None:
-    from launch.train import job_env, placement_problems, services, trainer_gpus
+    from launch.placement import job_env, placement_problems, trainer_gpus
+    from launch.train import services
 
     def cfg(**kw: object) -> TrainConfig:
         return TrainConfig(serve_verifier=True, **kw)  # type: ignore[arg-type]
@@ -286,7 +288,7 @@ def test_reward_monitor_logs_verdict_rates_to_wandb(tmp_path: Path, monkeypatch:
 
 
 def test_small_train_files_get_the_largest_batch_verl_accepts(tmp_path: Path) -> None:
-    from launch.train import batch_overrides
+    from launch.verl_overrides import batch_overrides
 
     def batch(rows: int, nnodes: int, gpus: int) -> list[str]:
         train = _rows_parquet(tmp_path / f"t{rows}.parquet", rows)
@@ -335,7 +337,7 @@ def test_preflight_refuses_what_the_cluster_cannot_see(
 def test_an_experiment_with_checkpoints_needs_resume_and_keeps_its_wandb_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from launch.train import checkpoint_dir, wandb_env
+    from launch.train_config import checkpoint_dir, wandb_env
 
     monkeypatch.setenv("WANDB_MODE", "offline")
     train = _rows_parquet(tmp_path / "train.parquet", 200)
@@ -369,7 +371,8 @@ def test_online_wandb_without_a_key_is_stopped_before_training(
     assert any("WANDB_API_KEY is not set" in p for p in _preflight(cfg))
     monkeypatch.setenv("WANDB_API_KEY", "secret-key-123")
     assert _preflight(cfg) == []
-    from launch.train import cluster_job, dry_run
+    from launch.train import dry_run
+    from launch.verl_overrides import cluster_job
 
     assert cluster_job(cfg).env_vars["WANDB_API_KEY"] == "secret-key-123"  # forwarded to the job
     assert "secret-key-123" not in dry_run(cfg)  # and never printed
@@ -408,7 +411,7 @@ def test_the_reward_url_is_never_loopback_for_a_cluster_elsewhere(
 ) -> None:
     import socket
 
-    from launch.train import reward_url, routable_address
+    from launch.placement import reward_url, routable_address
 
     monkeypatch.setenv("WANDB_MODE", "offline")
     here = TrainConfig(verifier_urls=["http://v/v1"], ray_address="http://127.0.0.1:8265", reward_port=9000)

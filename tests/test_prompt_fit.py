@@ -14,7 +14,9 @@ from PIL import Image
 from data_builders.eval_sets import mathvision_rows
 from data_builders.export import write_parquet
 from launch.prompt_fit import PROCESSOR_MAX_PIXELS, prompt_tokens, text_counter
-from launch.train import TrainConfig, preflight, resolved_config
+from launch.train import preflight
+from launch.train_config import TrainConfig
+from launch.verl_overrides import resolved_config
 from scigen_rl.image_budget import MAX_PIXELS, MIN_PIXELS, capped_image, image_tokens
 
 BIG = ("mathvision-2955", "mathvision-2984", "mathvision-3033")
