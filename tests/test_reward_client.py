@@ -451,34 +451,34 @@ def test_each_answer_reaches_the_server_as_verl_gave_it(monkeypatch: pytest.Monk
 
 def test_a_batch_closes_after_its_window() -> None:
     """Answers within the window share a request; one arriving well after it goes in the next."""
-    server = Scripted(_echo)
 
-    async def run() -> None:
-        batcher = _ServerBatcher(server.url, retry_s=1)  # the default window
-        try:
-            together = [batcher.score({"response": str(i)}, (0.0, 0.0)) for i in range(2)]
-            first = asyncio.gather(*together)
-            await asyncio.sleep(0.2)  # far past the window: its timer has fired before this returns
-            await asyncio.gather(first, batcher.score({"response": "late"}, (0.0, 0.0)))
-        finally:
-            await batcher.close()
+    async def send(batcher: _ServerBatcher) -> None:
+        together = asyncio.gather(*(batcher.score({"response": str(i)}, (0.0, 0.0)) for i in range(2)))
+        await asyncio.sleep(0.2)  # far past the window: its timer has fired before this returns
+        await asyncio.gather(together, batcher.score({"response": "late"}, (0.0, 0.0)))
 
-    try:
-        asyncio.run(run())
-    finally:
-        server.close()
-    assert [len(b["items"]) for b in server.bodies] == [2, 1]
+    bodies = _sent_by_a_default_batcher(send)
+    assert [len(b["items"]) for b in bodies] == [2, 1]
 
 
 def test_the_default_batch_takes_max_items_and_no_more() -> None:
+    async def send(batcher: _ServerBatcher) -> None:
+        await asyncio.gather(
+            *(batcher.score({"response": str(i)}, (0.0, 0.0)) for i in range(BATCH_MAX_ITEMS + 1))
+        )
+
+    bodies = _sent_by_a_default_batcher(send)
+    assert sorted(len(b["items"]) for b in bodies) == [1, BATCH_MAX_ITEMS]
+
+
+def _sent_by_a_default_batcher(send: Any) -> list[Any]:
+    """The bodies a batcher with the default window and size posts while ``send(batcher)`` runs."""
     server = Scripted(_echo)
 
     async def run() -> None:
         batcher = _ServerBatcher(server.url, retry_s=1)
         try:
-            await asyncio.gather(
-                *(batcher.score({"response": str(i)}, (0.0, 0.0)) for i in range(BATCH_MAX_ITEMS + 1))
-            )
+            await send(batcher)
         finally:
             await batcher.close()
 
@@ -486,7 +486,7 @@ def test_the_default_batch_takes_max_items_and_no_more() -> None:
         asyncio.run(run())
     finally:
         server.close()
-    assert sorted(len(b["items"]) for b in server.bodies) == [1, BATCH_MAX_ITEMS]
+    return list(server.bodies)
 
 
 def test_the_client_bounds_connecting_and_each_request() -> None:
