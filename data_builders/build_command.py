@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -73,6 +72,7 @@ class BuildOptions:
 
 def build(options: BuildOptions) -> int:
     from scigen_rl.loaders import load_problems, load_scigenbench
+    from scigen_rl.shipped import scigenbench_root
 
     from .build import BuildConfig, run_build
 
@@ -81,7 +81,7 @@ def build(options: BuildOptions) -> int:
         return BAD_ARGUMENTS
     try:
         if options.source == "scigenbench":
-            problems = load_scigenbench(options.scigenbench_dir or os.environ.get("SCIGENBENCH_DIR") or None)
+            problems = load_scigenbench(scigenbench_root(options.scigenbench_dir))
         else:
             problems = load_problems(options.source, options.mapping)
         problems = _selected(problems, options)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import tyro
 
-from scigen_rl.command_line import BAD_ARGUMENTS, Command, save_options
+from scigen_rl.command_line import BAD_ARGUMENTS, Command, base_config, save_options
 
 from .train_config import TrainConfig
 
@@ -29,7 +29,7 @@ def train(options: TrainOptions) -> int:
     from .services import ServiceError
     from .train import dry_run, train
 
-    cfg = TrainConfig(**{name: getattr(options, name) for name in TrainConfig.__dataclass_fields__})
+    cfg = base_config(options, TrainConfig)
     try:
         if options.dry_run:
             print(dry_run(cfg))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from scigen_rl.command_line import Command
+from scigen_rl.command_line import Command, base_config
 
 from .config import TOKEN_ENV, RewardConfig
 
@@ -29,7 +29,7 @@ class ServeRewardOptions(RewardConfig):
 def serve_reward(options: ServeRewardOptions) -> int:
     from .server import serve
 
-    config = RewardConfig(**{f.name: getattr(options, f.name) for f in fields(RewardConfig)})
+    config = base_config(options, RewardConfig)
     token = os.environ.get(options.token_env) or None
     print(
         f"reward server on http://{options.host}:{options.port} (mode {config.mode}, verifier "

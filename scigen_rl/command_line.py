@@ -177,6 +177,11 @@ def _origin(hint: Any) -> Any:
     return origin
 
 
+def base_config(options: Any, cls: type[T]) -> T:
+    """The ``cls`` part of options whose dataclass extends ``cls`` (the command's own fields left out)."""
+    return cls(**{f.name: getattr(options, f.name) for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
+
+
 def save_options(options: Any, folder: str | Path, command: str) -> Path:
     """Write the options a run resolved to as ``folder/<command>.config.yaml`` (a command calls it once
     its input is checked, so a refused run leaves nothing behind); ``--config`` on that file repeats

@@ -9,6 +9,7 @@ source checkout all read the same files, and no path outside the installed packa
 from __future__ import annotations
 
 import json
+import os
 import re
 from importlib import resources
 from pathlib import Path
@@ -28,6 +29,16 @@ class DataFileError(ValueError):
     def __init__(self, path: str | Path, expected: str, problem: str) -> None:
         self.path, self.expected, self.problem = str(path), expected, problem
         super().__init__(f"{path}: {problem} (expected {expected})")
+
+
+SCIGENBENCH_ENV = "SCIGENBENCH_DIR"
+
+
+def scigenbench_root(given: str | None = None) -> Path:
+    """The SciGenBench folder a command reads: the one given, else ``$SCIGENBENCH_DIR``, else the copy
+    shipped in the package."""
+    chosen = given or os.environ.get(SCIGENBENCH_ENV)
+    return Path(chosen) if chosen else shipped_dir(SCIGENBENCH)
 
 
 def shipped_dir(name: str) -> Path:

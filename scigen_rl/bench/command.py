@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +50,7 @@ class BenchOptions:
 
 def bench(options: BenchOptions) -> int:
     from ..loaders import load_scigenbench
+    from ..shipped import scigenbench_root
     from .run import BenchConfig, images_from_build, images_from_dir, leaderboard, run_bench
 
     if options.combine:
@@ -73,7 +73,7 @@ def bench(options: BenchOptions) -> int:
         if options.run_dir:
             problems, images, generator = images_from_build(options.run_dir)
         else:
-            problems = load_scigenbench(options.scigenbench_dir or os.environ.get("SCIGENBENCH_DIR") or None)
+            problems = load_scigenbench(scigenbench_root(options.scigenbench_dir))
             generator = Path(str(options.images)).name
         wanted = set(options.ids.split(",")) if options.ids else None
         problems = [p for p in problems if wanted is None or p.id in wanted]
@@ -110,15 +110,15 @@ class BenchReferenceOptions:
 
 
 def bench_reference(options: BenchReferenceOptions) -> int:
-    from ..shipped import SCIGENBENCH, shipped_dir
+    from ..shipped import scigenbench_root
     from .pixel import InceptionFeatures, reference_rows, spectrum_plot
 
     try:
-        root = options.scigenbench_dir or os.environ.get("SCIGENBENCH_DIR") or shipped_dir(SCIGENBENCH)
+        root = scigenbench_root(options.scigenbench_dir)
     except ValueError as e:
         print(f"scigen-rl bench-reference: {e}", file=sys.stderr)
         return BAD_ARGUMENTS
-    folder = Path(root) / "seephys_images"
+    folder = root / "seephys_images"
     real = sorted(p for p in folder.glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))[
         : options.limit
     ]
