@@ -25,7 +25,8 @@ import tempfile
 import time
 from typing import Any
 
-from data_builders.build import BuildConfig, run_build
+from data_builders.build import run_build
+from data_builders.build_config import BuildConfig
 from scigen_rl.llm import LLMConfig
 from scigen_rl.llm.standin import StandInServer
 from scigen_rl.loaders import load_scigenbench

@@ -70,12 +70,11 @@ def inproc_pass(scripts: list[Path], dpi: int) -> None:
     import matplotlib.pyplot as plt
 
     from scigen_rl.render import RenderConfig, capture
+    from scigen_rl.render.renderers import preload
 
     config = RenderConfig(dpi=dpi)
-    capture.apply_style(config)
-    capture.install_hooks()
-    capture.warm_up(config)
-    capture.preload(config.preload)  # as warm as a worker: the floor pays no import either
+    capture.prepare(config)
+    preload(config.preload)  # as warm as a worker: the floor pays no import either
     sources = [(p.name, p.read_text(encoding="utf-8")) for p in scripts]
     failures = 0
     started = time.perf_counter()

@@ -41,6 +41,9 @@ class BuildOptions:
     """Build the first N problems only."""
     image_types: str | None = None
     """Comma-separated 'Subject - Type' names to keep."""
+    generator: str = "imgcoder"
+    """Which generator makes the figures: imgcoder (a model plans and codes each figure, rendered in the
+    sandbox), or another name registered in data_builders/generators (NAME or NAME:ARGUMENT)."""
     embedded: bool = False
     """Write the figures with SmolLM2-135M on CPU (ships with scigen-rl, no server) instead of --llm.*."""
     llm: LLMConfig = field(
@@ -72,13 +75,13 @@ class BuildOptions:
 
 def build(options: BuildOptions) -> int:
     from scigen_rl.loaders import load_problems, load_scigenbench
+    from scigen_rl.render.renderers import renderer_module
     from scigen_rl.shipped import scigenbench_root
 
-    from .build import BuildConfig, run_build
+    from .build import run_build
+    from .build_config import BuildConfig
+    from .generators import make_generator
 
-    if not options.embedded and not (options.llm.base_url and options.llm.model):
-        print("scigen-rl build: give --embedded, or --llm.base-url and --llm.model", file=sys.stderr)
-        return BAD_ARGUMENTS
     try:
         if options.source == "scigenbench":
             problems = load_scigenbench(scigenbench_root(options.scigenbench_dir))
@@ -94,6 +97,7 @@ def build(options: BuildOptions) -> int:
         cfg = BuildConfig(
             run_dir=options.run_dir,
             llm=llm,
+            generator=options.generator,
             concurrency=options.concurrency,
             repair_rounds=options.repair_rounds,
             prompt=options.prompt or ("skeleton" if options.embedded else "plan-code"),
@@ -102,8 +106,13 @@ def build(options: BuildOptions) -> int:
             export=options.export,
             verify=options.verifier if options.verify else None,
         )
+        generator = make_generator(cfg.generator, cfg)  # an unknown one is refused before any work
+        renderer_module(cfg.render.renderer)
     except (ValueError, OSError, RuntimeError) as e:
         print(f"scigen-rl build: {e}", file=sys.stderr)
+        return BAD_ARGUMENTS
+    if generator.needs_llm and not options.embedded and not (options.llm.base_url and options.llm.model):
+        print("scigen-rl build: give --embedded, or --llm.base-url and --llm.model", file=sys.stderr)
         return BAD_ARGUMENTS
     save_options(options, options.run_dir, "build")
     summary = run_build(problems, cfg)
@@ -143,7 +152,7 @@ class ExportOptions:
 
 
 def export_again(options: ExportOptions) -> int:
-    from .build import export_run
+    from .export_run import export_run
 
     try:
         summary = export_run(options.run_dir, None, options.export)

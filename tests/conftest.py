@@ -89,3 +89,23 @@ def plain(text: str) -> str:
     import re
 
     return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
+
+
+def readme_example(path: str, registry: dict[str, str], folder: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Install a worked example of the README as written there: the ```python block that starts with
+    ``# <path>`` becomes a module in ``folder`` (on sys.path), and the registration line shown after it
+    is added to ``registry`` with the module's new import path. Returns the registered name."""
+    import re
+
+    readme = (REPO / "README.md").read_text()
+    module = re.search(rf"```python\n# {re.escape(path)}\n(.*?)```", readme, re.S)
+    assert module is not None, f"README has no example file {path}"
+    dotted = path.removesuffix(".py").replace("/", ".")
+    line = re.search(rf'```python\n(    "[^"]+": "{re.escape(dotted)}(:\w+)?",)\n```', readme)
+    assert line is not None, f"README has no registration line for {dotted}"
+    stem = dotted.rpartition(".")[2]
+    (folder / f"{stem}.py").write_text(module.group(1))
+    monkeypatch.syspath_prepend(str(folder))
+    name, target = next(iter(eval("{" + line.group(1) + "}").items()))
+    monkeypatch.setitem(registry, name, target.replace(dotted, stem))
+    return str(name)

@@ -81,14 +81,14 @@ def test_the_entry_point_names_every_command_and_refuses_others(capsys: pytest.C
 
 def test_a_config_file_sets_options_and_flags_override_it(tmp_path: Path) -> None:
     config = tmp_path / "run.yaml"
-    config.write_text("out_dir: from-file\nmathvision_split: test\ngeometry3k: none\n")
+    config.write_text("out_dir: from-file\nsets: [mathvision, geometry3k_test=g.parquet]\n")
     cmd = command("eval-sets")
     options = cmd.parse(["--config", str(config)])
-    assert (options.out_dir, options.mathvision_split, options.geometry3k) == ("from-file", "test", "none")
+    assert (options.out_dir, options.sets) == ("from-file", ("mathvision", "geometry3k_test=g.parquet"))
     options = cmd.parse([f"--config={config}", "--out-dir", "from-flag"])
-    assert (options.out_dir, options.mathvision_split) == (
+    assert (options.out_dir, options.sets) == (
         "from-flag",
-        "test",
+        ("mathvision", "geometry3k_test=g.parquet"),
     )  # the flag wins, the rest stays
     nested = tmp_path / "nested.yaml"
     nested.write_text(
@@ -108,7 +108,7 @@ def test_a_config_file_sets_options_and_flags_override_it(tmp_path: Path) -> Non
         ("out_dir: x\nbogus: 1\n", "unknown setting 'bogus'"),
         ("out_dir: [1, 2]\n", "out_dir: [1, 2]"),
         ("- a list\n", "expected a mapping of settings, got list"),
-        ("out_dir: x\nmathvision_split: all\n", "mathvision_split: 'all'"),
+        ("out_dir: x\nsets: mathvision_mini\n", "sets: 'mathvision_mini'"),
         ("out_dir: [unclosed\n", "while parsing"),
     ],
 )
@@ -165,11 +165,12 @@ def test_hydra_overrides_are_not_taken_by_list_flags() -> None:
 
 def test_a_run_writes_its_resolved_options_and_repeats_from_them(tmp_path: Path, shipped_data: Path) -> None:
     out = tmp_path / "eval"
-    first = _cli("eval-sets", "--out-dir", str(out), "--mathvision", str(shipped_data / "mathvision"),
-                 "--geometry3k", "none")  # fmt: skip
+    first = _cli(
+        "eval-sets", "--out-dir", str(out), "--sets", f"mathvision_mini={shipped_data / 'mathvision'}"
+    )
     assert first.returncode == 0, first.stderr
     written = out / "eval-sets.config.yaml"
-    assert "geometry3k: none" in written.read_text()
+    assert f"- mathvision_mini={shipped_data / 'mathvision'}" in written.read_text()
     (out / "mathvision_mini.parquet").unlink()
     again = _cli("eval-sets", "--config", str(written))
     assert again.returncode == 0 and json.loads(again.stdout) == json.loads(first.stdout)

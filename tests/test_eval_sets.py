@@ -8,16 +8,21 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
 
-from data_builders.eval_sets import geometry3k_rows, mathvision_rows
+import scigen_rl.cli as cli
+from data_builders.eval_sets import EVAL_SETS, eval_set
+from data_builders.eval_sets.common import EvalSet
+from data_builders.eval_sets.geometry3k import geometry3k_rows
+from data_builders.eval_sets.mathvision import mathvision_rows
 from data_builders.export import INSTRUCTION
 from scigen_rl.image_budget import MAX_PIXELS, fitted_size
 from scigen_rl.records import RecordError
 
-from .conftest import rlhf_dataset
+from .conftest import plain, readme_example, rlhf_dataset
 
 
 def _geometry3k_parquet(path: Path, images: list[bytes]) -> Path:
@@ -117,10 +122,99 @@ def test_eval_sets_command(shipped_data: Path, tmp_path: Path) -> None:
     local = _geometry3k_parquet(tmp_path / "geo.parquet", images)
     out = subprocess.run(
         [sys.executable, "-m", "scigen_rl.cli", "eval-sets", "--out-dir", str(tmp_path / "eval"),
-         "--mathvision", str(shipped_data / "mathvision"), "--geometry3k", str(local)],
+         "--sets", f"mathvision_mini={shipped_data / 'mathvision'}", f"geometry3k_test={local}"],
         capture_output=True, text=True,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     written = json.loads(out.stdout)
-    assert written["mathvision_mini"]["rows"] == 304 and written["geometry3k"]["rows"] == 2
-    assert Path(written["geometry3k"]["path"]).name == "geometry3k_test.parquet"
+    assert written["mathvision_mini"]["rows"] == 304 and written["geometry3k_test"]["rows"] == 2
+    assert Path(written["geometry3k_test"]["path"]).name == "geometry3k_test.parquet"
+    assert written["geometry3k_test"]["data_source"] == "geometry3k"
+
+
+def test_every_registered_set_imports_under_its_own_name() -> None:
+    from data_builders.eval_sets_command import DEFAULT_SETS
+
+    assert set(DEFAULT_SETS) <= set(EVAL_SETS)
+    for name in EVAL_SETS:
+        found = eval_set(name)
+        assert isinstance(found, EvalSet) and found.name == name, EVAL_SETS[name]
+        assert found.data_source and found.default_source and found.summary and callable(found.rows)
+
+
+def test_an_unknown_set_name_is_refused_before_anything_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "eval"
+    assert cli.main(["eval-sets", "--out-dir", str(out), "--sets", "mathvision_mini", "geometry3k"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "unknown evaluation set 'geometry3k'" in error and "\n" not in error
+    assert all(name in error for name in EVAL_SETS)  # the one line names the known sets
+    assert not out.exists()  # not even mathvision_mini, named first
+    with pytest.raises(ValueError, match="unknown evaluation set 'geometry3k'") as refused:
+        eval_set("geometry3k")
+    assert all(name in str(refused.value) for name in EVAL_SETS)
+
+
+def test_an_empty_source_is_refused_before_anything_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "eval"
+    argv = ["eval-sets", "--out-dir", str(out), "--sets", "mathvision_mini", "geometry3k_test="]
+    assert cli.main(argv) == 2
+    error = capsys.readouterr().err.strip()
+    assert "'geometry3k_test=' has an empty source" in error and "\n" not in error
+    assert all(name in error for name in EVAL_SETS)
+    assert not out.exists()
+
+
+def test_the_sets_help_names_every_registered_set(capsys: pytest.CaptureFixture[str]) -> None:
+    """A set registered without a word in the --sets help fails here."""
+    with pytest.raises(SystemExit):
+        cli.command("eval-sets").parse(["--help"])
+    shown = plain(capsys.readouterr().out)
+    missing = [name for name in EVAL_SETS if not re.search(rf"(?<![\w-]){name}(?![\w-])", shown)]
+    assert not missing, f"--sets help (EvalSetsOptions.sets docstring) does not name {missing}"
+
+
+def _png(path: Path, size: tuple[int, int], colour: tuple[int, int, int]) -> Image.Image:
+    image = Image.new("RGB", size, colour)
+    image.putpixel((1, 1), (255 - colour[0], 0, 0))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, format="PNG")
+    return image
+
+
+def test_the_readmes_eval_set_is_one_file_and_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's worked example, as written there: its module, its registration line, its command."""
+    monkeypatch.delitem(sys.modules, "my_physics", raising=False)
+    name = readme_example("data_builders/eval_sets/my_physics.py", EVAL_SETS, tmp_path, monkeypatch)
+
+    data = tmp_path / "data"  # the images are relative to the JSONL, wherever the command runs
+    images = [
+        _png(data / "figs" / "a.png", (40, 30), (20, 90, 200)),
+        _png(data / "b.png", (24, 48), (200, 40, 10)),
+    ]
+    records: list[dict[str, Any]] = [
+        {"id": "a1", "question": "A block slides down the ramp. Find its speed.", "answer": "3 m/s", "image": "figs/a.png"},
+        {"id": 7, "question": "What is the period of the pendulum?", "answer": "2.0", "image": "b.png"},
+    ]  # fmt: skip
+    (data / "my_physics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / "eval"
+    argv = ["eval-sets", "--out-dir", str(out), "--sets", f"{name}={data / 'my_physics.jsonl'}"]
+    assert cli.main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["my_physics"]["rows"] == 2
+    assert sorted(p.name for p in out.iterdir()) == ["eval-sets.config.yaml", "my_physics.parquet"]
+
+    dataset = rlhf_dataset(out / "my_physics.parquet", tmp_path / "cache")
+    assert len(dataset) == 2
+    for i, (record, image) in enumerate(zip(records, images, strict=True)):
+        item: dict[str, Any] = dataset[i]
+        assert item["data_source"] == "my_physics"
+        assert item["extra_info"]["question"] == record["question"]
+        assert item["extra_info"]["answer"] == record["answer"] == item["reward_model"]["ground_truth"]
+        assert item["extra_info"]["problem_id"] == f"my_physics-{record['id']}"
+        shown = item["raw_prompt"][0]["content"][0]["image"]
+        assert shown.size == image.size and shown.convert("RGB").tobytes() == image.tobytes()

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from data_builders.eval_sets import mathvision_rows
+from data_builders.eval_sets.mathvision import mathvision_rows
 from data_builders.export import write_parquet
 from scigen_rl.evaluate.generate import SamplingConfig, VllmEngineConfig, chat_messages, sampling_params
 from scigen_rl.evaluate.metrics import avg_at_k, bootstrap_ci, maj_at_k, pass_at_k

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from data_builders.eval_sets import mathvision_rows
+from data_builders.eval_sets.mathvision import mathvision_rows
 from data_builders.export import write_parquet
 from launch.prompt_fit import PROCESSOR_MAX_PIXELS, prompt_tokens, text_counter
 from launch.train import preflight

@@ -115,7 +115,7 @@ def test_train_on_the_cluster_runs_verl_until_it_needs_a_gpu(head: RayHead, tmp_
     the reward server with the run's token), the job composes verl's config from the
     uploaded recipe, loads the 50-row train file (batch fitted to it) and the val set, and stops at
     verl's GPU check (`create_resource_pool`), the first step that needs a GPU."""
-    from data_builders.eval_sets import mathvision_rows
+    from data_builders.eval_sets.mathvision import mathvision_rows
     from data_builders.export import write_parquet
 
     from .test_launch import _rows_parquet

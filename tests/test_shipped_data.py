@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from data_builders.eval_sets import mathvision_rows
+from data_builders.eval_sets.mathvision import mathvision_rows
 from scigen_rl.loaders import load_problems, load_scigenbench
 from scigen_rl.shipped import MATHVISION, SCIGENBENCH, DataFileError, local_or_hub, shipped_dir
 

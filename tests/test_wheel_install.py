@@ -64,7 +64,7 @@ def test_a_wheel_in_a_fresh_environment_loads_both_data_sets(tmp_path: Path) -> 
         str(python),
         "-c",
         "import json, scigen_rl; from scigen_rl.loaders import load_scigenbench; "
-        "from data_builders.eval_sets import mathvision_rows; "
+        "from data_builders.eval_sets.mathvision import mathvision_rows; "
         "print(json.dumps([scigen_rl.__file__, len(load_scigenbench()), len(mathvision_rows())]))",
     )
     assert probe.returncode == 0, probe.stderr
@@ -74,7 +74,7 @@ def test_a_wheel_in_a_fresh_environment_loads_both_data_sets(tmp_path: Path) -> 
 
     cli = env / "bin" / "scigen-rl"
     assert run(str(cli), "build", "--help").returncode == 0
-    written = run(str(cli), "eval-sets", "--out-dir", "eval", "--geometry3k", "none")
+    written = run(str(cli), "eval-sets", "--out-dir", "eval", "--sets", "mathvision_mini")
     assert written.returncode == 0, written.stderr
     report = json.loads(written.stdout)
     assert report["mathvision_mini"]["rows"] == 304 and (work / "eval" / "mathvision_mini.parquet").is_file()

@@ -1,4 +1,5 @@
-"""Run one matplotlib script and capture exactly the figures it drew, as PNG, at a fixed style.
+"""The matplotlib renderer: run one script and capture exactly the figures it drew, as PNG, at a fixed
+style.
 
 This module runs *inside* the sandboxed child (and, for the benchmark's unsafe floor, in-process).
 It never decides anything about isolation; it only turns a script into (result header, PNG bytes).
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import importlib
 import io
 import logging
 import math
@@ -34,6 +34,7 @@ from PIL import Image  # noqa: E402
 
 from .config import RenderConfig  # noqa: E402
 from .outcome import MAX_TEXT_CHARS, MAX_TEXTS, MAX_WARNINGS, png_size  # noqa: E402
+from .renderers import script_header  # noqa: E402
 
 MAX_ERROR_CHARS = 2000  # the parent accepts up to outcome.MAX_ERROR_CHARS
 _CAPTURE_FORMAT = "scigenpng"
@@ -295,6 +296,13 @@ plt.savefig("warmup.png", bbox_inches="tight")
 _COMMON_FONT_SIZES = (5.79, 6, 6.94, 7, 8, 8.33, 9, 10, 11, 12, 13, 14, 14.4, 15, 16, 17.28, 18, 20, 22, 24)
 
 
+def prepare(config: RenderConfig) -> None:
+    """Once per worker, before it forks any child: the fixed style, the capture hooks, a warm start."""
+    apply_style(config)
+    install_hooks()
+    warm_up(config)
+
+
 def warm_up(config: RenderConfig) -> None:
     """Run the representative script once and resolve common fonts, so that forked children start warm.
 
@@ -314,24 +322,6 @@ def warm_up(config: RenderConfig) -> None:
                         )
                         font_manager.get_font(manager._find_fonts_by_props(prop))
     plt.close("all")
-
-
-def preload(modules: list[str]) -> list[str]:
-    """Import ``modules`` now, so that forked children find them loaded; the ones that imported.
-
-    A module that is missing or fails to import is skipped: a script that needs it fails the same
-    way it would under plain python."""
-    loaded = []
-    for name in modules:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                importlib.import_module(name)
-        except Exception:  # noqa: BLE001, S112 - an optional convenience, never a reason to stop
-            continue
-        loaded.append(name)
-    plt.close("all")
-    return loaded
 
 
 def _printable(text: str) -> str:
@@ -427,12 +417,11 @@ def run_script(code: str, name: str, config: RenderConfig) -> tuple[dict[str, An
         _Entropy.stream = None
     if failure is not None:
         pngs = []
-    header = {
-        "status": "ok" if failure is None else "failed",
-        "failure": failure,
-        "error": None if error is None else _printable(error),
-        "warnings": [_printable(w) for w in session.warnings],
-        "texts": [_printable(t) for t in session.texts] if failure is None else [],
-        "seconds": round(time.perf_counter() - started, 4),
-    }
+    header = script_header(
+        started,
+        failure,
+        None if error is None else _printable(error),
+        [_printable(w) for w in session.warnings],
+        [_printable(t) for t in session.texts],
+    )
     return header, pngs

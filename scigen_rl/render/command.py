@@ -1,4 +1,5 @@
-"""``scigen-rl render``: matplotlib scripts rendered in the sandbox, one PNG and one JSON line each."""
+"""``scigen-rl render``: scripts (matplotlib, or another renderer's) rendered in the sandbox, one PNG and
+one JSON line each."""
 
 from __future__ import annotations
 
@@ -36,9 +37,12 @@ class RenderOptions:
 
 def render(options: RenderOptions) -> int:
     from .pool import Renderer, RenderResult, SandboxUnavailable
+    from .renderers import RENDERERS
 
     scripts = [Path(s) for s in options.scripts]
     problem = _script_problem(scripts)
+    if options.render.renderer not in RENDERERS:
+        problem = f"unknown renderer {options.render.renderer!r} (known: {', '.join(sorted(RENDERERS))})"
     if problem:
         print(f"scigen-rl render: {problem}", file=sys.stderr)
         return BAD_ARGUMENTS

@@ -31,6 +31,10 @@ MAX_OPEN_FILES = 256
 
 @dataclass
 class RenderConfig:
+    renderer: str = "matplotlib"
+    """The language scripts are written in: a name of ``scigen_rl.render.renderers.RENDERERS``
+    (matplotlib: Python scripts whose figures are captured)."""
+
     workers: int = 0
     """Rendering processes run in parallel; 0 means one per CPU core."""
 

@@ -22,6 +22,7 @@ from typing import Any
 from ._wire import FrameError, read_frame, write_frame
 from .config import FAILURE_CLASSES, RenderConfig
 from .outcome import MAX_ERROR_CHARS, MAX_TEXTS, MAX_WARNINGS, png_problem
+from .renderers import import_root, renderer_module
 
 _STARTUP_TIMEOUT_S = 120.0
 _REPLY_GRACE_S = 15.0  # beyond the script's own timeout, before the worker itself is presumed hung
@@ -58,8 +59,9 @@ class RenderResult:
         return self.status == "ok"
 
 
-def worker_environment(scratch: str) -> dict[str, str]:
-    """The whole environment a worker (and so every script) sees: no inherited secrets."""
+def worker_environment(scratch: str, renderer_root: str | None = None) -> dict[str, str]:
+    """The whole environment a worker (and so every script) sees: no inherited secrets. The package
+    is importable, and ``renderer_root`` (a renderer module's own folder) too when given."""
     env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
     package_root = str(Path(__file__).resolve().parents[2])
     env.update(
@@ -73,7 +75,7 @@ def worker_environment(scratch: str) -> dict[str, str]:
         ),
         PYTHONHASHSEED="0",
         PYTHONDONTWRITEBYTECODE="1",
-        PYTHONPATH=package_root,
+        PYTHONPATH=os.pathsep.join(dict.fromkeys(p for p in (package_root, renderer_root) if p)),
         OPENBLAS_NUM_THREADS="1",
         OMP_NUM_THREADS="1",
         MKL_NUM_THREADS="1",
@@ -88,10 +90,18 @@ class _Worker:
         self.jobs = 0
         self.scratch = tempfile.mkdtemp(prefix="scigen-render-")
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker
-        env = worker_environment(self.scratch)
+        module = renderer_module(config.renderer)
+        env = worker_environment(self.scratch, import_root(module))
         Path(env["MPLCONFIGDIR"]).mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "scigen_rl.render.worker", json.dumps(config.to_dict()), self.scratch],
+            [
+                sys.executable,
+                "-m",
+                "scigen_rl.render.worker",
+                json.dumps(config.to_dict()),
+                self.scratch,
+                module,
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log,
@@ -197,6 +207,7 @@ class Renderer:
 
     def __init__(self, config: RenderConfig | None = None) -> None:
         self.config = config or RenderConfig()
+        renderer_module(self.config.renderer)  # an unknown renderer is refused before any worker starts
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         self._lock = threading.Lock()

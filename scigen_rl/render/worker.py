@@ -1,10 +1,10 @@
-"""The fork-server: one single-threaded process that imports matplotlib once and forks a child per script.
+"""The fork-server: one single-threaded process that imports its renderer once and forks a child per script.
 
-Started by :class:`scigen_rl.render.pool.Renderer` as ``python -m scigen_rl.render.worker CONFIG SCRATCH``
-with a scrubbed environment. Its life:
+Started by :class:`scigen_rl.render.pool.Renderer` as ``python -m scigen_rl.render.worker CONFIG SCRATCH
+RENDERER_MODULE`` with a scrubbed environment. Its life:
 
-1. import matplotlib, apply the fixed style, install the capture hooks, render a warm-up figure and
-   resolve common fonts (children inherit all of it);
+1. import the renderer (:mod:`.renderers`) and prepare it: for matplotlib, the fixed style, the capture
+   hooks, a warm-up figure and the common fonts resolved (children inherit all of it);
 2. enter new user (unprivileged only), network, mount, PID, IPC and UTS namespaces, then fork once
    more so that the server runs as PID 1 of its PID namespace (when it dies, the kernel kills every
    process left in the namespace);
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 import json
 import os
 import resource
@@ -39,6 +40,7 @@ from . import _linux
 from ._wire import FrameError, FrameTooLarge, frame_length, read_frame, write_frame
 from .config import RenderConfig
 from .outcome import classify
+from .renderers import RendererModule, preload
 
 SCRIPT_IDS = (65534, 65534)
 """(uid, gid) scripts run as when the renderer runs as root: nobody/nogroup, the owner of nothing."""
@@ -59,9 +61,17 @@ class _Child:
 
 class _Server:
     def __init__(
-        self, cfg: RenderConfig, scratch: str, req: int, rep: int, devnull: int, isolation: dict[str, Any]
+        self,
+        cfg: RenderConfig,
+        renderer: RendererModule,
+        scratch: str,
+        req: int,
+        rep: int,
+        devnull: int,
+        isolation: dict[str, Any],
     ) -> None:
         self.cfg = cfg
+        self.renderer = renderer
         self.scratch = scratch
         self.req = req
         self.rep = rep
@@ -88,9 +98,7 @@ class _Server:
         if pid == 0:
             try:
                 os.close(r)
-                from .capture import WARMUP_SCRIPT, run_script
-
-                run_script(WARMUP_SCRIPT, "warmup.py", self.cfg)
+                self.renderer.run_script(self.renderer.WARMUP_SCRIPT, "warmup.py", self.cfg)
                 write_frame(w, {"runs": _linux.written_page_runs()})
             finally:
                 os._exit(0)
@@ -163,9 +171,7 @@ class _Server:
         job_dir = own_dir or str(header["dir"])
         os.chdir(job_dir)
         os.environ.update(HOME=job_dir, TMPDIR=job_dir)
-        from .capture import run_script
-
-        result, pngs = run_script(str(header["code"]), str(header["name"]), cfg)
+        result, pngs = self.renderer.run_script(str(header["code"]), str(header["name"]), cfg)
         write_frame(res_w, result, pngs)
 
     def _close_child_fds(self, child: _Child) -> None:
@@ -583,11 +589,8 @@ def main(argv: list[str]) -> int:
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)  # stray prints can never corrupt the protocol
 
-    from . import capture
-
-    capture.apply_style(cfg)
-    capture.install_hooks()
-    capture.warm_up(cfg)
+    renderer: RendererModule = importlib.import_module(argv[3])
+    renderer.prepare(cfg)
     gc.collect()
     gc.freeze()  # the collector then leaves inherited objects alone: fewer copy-on-write faults
 
@@ -621,10 +624,10 @@ def main(argv: list[str]) -> int:
         _linux.prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphans of a script come back to us to be killed
         os.makedirs(scratch, exist_ok=True)
     # Once in the namespaces: an import that starts a thread can no longer stop us unsharing.
-    isolation["preloaded"] = capture.preload(cfg.preload)
+    isolation["preloaded"] = preload(cfg.preload)
     gc.collect()
     gc.freeze()
-    _Server(cfg, scratch, req, rep, devnull, isolation).serve()
+    _Server(cfg, renderer, scratch, req, rep, devnull, isolation).serve()
     return 0
 
 

@@ -1,0 +1,42 @@
+"""What a build does: its generator, model, concurrency, render, filter and export settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from scigen_rl.filters import FilterConfig
+from scigen_rl.llm import LLMConfig
+from scigen_rl.render import RenderConfig
+
+from .export import ExportConfig
+
+PROMPTS = ("plan-code", "skeleton")
+"""ImgCoder's prompts: see ``BuildConfig.prompt``."""
+
+
+@dataclass
+class BuildConfig:
+    run_dir: str
+    """Where everything of this build lives; re-running with the same directory resumes."""
+    llm: LLMConfig
+    """The model that writes the figures (its cache goes to ``run_dir/llm-cache``)."""
+    generator: str = "imgcoder"
+    """Which generator makes the figures: a name of ``data_builders.generators.GENERATORS``, optionally
+    followed by ``:ARGUMENT`` for the generator (e.g. a model name)."""
+    concurrency: int = 32
+    """Problems in flight at once (model calls and renders overlap across them)."""
+    repair_rounds: int = 2
+    """Extra tries with the render error fed back to the model."""
+    prompt: str = "plan-code"
+    """ImgCoder's prompt: ``plan-code`` (a four-part plan, then a free-form script; for capable models)
+    or ``skeleton`` (a script of fixed shape whose slots the model fills under a grammar; for small
+    models such as the embedded one, see ``scigen_rl.skeletons``)."""
+    render: RenderConfig = field(default_factory=RenderConfig)
+    filters: FilterConfig = field(default_factory=FilterConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+    verify: LLMConfig | None = None
+    """The vision model of inverse quiz validation (``--verify``); None skips verification."""
+
+    def __post_init__(self) -> None:
+        if self.prompt not in PROMPTS:
+            raise ValueError(f"BuildConfig.prompt: {self.prompt!r} is not one of {', '.join(PROMPTS)}")
