@@ -1,4 +1,4 @@
-"""``scigen-rl bench`` (R_inv and the LMM judge, a leaderboard) and ``scigen-rl bench-reference``."""
+"""``scigen-rl bench`` (the registered per-figure metrics, a leaderboard) and ``scigen-rl bench-reference``."""
 
 from __future__ import annotations
 
@@ -10,15 +10,16 @@ from pathlib import Path
 from ..command_line import BAD_ARGUMENTS, Command, save_options
 from ..llm.config import LLMConfig
 from ..records import write_atomic
+from .metrics import known_metrics
 
-METRICS = ("rinv", "judge", "pixel", "spectral")
 JUDGE_MODEL = "Qwen/Qwen3-VL-235B-A22B-Instruct"
 
 
 @dataclass
 class BenchOptions:
     """Judge figures named by problem id (--images DIR) or a build's figures (--run-dir DIR) with a
-    vision model: inverse quiz validation (R_inv) and the five-dimension judge. Writes
+    vision model: inverse quiz validation (R_inv), the five-dimension judge and any other registered
+    metric (scigen_rl.bench.metrics.FIGURE_METRICS). Writes
     OUT_DIR/items.jsonl (resumable), summary.json, leaderboard.md and plots. --combine merges several
     OUT_DIRs into one leaderboard."""
 
@@ -31,7 +32,8 @@ class BenchOptions:
     generator: str | None = None
     """The name on the leaderboard (default: the folder's or the build's)."""
     metrics: str = "rinv,judge"
-    """Comma-separated: rinv, judge, pixel, spectral."""
+    """Comma-separated: the per-figure metrics of scigen_rl.bench.metrics.FIGURE_METRICS (rinv, judge, ...)
+    and the image metrics pixel, spectral."""
     judge: LLMConfig = field(
         default_factory=lambda: LLMConfig(
             base_url="http://127.0.0.1:8000/v1", model=JUDGE_MODEL, max_tokens=512, concurrency=32
@@ -65,9 +67,12 @@ def bench(options: BenchOptions) -> int:
         )
         return BAD_ARGUMENTS
     metrics = tuple(m.strip() for m in options.metrics.split(",") if m.strip())
-    unknown = sorted(set(metrics) - set(METRICS))
+    unknown = sorted(set(metrics) - set(known_metrics()))
     if unknown:
-        print(f"scigen-rl bench: unknown metrics {unknown} (known: {', '.join(METRICS)})", file=sys.stderr)
+        print(
+            f"scigen-rl bench: unknown metrics {unknown} (known: {', '.join(known_metrics())})",
+            file=sys.stderr,
+        )
         return BAD_ARGUMENTS
     try:
         if options.run_dir:

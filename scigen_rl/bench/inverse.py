@@ -12,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import io
 from pathlib import Path
+from statistics import mean
+from typing import Any
 
 from ..llm import CachedChat, image_part
 from ..records import Problem, Quiz, QuizAnswer, Verdict
 from .letters import extract_letter
+from .metrics import Column, FigureInput, FigureMetric
 
 MAX_QUOTED_CHARS = 80
 """How much of a reply without an option letter the quiz answer's error quotes."""
@@ -59,9 +62,16 @@ async def validate_figure(
 ) -> Verdict:
     """The Verdict of one figure (quizzes asked concurrently, within the client's bound)."""
     verdict = Verdict(problem.id, generator)
+    await _validate_into(verdict, client, problem, png, image_path)
+    return verdict
+
+
+async def _validate_into(
+    verdict: Verdict, client: CachedChat, problem: Problem, png: bytes | None, image_path: str | None
+) -> None:
     if not problem.quizzes:
         verdict.extra["reason"] = "no quizzes"
-        return verdict
+        return
     problem_with_image = image_problem(png, image_path)
     if problem_with_image is not None or png is None:
         verdict.quiz_answers = [
@@ -69,7 +79,7 @@ async def validate_figure(
         ]
         verdict.r_inv, verdict.perfect = 0.0, False
         verdict.extra["reason"] = problem_with_image
-        return verdict
+        return
     replies = await asyncio.gather(*(client.chat(quiz_messages(png, q)) for q in problem.quizzes))
     for i, (quiz, reply) in enumerate(zip(problem.quizzes, replies, strict=True)):
         if not reply.ok:
@@ -86,7 +96,39 @@ async def validate_figure(
     right = sum(a.correct for a in verdict.quiz_answers)
     verdict.r_inv = right / len(problem.quizzes)
     verdict.perfect = right == len(problem.quizzes)
-    return verdict
+
+
+class InverseQuizzes(FigureMetric):
+    """R_inv and ``perfect`` per figure (a figure it cannot judge gets ``extra["reason"]``); in the
+    summary their means over the scored figures, the quizzes asked, the failed calls and the missing or
+    unreadable figures."""
+
+    name = "rinv"
+
+    async def score(self, figure: FigureInput, verdict: Verdict) -> None:
+        await _validate_into(verdict, self.model(figure), figure.problem, figure.png, figure.path)
+
+    def aggregate(self, verdicts: list[Verdict]) -> dict[str, Any]:
+        scored = [v for v in verdicts if v.r_inv is not None]
+        unjudged = ("missing", "corrupt", "empty")
+        return {
+            "r_inv": round(mean(v.r_inv for v in scored if v.r_inv is not None), 4) if scored else None,
+            "perfect": round(mean(v.perfect for v in scored), 4) if scored else None,
+            "quizzes": sum(len(v.quiz_answers) for v in scored),
+            "quiz_errors": sum(v.errors for v in verdicts),
+            "missing_or_corrupt": sum(
+                1 for v in verdicts if str(v.extra.get("reason") or "").startswith(unjudged)
+            ),
+        }
+
+    def columns(self) -> tuple[Column, ...]:
+        return (Column("r_inv", "R_inv %", percent=True), Column("perfect", "perfect %", percent=True))
+
+    def totals(self) -> tuple[Column, ...]:
+        return (Column("quiz_errors", "quiz errors"), Column("missing_or_corrupt", "missing"))
+
+
+METRIC = InverseQuizzes()
 
 
 def read_image(path: str | Path | None) -> bytes | None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from statistics import mean
+from typing import Any
 
 from ..llm import image_part
-from ..records import JUDGE_DIMENSIONS, Problem
+from ..records import JUDGE_DIMENSIONS, Problem, Verdict
+from .metrics import Column, FigureInput, FigureMetric
 
 RUBRIC = {
     "correctness_fidelity": "Does the figure show every required element listed below, with the given values "
@@ -22,6 +25,9 @@ RUBRIC = {
     "and no irrelevant decoration? 2: clear and complete; 1: adequate; 0: poor.",
 }
 assert tuple(RUBRIC) == JUDGE_DIMENSIONS
+SHORT = {"correctness_fidelity": "fidelity", "layout_precision": "layout", "readability_occlusion": "readability",
+         "scientific_plausibility": "plausibility", "expressiveness_richness": "expressiveness"}  # fmt: skip
+"""Each dimension's leaderboard header."""
 
 
 class JudgeParseError(ValueError):
@@ -81,3 +87,36 @@ def parse_judge(reply: str | None) -> dict[str, int]:
             raise JudgeParseError(f"{key}: {value} is outside 0-2")
         scores[key] = int(value)
     return scores
+
+
+class Judge(FigureMetric):
+    """The five scores per figure (``judge_scores``; a failed call or a reply that does not parse is
+    ``extra["judge_error"]``); in the summary the failures and each dimension's mean. A figure that
+    another metric found unreadable (``extra["reason"]``) is not judged."""
+
+    name = "judge"
+
+    async def score(self, figure: FigureInput, verdict: Verdict) -> None:
+        if not figure.png or "reason" in verdict.extra:
+            return
+        reply = await self.model(figure).chat(judge_messages(figure.problem, figure.png))
+        if not reply.ok:
+            verdict.extra["judge_error"] = f"model call failed: {reply.error}"
+            return
+        try:
+            verdict.judge_scores = parse_judge(reply.text)
+        except JudgeParseError as e:
+            verdict.extra["judge_error"] = str(e)
+
+    def aggregate(self, verdicts: list[Verdict]) -> dict[str, Any]:
+        judged = [v for v in verdicts if v.judge_scores]
+        row: dict[str, Any] = {"judge_errors": sum(1 for v in verdicts if v.extra.get("judge_error"))}
+        for key in JUDGE_DIMENSIONS:
+            row[key] = round(mean(v.judge_scores[key] for v in judged), 3) if judged else None
+        return row
+
+    def columns(self) -> tuple[Column, ...]:
+        return tuple(Column(key, SHORT[key]) for key in JUDGE_DIMENSIONS)
+
+
+METRIC = Judge()

@@ -1,5 +1,6 @@
-"""`scigen-rl bench`: judge a generator's figures on SciGenBench (R_inv and the LMM judge), resumably,
-with per-item records, a summary and a Markdown leaderboard."""
+"""`scigen-rl bench`: judge a generator's figures on SciGenBench with the registered per-figure metrics
+(R_inv, the LMM judge, ...: ``metrics.FIGURE_METRICS``), resumably, with per-item records, a summary
+and a Markdown leaderboard."""
 
 from __future__ import annotations
 
@@ -9,17 +10,18 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from statistics import mean
 from typing import Any
 
-from ..llm import CachedChat, LLMConfig, make_client
+from ..llm import LLMConfig, make_client
 from ..records import JUDGE_DIMENSIONS, Figure, JsonlWriter, Problem, Verdict, read_jsonl, write_atomic
-from .inverse import read_image, validate_figure
-from .judge import JudgeParseError, judge_messages, parse_judge
+from .inverse import read_image
+from .metrics import IMAGE_METRICS, FigureInput, FigureMetric, figure_metrics
 
 METRICS = ("rinv", "judge")
-IMAGE_METRICS = ("pixel", "spectral")
+"""The per-figure metrics a run scores by default."""
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+IMAGE_COLUMNS = {"psnr": "PSNR", "ssim": "SSIM", "fid_tf_inception": "FID (TF-Inception)", "kid": "KID", "hf_ratio": "HF ratio"}  # fmt: skip
+"""The image metrics' summary keys and leaderboard headers (overall table only)."""
 
 
 @dataclass
@@ -31,6 +33,7 @@ class BenchConfig:
     generator: str = "generator"
     """The name this generator has on the leaderboard."""
     metrics: tuple[str, ...] = METRICS
+    """Registered per-figure metrics (``metrics.FIGURE_METRICS``) and image metrics (pixel, spectral)."""
     concurrency: int = 16
     """Figures judged at once (each asks its quizzes at once, within the model client's own bound)."""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -56,18 +59,9 @@ def images_from_build(run_dir: str | os.PathLike[str]) -> tuple[list[Problem], d
     return problems, paths, generator
 
 
-async def _judge_one(client: CachedChat, problem: Problem, png: bytes, verdict: Verdict) -> None:
-    reply = await client.chat(judge_messages(problem, png))
-    if not reply.ok:
-        verdict.extra["judge_error"] = f"model call failed: {reply.error}"
-        return
-    try:
-        verdict.judge_scores = parse_judge(reply.text)
-    except JudgeParseError as e:
-        verdict.extra["judge_error"] = str(e)
-
-
-async def _bench(cfg: BenchConfig, problems: list[Problem], images: dict[str, str | None]) -> None:
+async def _bench(
+    cfg: BenchConfig, metrics: list[FigureMetric], problems: list[Problem], images: dict[str, str | None]
+) -> None:
     out = Path(cfg.out_dir)
     items_path = out / "items.jsonl"
     done = {v.problem_id for v in read_jsonl(items_path, Verdict)} if items_path.exists() else set()
@@ -76,9 +70,11 @@ async def _bench(cfg: BenchConfig, problems: list[Problem], images: dict[str, st
         return
     from tqdm import tqdm
 
-    if cfg.judge.cache_dir is None:
-        cfg.judge.cache_dir = str(out / "llm-cache")
-    client = make_client(cfg.judge)
+    client = None
+    if any(m.needs_model for m in metrics):
+        if cfg.judge.cache_dir is None:
+            cfg.judge.cache_dir = str(out / "llm-cache")
+        client = make_client(cfg.judge)
     gate = asyncio.Semaphore(cfg.concurrency)
     bar = tqdm(total=len(problems), initial=len(done), desc=f"bench {cfg.generator}", unit="figure")
     with JsonlWriter(items_path) as writer:
@@ -87,12 +83,9 @@ async def _bench(cfg: BenchConfig, problems: list[Problem], images: dict[str, st
             async with gate:
                 path = images.get(problem.id)
                 png = read_image(path)
-                if "rinv" in cfg.metrics:
-                    verdict = await validate_figure(client, problem, png, cfg.generator, path)
-                else:
-                    verdict = Verdict(problem.id, cfg.generator)
-                if "judge" in cfg.metrics and png and "reason" not in verdict.extra:
-                    await _judge_one(client, problem, png, verdict)
+                verdict = Verdict(problem.id, cfg.generator)
+                for metric in metrics:
+                    await metric.score(FigureInput(problem, png, path, client), verdict)
                 verdict.extra.update(
                     image_type=problem.image_type or "", subject=problem.subject or "", image=path
                 )
@@ -101,28 +94,19 @@ async def _bench(cfg: BenchConfig, problems: list[Problem], images: dict[str, st
 
         await asyncio.gather(*(one(p) for p in todo))
     bar.close()
-    await client.close()
+    if client is not None:
+        await client.close()
 
 
 def _aggregate(verdicts: list[Verdict]) -> dict[str, Any]:
-    scored = [v for v in verdicts if v.r_inv is not None]
-    judged = [v for v in verdicts if v.judge_scores]
-    row: dict[str, Any] = {
-        "figures": len(verdicts),
-        "r_inv": round(mean(v.r_inv for v in scored if v.r_inv is not None), 4) if scored else None,
-        "perfect": round(mean(v.perfect for v in scored), 4) if scored else None,
-        "quizzes": sum(len(v.quiz_answers) for v in scored),
-        "quiz_errors": sum(v.errors for v in verdicts),
-        "missing_or_corrupt": sum(1 for v in verdicts if str(v.extra.get("reason") or "").startswith(("missing", "corrupt", "empty"))),
-        "judge_errors": sum(1 for v in verdicts if v.extra.get("judge_error")),
-    }  # fmt: skip
-    for key in JUDGE_DIMENSIONS:
-        row[key] = round(mean(v.judge_scores[key] for v in judged), 3) if judged else None
+    row: dict[str, Any] = {"figures": len(verdicts)}
+    for metric in figure_metrics():
+        row.update(metric.aggregate(verdicts))
     return row
 
 
 def summarize(verdicts: list[Verdict], generator: str) -> dict[str, Any]:
-    """Overall, by subject and by image type."""
+    """Overall, by subject and by image type: every registered metric's keys (None where unscored)."""
     by: dict[str, dict[str, list[Verdict]]] = {"subject": defaultdict(list), "image_type": defaultdict(list)}
     for v in verdicts:
         by["subject"][str(v.extra.get("subject") or "(none)")].append(v)
@@ -142,23 +126,23 @@ def _cell(value: Any, percent: bool = False) -> str:
 
 
 def leaderboard(summaries: list[dict[str, Any]]) -> str:
-    """One Markdown leaderboard from one or several generators' summaries."""
-    short = {"correctness_fidelity": "fidelity", "layout_precision": "layout", "readability_occlusion": "readability",
-             "scientific_plausibility": "plausibility", "expressiveness_richness": "expressiveness"}  # fmt: skip
-    head = ["generator", "figures", "R_inv %", "perfect %", *short.values(), "quiz errors", "missing",
-            "PSNR", "SSIM", "FID (TF-Inception)", "KID", "HF ratio"]  # fmt: skip
+    """One Markdown leaderboard from one or several generators' summaries: every registered metric's
+    columns (ranked by R_inv)."""
+    metrics = figure_metrics()
+    columns = [c for m in metrics for c in m.columns()]
+    overall = columns + [c for m in metrics for c in m.totals()]
+    head = ["generator", "figures", *(c.header for c in overall), *IMAGE_COLUMNS.values()]
     lines = ["## Overall", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    ranked = sorted(summaries, key=lambda s: -(s["overall"]["r_inv"] or 0))
+    ranked = sorted(summaries, key=lambda s: -(s["overall"].get("r_inv") or 0))
     for s in ranked:
         o = s["overall"]
         im = s.get("image_metrics", {})
-        cells = [s["generator"], str(o["figures"]), _cell(o["r_inv"], True), _cell(o["perfect"], True),
-                 *(_cell(o[k]) for k in short), str(o["quiz_errors"]), str(o["missing_or_corrupt"]),
-                 *(_cell(im.get(k)) for k in ("psnr", "ssim", "fid_tf_inception", "kid", "hf_ratio"))]  # fmt: skip
+        cells = [s["generator"], str(o["figures"]), *(_cell(o.get(c.key), c.percent) for c in overall),
+                 *(_cell(im.get(k)) for k in IMAGE_COLUMNS)]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     for section, title in (("by_subject", "By subject"), ("by_image_type", "By image type")):
         for s in ranked:
-            cols = ["", "figures", "R_inv %", "perfect %", *short.values()]
+            cols = ["", "figures", *(c.header for c in columns)]
             lines += [
                 "",
                 f"## {title}: {s['generator']}",
@@ -167,8 +151,7 @@ def leaderboard(summaries: list[dict[str, Any]]) -> str:
                 "|---" * len(cols) + "|",
             ]
             for k, row in s[section].items():
-                cells = [k, str(row["figures"]), _cell(row["r_inv"], True), _cell(row["perfect"], True),
-                         *(_cell(row[d]) for d in short)]  # fmt: skip
+                cells = [k, str(row["figures"]), *(_cell(row.get(c.key), c.percent) for c in columns)]
                 lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -235,8 +218,9 @@ def run_bench(cfg: BenchConfig, problems: list[Problem], images: dict[str, str |
     """Judge every figure not judged yet, then write ``summary.json``, ``leaderboard.md`` and plots."""
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if set(cfg.metrics) & set(METRICS):
-        asyncio.run(_bench(cfg, problems, images))
+    metrics = figure_metrics(cfg.metrics)
+    if metrics:
+        asyncio.run(_bench(cfg, metrics, problems, images))
     wanted = {p.id for p in problems}
     items = out / "items.jsonl"
     verdicts = [v for v in read_jsonl(items, Verdict) if v.problem_id in wanted] if items.exists() else []
