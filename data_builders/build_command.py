@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import sys
 from collections import Counter
@@ -136,7 +137,12 @@ def _selected(problems: list[Any], options: BuildOptions) -> list[Any]:
         by_id = {p.id: p for p in problems}
         problems = [by_id[i] for i in dict.fromkeys(wanted_ids)]
     if options.image_types:
-        wanted = {t.strip() for t in options.image_types.split(",")}
+        wanted = {t.strip() for t in options.image_types.split(",") if t.strip()}
+        known = sorted({p.image_type for p in problems if p.image_type})
+        for name in sorted(wanted - set(known)):
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+            hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else f"known: {', '.join(known)}"
+            raise ValueError(f"--image-types: no problem of type {name!r} in {options.source}; {hint}")
         problems = [p for p in problems if p.image_type in wanted]
     return problems if options.limit is None else problems[: options.limit]
 

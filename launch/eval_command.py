@@ -28,6 +28,7 @@ from scigen_rl.command_line import (
 )
 from scigen_rl.evaluate.generate import SamplingConfig
 from scigen_rl.llm.config import LLMConfig
+from scigen_rl.llm.preflight import server_problem
 
 JOB_OPTIONS_ENV = "SCIGEN_EVAL_OPTIONS"
 """The resolved options of an evaluation submitted as a Ray job (YAML)."""
@@ -87,6 +88,9 @@ def evaluate(options: EvalOptions) -> int:
     if options.ray_address:
         return _submit(options)
     if options.vllm_model:
+        if not options.dry_run and (problem := _missing_eval_file(options.eval_files)):
+            print(f"scigen-rl eval: {problem}", file=sys.stderr)
+            return BAD_ARGUMENTS
         engine = VllmEngineConfig(options.vllm_model, tensor_parallel_size=options.tensor_parallel_size,
                                   max_model_len=options.max_model_len)  # fmt: skip
         backend = backend_dict("vllm", engine)
@@ -95,6 +99,10 @@ def evaluate(options: EvalOptions) -> int:
                               "shards": options.shards, "gpus_per_shard": options.tensor_parallel_size}, indent=2))  # fmt: skip
             return 0
     elif options.llm.base_url and options.llm.model:
+        problem = _missing_eval_file(options.eval_files) or server_problem(options.llm)
+        if problem:
+            print(f"scigen-rl eval: {problem}", file=sys.stderr)
+            return BAD_ARGUMENTS
         llm = dataclasses.replace(
             options.llm, cache_dir=options.llm.cache_dir or str(Path(options.out_dir) / "llm-cache")
         )
@@ -125,7 +133,23 @@ def evaluate(options: EvalOptions) -> int:
         log_to_wandb(cfg, result, load_rows(cfg.eval_files, cfg.limit), options.wandb_project)
     print((Path(options.out_dir) / "report.md").read_text(), file=sys.stderr)
     print(json.dumps(result["benchmarks"]))
+    samples = result["samples"]
+    if samples["judged"] < samples["expected"]:
+        print(f"scigen-rl eval: {samples['expected'] - samples['judged']} of {samples['expected']} samples have no "
+              f"verdict yet ({samples['expected'] - samples['generated']} not generated, "
+              f"{samples['generated'] - samples['judged']} not judged: failed model calls); run the same command "
+              "again to finish them", file=sys.stderr)  # fmt: skip
+        return 1
     return 0
+
+
+def _missing_eval_file(files: list[str]) -> str | None:
+    """Why the evaluation files cannot be read (one is missing), if they can't."""
+    for f in files:
+        if not Path(f).is_file():
+            return (f"no evaluation file {f}: write MathVision_mini and Geometry3K test with `scigen-rl eval-sets "
+                    f"--out-dir {Path(f).parent}`, or name others with --eval-files")  # fmt: skip
+    return None
 
 
 def job_options(options: EvalOptions) -> EvalOptions:

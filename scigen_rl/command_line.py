@@ -128,7 +128,9 @@ def options_from_yaml(cls: type[T], text: str, where: str) -> T:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise OptionsError(f"{where}: {e}") from None
+        mark = getattr(e, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise OptionsError(f"{where}: not valid YAML{at}: {getattr(e, 'problem', None) or e}") from None
     return _instance(cls, {} if data is None else data, where)
 
 

@@ -126,6 +126,28 @@ def local_or_hub(source: str | Path, expected: str) -> Path | None:
 _BUILDERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet", ".csv": "csv"}
 
 
+def _unreadable_because(path: Path, error: Exception) -> str:
+    """Why ``datasets`` could not read a local file, in the user's terms: an empty file, or the first
+    line of a JSON-lines file that is not a JSON object, else the library's own message."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        return f"unreadable ({e})"
+    if not text.strip():
+        return "it is empty: no records"
+    if path.suffix.lower() == ".jsonl":
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as e:
+                return f"line {number} is not JSON ({e.msg} at column {e.colno})"
+            if not isinstance(record, dict):
+                return f"line {number} is a JSON {type(record).__name__}, not an object of fields"
+    return f"unreadable ({type(error).__name__}: {str(error)[:200]})"
+
+
 def open_table(source: str, split: str, expected: str) -> Any:
     """A ``datasets`` table from a local .json/.jsonl/.parquet/.csv file (a folder stands for its
     ``<split>.parquet``) or from a Hub name. A local file that is missing, of another kind or
@@ -141,9 +163,12 @@ def open_table(source: str, split: str, expected: str) -> Any:
         if builder is None:
             raise DataFileError(path, expected, "neither a .json, .jsonl, .parquet nor .csv file")
         try:
-            return datasets.load_dataset(builder, data_files=str(path), split="train")
+            table = datasets.load_dataset(builder, data_files=str(path), split="train")
         except Exception as e:  # noqa: BLE001 - datasets raises many types for an unreadable file
-            raise DataFileError(path, expected, f"unreadable ({type(e).__name__}: {str(e)[:200]})") from e
+            raise DataFileError(path, expected, _unreadable_because(path, e)) from e
+        if len(table) == 0:
+            raise DataFileError(path, expected, "it holds no records")
+        return table
     try:
         return datasets.load_dataset(source, split=split)
     except Exception as e:  # noqa: BLE001 - hub errors come in many types; say what to do instead

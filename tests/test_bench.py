@@ -22,10 +22,13 @@ from PIL import Image
 from scigen_rl.bench.inverse import MAX_QUOTED_CHARS, image_problem, read_image, validate_figure
 from scigen_rl.bench.judge import JudgeParseError, judge_messages, parse_judge
 from scigen_rl.bench.letters import extract_letter
+from scigen_rl.cli import main
 from scigen_rl.llm import ChatClient, LLMConfig
 from scigen_rl.llm.standin import StandInError, StandInServer
 from scigen_rl.loaders import load_scigenbench
-from scigen_rl.records import JUDGE_DIMENSIONS, Verdict
+from scigen_rl.records import JUDGE_DIMENSIONS, Problem, Verdict
+
+from .conftest import plain
 
 OPTIONS = {"A": "One", "B": "Two", "C": "Three", "D": "Four"}
 
@@ -134,13 +137,10 @@ TABLE: dict[str, str] = {}
 HMM = "Hmm, hard to tell from this. " * 5  # a reply with no option letter, longer than the quote
 
 
-def test_r_inv_counts_errors_and_missing_images_in_the_denominator(shipped_data: Path) -> None:
-    problem = next(p for p in load_scigenbench(shipped_data / "scigenbench") if p.id == "seephys-1751")
-    png = Path(problem.extra["reference_image"]).read_bytes()
+def _validated(problem: Problem, replies: list[str], png: bytes) -> list[Verdict]:
+    """The verdicts of ``png``, of a missing and of a corrupt figure, with quiz i answered ``replies[i]``."""
     TABLE.clear()
-    for i, quiz in enumerate(problem.quizzes):  # right, two failing calls, no letter, wrong
-        TABLE[quiz.question] = [f"The answer is {quiz.correct_option}.", "500", "500", HMM,
-                                next(k for k in quiz.options if k != quiz.correct_option)][i]  # fmt: skip
+    TABLE.update({quiz.question: reply for quiz, reply in zip(problem.quizzes, replies, strict=True)})
     server = StandInServer(api_key=None, reply=vision_reply)
     try:
         client = ChatClient(LLMConfig(base_url=server.base_url, model="vl", max_retries=1, backoff_s=0.01))
@@ -153,19 +153,29 @@ def test_r_inv_counts_errors_and_missing_images_in_the_denominator(shipped_data:
             finally:
                 await client.close()
 
-        verdict, missing, corrupt = asyncio.run(run())
+        return asyncio.run(run())
     finally:
         server.close()
+
+
+def test_r_inv_counts_wrong_and_letterless_answers_and_missing_images_in_the_denominator(
+    shipped_data: Path,
+) -> None:
+    problem = next(p for p in load_scigenbench(shipped_data / "scigenbench") if p.id == "seephys-1751")
+    png = Path(problem.extra["reference_image"]).read_bytes()
     quizzes = problem.quizzes
-    wrong = next(k for k in quizzes[4].options if k != quizzes[4].correct_option)
+    wrong = [next(k for k in q.options if k != q.correct_option) for q in quizzes]
+    replies = [f"The answer is {quizzes[0].correct_option}.", wrong[1], wrong[2], HMM, wrong[4]]
+    verdict, missing, corrupt = _validated(problem, replies, png)
     assert [(a.index, a.answer, a.correct) for a in verdict.quiz_answers] == [
-        (0, quizzes[0].correct_option, True), (1, None, False), (2, None, False), (3, None, False), (4, wrong, False),
+        (0, quizzes[0].correct_option, True), (1, wrong[1], False), (2, wrong[2], False), (3, None, False),
+        (4, wrong[4], False),
     ]  # fmt: skip
     assert (verdict.problem_id, verdict.generator) == ("seephys-1751", "real")
-    assert verdict.r_inv == pytest.approx(1 / 5) and not verdict.perfect and verdict.errors == 2
-    assert all("model call failed" in (a.error or "") for a in verdict.quiz_answers[1:3])
+    assert verdict.r_inv == pytest.approx(1 / 5) and not verdict.perfect and verdict.errors == 0
     assert verdict.quiz_answers[3].error == f"no option letter in the reply: {HMM[:MAX_QUOTED_CHARS]!r}"
-    assert verdict.quiz_answers[0].error is None and verdict.quiz_answers[4].error is None
+    assert all(a.error is None for i, a in enumerate(verdict.quiz_answers) if i != 3)
+    assert "unscored" not in verdict.extra
     reason = "missing image: figs/seephys-1751.png"
     assert missing.r_inv == 0.0 and missing.extra["reason"] == reason and not missing.perfect
     assert [(a.index, a.answer, a.correct, a.error) for a in missing.quiz_answers] == [
@@ -174,6 +184,19 @@ def test_r_inv_counts_errors_and_missing_images_in_the_denominator(shipped_data:
     assert corrupt.r_inv == 0.0 and corrupt.extra["reason"].startswith(
         "corrupt image: UnidentifiedImageError: "
     )
+
+
+def test_a_failed_quiz_call_leaves_the_figure_unscored_not_wrong(shipped_data: Path) -> None:
+    problem = next(p for p in load_scigenbench(shipped_data / "scigenbench") if p.id == "seephys-1751")
+    png = Path(problem.extra["reference_image"]).read_bytes()
+    quizzes = problem.quizzes
+    replies = [f"The answer is {quizzes[0].correct_option}.", "500", "500", HMM, "500"]
+    verdict = _validated(problem, replies, png)[0]
+    assert verdict.errors == 3 and verdict.r_inv is None and not verdict.perfect
+    assert verdict.extra["unscored"] == "3 of 5 quiz calls failed"
+    assert [a.index for a in verdict.quiz_answers if "model call failed" in (a.error or "")] == [1, 2, 4]
+    one_fails = [f"The answer is {q.correct_option}." for q in quizzes[:4]] + ["500"]
+    assert _validated(problem, one_fails, png)[0].r_inv is None  # one failed call of five is enough
 
 
 def test_image_problems_are_named() -> None:
@@ -288,7 +311,7 @@ def test_bench_end_to_end_on_seephys_figures(shipped_data: Path, tmp_path: Path)
     ][:4]
     images = tmp_path / "real"
     images.mkdir()
-    for p in problems[:3]:  # the fourth has no image: it must score 0 with the reason
+    for p in problems[:3]:  # the fourth has no image: --images scores only the figures it holds, and says so
         shutil.copy(p.extra["reference_image"], images / f"{p.id}{Path(p.extra['reference_image']).suffix}")
     TABLE.clear()
     for p in problems:
@@ -306,11 +329,13 @@ def test_bench_end_to_end_on_seephys_figures(shipped_data: Path, tmp_path: Path)
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
         assert done.returncode == 0, done.stderr
+        assert f"3 of 4 problems have a figure in {images}" in done.stderr
         calls = len(server.requests)
         again = subprocess.run(
             cmd, capture_output=True, text=True, env=env, timeout=300
         )  # resumed: nothing to do
         assert again.returncode == 0 and len(server.requests) == calls
+        assert server.probes == 2  # each run asked the server once before starting
     finally:
         server.close()
     overall = json.loads(done.stdout.strip().splitlines()[-1])
@@ -318,22 +343,81 @@ def test_bench_end_to_end_on_seephys_figures(shipped_data: Path, tmp_path: Path)
                 for line in (tmp_path / "out" / "items.jsonl").read_text().splitlines()}  # fmt: skip
     assert verdicts[problems[0].id].perfect and verdicts[problems[0].id].r_inv == 1.0
     assert verdicts[problems[1].id].r_inv == pytest.approx(1 - 1 / len(problems[1].quizzes))
-    assert verdicts[problems[3].id].r_inv == 0.0 and verdicts[problems[3].id].extra["reason"].startswith(
-        "missing image"
-    )
+    assert problems[3].id not in verdicts
     assert verdicts[problems[0].id].judge_scores["correctness_fidelity"] == 1
     assert (
-        overall["figures"] == 4
-        and overall["missing_or_corrupt"] == 1
-        and overall["perfect"] == pytest.approx(2 / 4)
+        overall["figures"] == 3
+        and overall["missing_or_corrupt"] == 0
+        and overall["perfect"] == round(2 / 3, 4)
     )
-    assert overall["r_inv"] == pytest.approx(sum(v.r_inv or 0 for v in verdicts.values()) / 4)
+    assert overall["r_inv"] == round(sum(v.r_inv or 0 for v in verdicts.values()) / 3, 4)
     board = (tmp_path / "out" / "leaderboard.md").read_text()
-    untyped = f"| (none) | 4 | {100 * overall['r_inv']:.1f} | {100 * overall['perfect']:.1f} |"  # SeePhys has no types
-    assert "| real | 4 |" in board and "## By image type: real" in board and untyped in board
+    untyped = f"| (none) | 3 | {100 * overall['r_inv']:.1f} | {100 * overall['perfect']:.1f} |"  # SeePhys has no types
+    assert "| real | 3 |" in board and "## By image type: real" in board and untyped in board
     assert (tmp_path / "out" / "rinv_by_type.png").stat().st_size > 1000 and (
         tmp_path / "out" / "judge.png"
     ).exists()
     combined = subprocess.run([sys.executable, "-m", "scigen_rl.cli", "bench", "--combine", str(tmp_path / "out"),
                                str(tmp_path / "out"), "--out-dir", str(tmp_path / "board")], capture_output=True, text=True)  # fmt: skip
-    assert combined.returncode == 0 and combined.stdout.count("| real | 4 |") == 2
+    assert combined.returncode == 0 and combined.stdout.count("| real | 3 |") == 2
+
+
+def _bench_args(images: Path, out: Path, url: str, ids: list[str], shipped_data: Path) -> list[str]:
+    return ["bench", "--images", str(images), "--out-dir", str(out), "--metrics", "rinv",
+            "--judge.base-url", url, "--judge.model", "vl", "--judge.max-retries", "0",
+            "--scigenbench-dir", str(shipped_data / "scigenbench"), "--ids", ",".join(ids)]  # fmt: skip
+
+
+def test_bench_refuses_to_start_when_the_vision_model_does_not_answer(
+    shipped_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    problem = next(p for p in load_scigenbench(shipped_data / "scigenbench") if p.id == "seephys-1751")
+    images = tmp_path / "figs"
+    images.mkdir()
+    shutil.copy(problem.extra["reference_image"], images / f"{problem.id}.png")
+    out = tmp_path / "out"
+    dead = "http://127.0.0.1:9/v1"
+    assert main(_bench_args(images, out, dead, [problem.id], shipped_data)) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(
+        f"scigen-rl bench: the vision model at {dead} (model vl) did not answer a first request"
+    )
+    assert not out.exists()
+
+
+def test_failed_quiz_calls_are_counted_exit_1_and_scored_by_the_next_run(
+    shipped_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    problems = [p for p in load_scigenbench(shipped_data / "scigenbench") if p.id.startswith("seephys-")][:2]
+    images = tmp_path / "figs"
+    images.mkdir()
+    for p in problems:
+        shutil.copy(p.extra["reference_image"], images / f"{p.id}.png")
+    TABLE.clear()
+    TABLE.update({q.question: q.correct_option for p in problems for q in p.quizzes})
+    broken = problems[1].quizzes[0].question
+    TABLE[broken] = "500"  # the server fails this call: the figure is not a result yet
+    server = StandInServer(api_key=None, reply=vision_reply)
+    out = tmp_path / "out"
+    args = _bench_args(images, out, server.base_url, [p.id for p in problems], shipped_data)
+    try:
+        assert main(args) == 1
+        err = plain(capsys.readouterr().err)
+        assert (
+            "1 figure(s) left unscored, 1 model call(s) failed after retries; run the same command again"
+            in err
+        )
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["failed_calls"] == {"figures": 1, "calls": 1}
+        assert summary["overall"]["r_inv"] == 1.0  # over the scored figure only: a failed call is no answer
+        TABLE[broken] = problems[1].quizzes[0].correct_option  # the server is back
+        asked = len(server.requests)
+        assert main(args) == 0
+        # the unscored figure again: its failed call asked anew, its answered ones from the cache
+        again = [r["messages"][0]["content"][1]["text"] for r in server.requests[asked:]]
+        assert len(again) == 1 and f"Question: {broken}\n" in again[0]
+    finally:
+        server.close()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["failed_calls"] == {"figures": 0, "calls": 0} and summary["overall"]["figures"] == 2
+    assert summary["overall"]["r_inv"] == 1.0 and summary["overall"]["perfect"] == 1.0

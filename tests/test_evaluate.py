@@ -20,7 +20,9 @@ from scigen_rl.evaluate.generate import SamplingConfig, VllmEngineConfig, chat_m
 from scigen_rl.evaluate.metrics import avg_at_k, bootstrap_ci, maj_at_k, pass_at_k
 from scigen_rl.evaluate.official import official_correct
 from scigen_rl.evaluate.run import EvalConfig, merged_generations, run_eval, shard_paths
-from scigen_rl.llm.standin import StandInServer
+from scigen_rl.llm.standin import StandInError, StandInServer
+
+from .conftest import plain
 
 
 @pytest.mark.parametrize(
@@ -267,3 +269,73 @@ def test_the_ray_job_submission(
     assert job_main() == 2 and "shards" in capsys.readouterr().err
     monkeypatch.delenv(JOB_OPTIONS_ENV)
     assert job_main() == 2
+
+
+def test_eval_refuses_to_start_on_a_dead_server_or_a_missing_eval_file(
+    shipped_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scigen_rl.cli import main
+
+    parquet, _ = _slice(shipped_data, tmp_path, n=1)
+    out = tmp_path / "out"
+    dead = "http://127.0.0.1:9/v1"
+    args = [
+        "eval",
+        "--out-dir",
+        str(out),
+        "--llm.base-url",
+        dead,
+        "--llm.model",
+        "policy",
+        "--llm.max-retries",
+        "0",
+    ]
+    assert main([*args, "--eval-files", str(parquet)]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"scigen-rl eval: the model server at {dead} (model policy) did not answer a first request: connection"
+    )
+    absent = tmp_path / "eval" / "geometry3k_test.parquet"
+    assert main([*args, "--eval-files", str(parquet), str(absent)]) == 2
+    assert plain(capsys.readouterr().err) == (
+        f"scigen-rl eval: no evaluation file {absent}: write MathVision_mini and Geometry3K test with "
+        f"`scigen-rl eval-sets --out-dir {absent.parent}`, or name others with --eval-files"
+    )
+    assert not out.exists()
+
+
+def test_failed_generations_exit_1_and_the_next_run_finishes_them(
+    shipped_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scigen_rl.cli import main
+
+    parquet, rows = _slice(shipped_data, tmp_path, n=3)
+    down = {"on": True}
+
+    def flaky(body: dict[str, Any]) -> str:
+        if down["on"] and body["seed"] % 4 == 3:  # the fourth sample of every problem fails
+            raise StandInError(503, "overloaded")
+        return policy(body)
+
+    server = StandInServer(api_key=None, reply=flaky)
+    args = ["eval", "--eval-files", str(parquet), "--out-dir", str(tmp_path / "out"), "--llm.base-url",
+            server.base_url, "--llm.model", "policy", "--llm.max-retries", "0"]  # fmt: skip
+    try:
+        assert main(args) == 1
+        err = plain(capsys.readouterr().err)
+        assert (f"scigen-rl eval: {len(rows)} of {4 * len(rows)} samples have no verdict yet ({len(rows)} not "
+                "generated, 0 not judged: failed model calls); run the same command again") in err  # fmt: skip
+        first = json.loads((tmp_path / "out" / "report.json").read_text())
+        assert first["benchmarks"] == {} and first["samples"]["generated"] == 3 * len(rows)
+        down["on"] = False
+        asked = len(server.requests)
+        assert main(args) == 0
+        assert len(server.requests) - asked == len(rows)  # only the failed samples asked again
+    finally:
+        server.close()
+    result = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert result["samples"] == {
+        "expected": 4 * len(rows),
+        "generated": 4 * len(rows),
+        "judged": 4 * len(rows),
+    }
+    assert result["benchmarks"]["mathvision_mini"]["problems"] == len(rows)

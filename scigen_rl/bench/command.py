@@ -10,7 +10,7 @@ from pathlib import Path
 from ..command_line import BAD_ARGUMENTS, Command, save_options
 from ..llm.config import LLMConfig
 from ..records import write_atomic
-from .metrics import known_metrics
+from .metrics import figure_metrics, known_metrics
 
 JUDGE_MODEL = "Qwen/Qwen3-VL-235B-A22B-Instruct"
 
@@ -51,12 +51,17 @@ class BenchOptions:
 
 
 def bench(options: BenchOptions) -> int:
+    from ..llm.preflight import server_problem
     from ..loaders import load_scigenbench
     from ..shipped import scigenbench_root
     from .run import BenchConfig, images_from_build, images_from_dir, leaderboard, run_bench
 
     if options.combine:
-        summaries = [json.loads((Path(d) / "summary.json").read_text()) for d in options.combine]
+        try:
+            summaries = [json.loads((Path(d) / "summary.json").read_text()) for d in options.combine]
+        except (OSError, ValueError) as e:
+            print(f"scigen-rl bench: --combine: {e} (each folder must be a bench --out-dir)", file=sys.stderr)
+            return BAD_ARGUMENTS
         board = leaderboard(summaries)
         write_atomic(Path(options.out_dir) / "leaderboard.md", board)
         print(board)
@@ -85,6 +90,14 @@ def bench(options: BenchOptions) -> int:
         problems = problems[: options.limit] if options.limit else problems
         if options.images:
             images = images_from_dir(options.images, problems)
+            with_figure = [p for p in problems if images[p.id]]
+            if not with_figure:
+                raise ValueError(f"--images {options.images}: no figure named <problem id>.png/.jpg among "
+                                 f"the {len(problems)} problems (e.g. {problems[0].id}.png)" if problems else
+                                 f"--images {options.images}: no problem selected")  # fmt: skip
+            print(f"bench: {len(with_figure)} of {len(problems)} problems have a figure in {options.images}; "
+                  "scoring those", file=sys.stderr)  # fmt: skip
+            problems = with_figure
         cfg = BenchConfig(
             out_dir=options.out_dir,
             judge=options.judge,
@@ -94,10 +107,20 @@ def bench(options: BenchOptions) -> int:
     except (ValueError, OSError) as e:
         print(f"scigen-rl bench: {e}", file=sys.stderr)
         return BAD_ARGUMENTS
+    if any(m.needs_model for m in figure_metrics(metrics)):
+        problem = server_problem(options.judge, "the vision model")
+        if problem:
+            print(f"scigen-rl bench: {problem}", file=sys.stderr)
+            return BAD_ARGUMENTS
     save_options(options, options.out_dir, "bench")
     summary = run_bench(cfg, problems, images)
     print((Path(options.out_dir) / "leaderboard.md").read_text(), file=sys.stderr)
     print(json.dumps(summary["overall"]))
+    failed = summary["failed_calls"]
+    if failed["figures"]:
+        print(f"scigen-rl bench: {failed['figures']} figure(s) left unscored, {failed['calls']} model call(s) "
+              "failed after retries; run the same command again to score them", file=sys.stderr)  # fmt: skip
+        return 1
     return 0
 
 

@@ -93,6 +93,10 @@ async def _validate_into(
                 f"no option letter in the reply: {str(reply.text)[:MAX_QUOTED_CHARS]!r}"  # ok: a string
             )
         verdict.quiz_answers.append(answer)
+    if verdict.errors:
+        # A failed call is no answer: the figure stays unscored, and the next run asks again.
+        verdict.extra["unscored"] = f"{verdict.errors} of {len(problem.quizzes)} quiz calls failed"
+        return
     right = sum(a.correct for a in verdict.quiz_answers)
     verdict.r_inv = right / len(problem.quizzes)
     verdict.perfect = right == len(problem.quizzes)
@@ -107,6 +111,9 @@ class InverseQuizzes(FigureMetric):
 
     async def score(self, figure: FigureInput, verdict: Verdict) -> None:
         await _validate_into(verdict, self.model(figure), figure.problem, figure.png, figure.path)
+
+    def failed_calls(self, verdict: Verdict) -> int:
+        return verdict.errors
 
     def aggregate(self, verdicts: list[Verdict]) -> dict[str, Any]:
         scored = [v for v in verdicts if v.r_inv is not None]

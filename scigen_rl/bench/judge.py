@@ -28,6 +28,8 @@ assert tuple(RUBRIC) == JUDGE_DIMENSIONS
 SHORT = {"correctness_fidelity": "fidelity", "layout_precision": "layout", "readability_occlusion": "readability",
          "scientific_plausibility": "plausibility", "expressiveness_richness": "expressiveness"}  # fmt: skip
 """Each dimension's leaderboard header."""
+CALL_FAILED = "model call failed"
+"""How a judge error that is no verdict (the call itself failed: asked again next run) begins."""
 
 
 class JudgeParseError(ValueError):
@@ -101,12 +103,15 @@ class Judge(FigureMetric):
             return
         reply = await self.model(figure).chat(judge_messages(figure.problem, figure.png))
         if not reply.ok:
-            verdict.extra["judge_error"] = f"model call failed: {reply.error}"
+            verdict.extra["judge_error"] = f"{CALL_FAILED}: {reply.error}"
             return
         try:
             verdict.judge_scores = parse_judge(reply.text)
         except JudgeParseError as e:
             verdict.extra["judge_error"] = str(e)
+
+    def failed_calls(self, verdict: Verdict) -> int:
+        return int(str(verdict.extra.get("judge_error") or "").startswith(CALL_FAILED))
 
     def aggregate(self, verdicts: list[Verdict]) -> dict[str, Any]:
         judged = [v for v in verdicts if v.judge_scores]

@@ -70,6 +70,11 @@ class FigureMetric:
         """Score one figure into ``verdict`` (the metrics chosen before this one have filled it already)."""
         raise NotImplementedError
 
+    def failed_calls(self, verdict: Verdict) -> int:
+        """Model calls of this metric that failed on this figure (after the client's retries). A figure
+        with any is not a result: it is counted, left unscored, and scored again by the next run."""
+        return 0
+
     def record(self, verdict: Verdict, value: float) -> None:
         """Keep this figure's value in its verdict (``items.jsonl``: ``extra.metrics.<name>``)."""
         verdict.extra.setdefault("metrics", {})[self.name] = value

@@ -63,8 +63,8 @@ async def _bench(
     cfg: BenchConfig, metrics: list[FigureMetric], problems: list[Problem], images: dict[str, str | None]
 ) -> None:
     out = Path(cfg.out_dir)
+    done = {i for i, v in latest_verdicts(out / "items.jsonl").items() if not failed_calls(metrics, v)}
     items_path = out / "items.jsonl"
-    done = {v.problem_id for v in read_jsonl(items_path, Verdict)} if items_path.exists() else set()
     todo = [p for p in problems if p.id not in done]
     if not todo:
         return
@@ -96,6 +96,16 @@ async def _bench(
     bar.close()
     if client is not None:
         await client.close()
+
+
+def latest_verdicts(items: Path) -> dict[str, Verdict]:
+    """Each problem's last verdict in ``items.jsonl`` (a figure scored again is appended, and wins)."""
+    return {v.problem_id: v for v in read_jsonl(items, Verdict)} if items.exists() else {}
+
+
+def failed_calls(metrics: list[FigureMetric], verdict: Verdict) -> int:
+    """The model calls that failed on this figure, over ``metrics``."""
+    return sum(m.failed_calls(verdict) for m in metrics)
 
 
 def _aggregate(verdicts: list[Verdict]) -> dict[str, Any]:
@@ -221,10 +231,14 @@ def run_bench(cfg: BenchConfig, problems: list[Problem], images: dict[str, str |
     metrics = figure_metrics(cfg.metrics)
     if metrics:
         asyncio.run(_bench(cfg, metrics, problems, images))
-    wanted = {p.id for p in problems}
-    items = out / "items.jsonl"
-    verdicts = [v for v in read_jsonl(items, Verdict) if v.problem_id in wanted] if items.exists() else []
+    latest = latest_verdicts(out / "items.jsonl")
+    verdicts = [latest[p.id] for p in problems if p.id in latest]
     summary = summarize(verdicts, cfg.generator)
+    failing = [v for v in verdicts if failed_calls(metrics, v)]
+    summary["failed_calls"] = {
+        "figures": len(failing),
+        "calls": sum(failed_calls(metrics, v) for v in failing),
+    }
     summary["plots"] = plots(summary, verdicts, out)
     if set(cfg.metrics) & set(IMAGE_METRICS):
         row = image_metrics(problems, images, out, cfg.generator, inception="pixel" in cfg.metrics)

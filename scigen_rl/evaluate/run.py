@@ -120,7 +120,8 @@ async def _judge(
 
 def report(cfg: EvalConfig, rows: list[Sample]) -> dict[str, Any]:
     """Per benchmark: AVG@k (+ bootstrap 95% CI), pass@k, maj@k under the reward judge; the official
-    rule's AVG@k and the two judges' agreement; MathVision by subject and level."""
+    rule's AVG@k and the two judges' agreement; MathVision by subject and level. ``samples`` counts the
+    samples expected, generated and judged: a failed call leaves its sample to the next run."""
     out = Path(cfg.out_dir)
     verdicts = read_by_sample(out / "verdicts.jsonl")
     k = cfg.sampling.k
@@ -157,7 +158,10 @@ def report(cfg: EvalConfig, rows: list[Sample]) -> dict[str, Any]:
         benchmarks[source] = entry
     settings = {"name": cfg.name, "sampling": asdict(cfg.sampling), "judge": cfg.reward,
                 "backend": {k2: v for k2, v in cfg.backend.items() if "key" not in k2}}  # fmt: skip
-    result = {"settings": settings, "benchmarks": benchmarks}
+    wanted = {(r.extra_info["problem_id"], s) for r in rows for s in range(k)}
+    generated = wanted & set(merged_generations(shard_paths(out, cfg.shards)))
+    samples = {"expected": len(wanted), "generated": len(generated), "judged": len(wanted & set(verdicts))}
+    result = {"settings": settings, "benchmarks": benchmarks, "samples": samples}
     write_atomic(out / "report.json", json.dumps(result, indent=2))
     write_atomic(out / "report.md", markdown(result))
     return result
@@ -172,6 +176,10 @@ def markdown(result: dict[str, Any]) -> str:
              f"max {s['sampling']['max_tokens']} tokens. Judge: {judge}.", "",
              f"| benchmark | problems | AVG@{k} | 95% CI | pass@{k} | maj@{k} | official AVG@{k} | agreement |",
              "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    samples = result.get("samples") or {}
+    if samples.get("judged", 0) < samples.get("expected", 0):
+        lines[4:4] = [f"**Incomplete**: {samples['judged']} of {samples['expected']} samples judged "
+                      f"({samples['generated']} generated); run the same command again to finish.", ""]  # fmt: skip
     for name, b in result["benchmarks"].items():
         lines.append(f"| {name} | {b['problems']} | {b[f'avg@{k}']} | {b['ci95'][0]}-{b['ci95'][1]} | {b[f'pass@{k}']} | "
                      f"{b[f'maj@{k}']} | {b[f'official_avg@{k}']} | {b['judge_agreement']}% |")  # fmt: skip
@@ -197,6 +205,8 @@ def compare(reports: list[dict[str, Any]]) -> str:
 
 
 def run_eval(cfg: EvalConfig) -> dict[str, Any]:
+    """Generate, judge and report; ``result["samples"]`` counts the samples expected, generated and
+    judged (a failed call leaves its sample to the next run, never a wrong answer)."""
     rows = load_rows(cfg.eval_files, cfg.limit)
     Path(cfg.out_dir).mkdir(parents=True, exist_ok=True)
     paths = generate(cfg, rows)

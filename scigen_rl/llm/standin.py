@@ -4,7 +4,9 @@ It checks every request's format strictly (path, auth header, body fields, messa
 shapes) and answers 400 with the reason when something is off. The last user text can script its
 behaviour: ``fail429:N`` / ``fail500:N`` fail the first N calls with that text, ``hang:S`` and
 ``sleep:S`` wait S seconds before answering, ``malformed:`` answers 200 with no ``choices``.
-Otherwise it answers ``echo: <text>``, or what a ``reply(body)`` callable returns.
+Otherwise it answers ``echo: <text>``, or what a ``reply(body)`` callable returns. The first request
+of a command (:data:`~scigen_rl.llm.preflight.PROBE_MESSAGES`) is answered ``OK`` and counted in
+``probes`` only, so a test's ``reply`` and its counts of requests see the work alone.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from .preflight import PROBE_MESSAGES
 
 ROLES = {"system", "user", "assistant"}
 
@@ -60,6 +64,25 @@ def _last_user_text(body: dict[str, Any]) -> str:
     return " ".join(p["text"] for p in content if p.get("type") == "text")
 
 
+def _completion(body: dict[str, Any], answer: str, n: int) -> dict[str, Any]:
+    """A chat completion answering ``body`` with ``answer`` (the ``n``-th call of its text)."""
+    text = _last_user_text(body)
+    return {
+        "id": f"chatcmpl-{n}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body["model"],
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}
+        ],
+        "usage": {
+            "prompt_tokens": len(text.split()),
+            "completion_tokens": len(answer.split()),
+            "total_tokens": len(text.split()) + len(answer.split()),
+        },
+    }
+
+
 class StandInError(Exception):
     """Raised by a ``reply`` callable to answer with this HTTP status instead."""
 
@@ -87,6 +110,7 @@ class StandInServer:
         self.arrivals: list[float] = []
         self.requests: list[dict[str, Any]] = []
         self.calls: Counter[str] = Counter()
+        self.probes = 0
         self.in_flight = 0
         self.max_in_flight = 0
         self.lock = threading.Lock()
@@ -152,6 +176,10 @@ class StandInServer:
         problem = check_request(body)
         if problem:
             return send(400, {"error": {"message": problem}})
+        if body["messages"] == PROBE_MESSAGES:
+            with self.lock:
+                self.probes += 1
+            return send(200, _completion(body, "OK", 0))
         text = _last_user_text(body)
         with self.lock:
             if self.first_request_at is None:
@@ -180,23 +208,7 @@ class StandInServer:
         finally:
             if self.slots is not None:
                 self.slots.release()
-        return send(
-            200,
-            {
-                "id": f"chatcmpl-{n}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": body["model"],
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}
-                ],
-                "usage": {
-                    "prompt_tokens": len(text.split()),
-                    "completion_tokens": len(answer.split()),
-                    "total_tokens": len(text.split()) + len(answer.split()),
-                },
-            },
-        )
+        return send(200, _completion(body, answer, n))
 
     def close(self) -> None:
         self.httpd.shutdown()
