@@ -53,6 +53,8 @@ class Command(Generic[T]):
         except OptionsError as e:
             print(f"scigen-rl {self.name}: {e}", file=sys.stderr)
             return BAD_ARGUMENTS
+        except SystemExit as e:  # tyro's own exit after --help (0) or a flag it refused (2), said already
+            return e.code if isinstance(e.code, int) else BAD_ARGUMENTS
         return self.run(options)
 
     def parse(self, argv: Sequence[str]) -> T:

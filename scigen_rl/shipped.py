@@ -126,26 +126,27 @@ def local_or_hub(source: str | Path, expected: str) -> Path | None:
 _BUILDERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet", ".csv": "csv"}
 
 
-def _unreadable_because(path: Path, error: Exception) -> str:
-    """Why ``datasets`` could not read a local file, in the user's terms: an empty file, or the first
-    line of a JSON-lines file that is not a JSON object, else the library's own message."""
+def _json_lines_problem(path: Path) -> str | None:
+    """What is wrong with a local JSON or JSON-lines file of records, in the user's terms (it is
+    empty, or the first line that is not a JSON object), or None."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         return f"unreadable ({e})"
     if not text.strip():
         return "it is empty: no records"
-    if path.suffix.lower() == ".jsonl":
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                return f"line {number} is not JSON ({e.msg} at column {e.colno})"
-            if not isinstance(record, dict):
-                return f"line {number} is a JSON {type(record).__name__}, not an object of fields"
-    return f"unreadable ({type(error).__name__}: {str(error)[:200]})"
+    if path.suffix.lower() == ".json" and text.lstrip()[:1] in "[{":
+        return None  # one JSON document (datasets reads lists and {"data": [...]} too)
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            return f"line {number} is not JSON ({e.msg} at column {e.colno})"
+        if not isinstance(record, dict):
+            return f"line {number} is a JSON {type(record).__name__}, not an object of fields"
+    return None
 
 
 def open_table(source: str, split: str, expected: str) -> Any:
@@ -162,10 +163,13 @@ def open_table(source: str, split: str, expected: str) -> Any:
         builder = _BUILDERS.get(path.suffix.lower())
         if builder is None:
             raise DataFileError(path, expected, "neither a .json, .jsonl, .parquet nor .csv file")
+        problem = _json_lines_problem(path) if path.suffix.lower() in (".jsonl", ".json") else None
+        if problem:  # said in the user's terms, before the library logs a traceback of its own
+            raise DataFileError(path, expected, problem)
         try:
             table = datasets.load_dataset(builder, data_files=str(path), split="train")
         except Exception as e:  # noqa: BLE001 - datasets raises many types for an unreadable file
-            raise DataFileError(path, expected, _unreadable_because(path, e)) from e
+            raise DataFileError(path, expected, f"unreadable ({type(e).__name__}: {str(e)[:200]})") from e
         if len(table) == 0:
             raise DataFileError(path, expected, "it holds no records")
         return table

@@ -109,7 +109,7 @@ def test_a_config_file_sets_options_and_flags_override_it(tmp_path: Path) -> Non
         ("out_dir: [1, 2]\n", "out_dir: [1, 2]"),
         ("- a list\n", "expected a mapping of settings, got list"),
         ("out_dir: x\nsets: mathvision_mini\n", "sets: 'mathvision_mini'"),
-        ("out_dir: [unclosed\n", "while parsing"),
+        ("out_dir: [unclosed\n", "not valid YAML at line 2, column 1: "),
     ],
 )
 def test_a_bad_config_file_is_refused_naming_the_file_and_setting(
