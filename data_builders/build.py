@@ -33,7 +33,8 @@ from scigen_rl.render import Renderer
 from .build_config import BuildConfig
 from .export_run import export_run, png_intact
 from .generators import make_generator
-from .generators.base import Made, Tools
+from .generators.base import Generator, Made, Tools
+from .rerun import extension, selection_for
 
 
 def _png_name(problem_id: str) -> str:
@@ -66,7 +67,7 @@ def _accept(made: Made, problem: Problem, cfg: BuildConfig, png_dir: Path) -> Fi
 
 
 async def _synthesize(
-    problems: list[Problem], cfg: BuildConfig, figures_path: Path, png_dir: Path
+    problems: list[Problem], cfg: BuildConfig, generator: Generator, figures_path: Path, png_dir: Path
 ) -> tuple[Counter[str], int]:
     """Make the figures not made yet; returns the model errors that left problems to a later run and
     how many recorded figures were made again because their PNG was gone or broken."""
@@ -90,7 +91,6 @@ async def _synthesize(
         return model_errors, len(broken)
     from tqdm import tqdm
 
-    generator = make_generator(cfg.generator, cfg)
     client = make_client(cfg.llm) if generator.needs_llm else None
     # Renders block a thread each until a render worker is free; PNG checks and record writes must
     # not queue behind them, so the loop gets enough threads for both.
@@ -160,16 +160,19 @@ def run_build(problems: list[Problem], cfg: BuildConfig) -> dict[str, Any]:
     """Synthesize, filter and export; returns the summary also written to ``summary.json``."""
     run = Path(cfg.run_dir)
     (run / "synthesize" / "png").mkdir(parents=True, exist_ok=True)
+    generator = make_generator(cfg.generator, cfg)
+    problems = selection_for(run, problems, generator.name)  # the same, or more: never another one
+    added = extension(run, problems)
+    if added:
+        print(f"build: extending {run} by {added} problem(s) this selection adds", file=sys.stderr)
     problems_path = run / "problems.jsonl"
-    if problems_path.exists():
-        problems = list(read_jsonl(problems_path, Problem))  # a resumed run keeps its own selection
-    else:
+    if added or not problems_path.exists():
         write_jsonl(problems_path, problems)
     if cfg.llm.cache_dir is None:
         cfg.llm.cache_dir = str(run / "llm-cache")
     figures_path = run / "synthesize" / "figures.jsonl"
     model_errors, rerendered = asyncio.run(
-        _synthesize(problems, cfg, figures_path, run / "synthesize" / "png")
+        _synthesize(problems, cfg, generator, figures_path, run / "synthesize" / "png")
     )
     if cfg.verify is not None:
         if cfg.verify.cache_dir is None:

@@ -82,6 +82,7 @@ def build(options: BuildOptions) -> int:
     from .build import run_build
     from .build_config import BuildConfig
     from .generators import make_generator
+    from .rerun import selection_for
 
     try:
         if options.source == "scigenbench":
@@ -109,6 +110,7 @@ def build(options: BuildOptions) -> int:
         )
         generator = make_generator(cfg.generator, cfg)  # an unknown one is refused before any work
         renderer_module(cfg.render.renderer)
+        selection_for(options.run_dir, problems, generator.name)  # a rerun resumes or extends, or stops
     except (ValueError, OSError, RuntimeError) as e:
         print(f"scigen-rl build: {e}", file=sys.stderr)
         return BAD_ARGUMENTS
@@ -141,7 +143,11 @@ def _selected(problems: list[Any], options: BuildOptions) -> list[Any]:
         known = sorted({p.image_type for p in problems if p.image_type})
         for name in sorted(wanted - set(known)):
             close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
-            hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else f"known: {', '.join(known)}"
+            hint = (
+                f"did you mean {' or '.join(repr(c) for c in close)}?"
+                if close
+                else f"known: {', '.join(known)}"
+            )
             raise ValueError(f"--image-types: no problem of type {name!r} in {options.source}; {hint}")
         problems = [p for p in problems if p.image_type in wanted]
     return problems if options.limit is None else problems[: options.limit]

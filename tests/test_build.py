@@ -297,3 +297,43 @@ def test_a_recorded_figure_whose_png_broke_is_rendered_again(tmp_path: Path, shi
         assert len(lines) == len(figures) + 2  # appended: the newest record of a problem wins
     finally:
         server.close()
+
+
+def test_a_rerun_with_another_selection_extends_the_run_or_stops(tmp_path: Path, shipped_data: Path) -> None:
+    server = StandInServer(reply=model)
+    run = tmp_path / "run"
+    data = shipped_data / "scigenbench"
+    try:
+        assert _finish(_build(server, run, 2, data)) == 0
+        first = (run / "problems.jsonl").read_text().splitlines()
+        larger = _build(server, run, 3, data)
+        out, err = larger.communicate(timeout=300)
+        assert larger.returncode == 0 and f"build: extending {run} by 1 problem(s) this selection adds" in err
+        problems = (run / "problems.jsonl").read_text().splitlines()
+        assert problems[:2] == first and len(problems) == 3
+        assert len((run / "synthesize" / "figures.jsonl").read_text().splitlines()) == 3
+        asked = len(server.requests)
+        for extra, said in (
+            (["--llm.max-tokens", "4096"], None),  # the same selection: resumed, nothing asked
+            (
+                ["--limit", "1"],
+                f"{run} holds a build of another selection: 2 of its 3 problems are not in this one",
+            ),
+            (["--image-types", "Physics - Circuit"], "problems are not in this one"),
+        ):
+            again = _build(server, run, 3, data, *extra)
+            out, err = again.communicate(timeout=300)
+            assert again.returncode == (0 if said is None else 2), err
+            assert said is None or said in plain(err), err
+        assert len(server.requests) == asked and (run / "problems.jsonl").read_text().splitlines() == problems
+        other = subprocess.run(
+            [sys.executable, "-m", "scigen_rl.cli", "build", "--run-dir", str(run), "--limit", "3",
+             "--scigenbench-dir", str(data), "--llm.base-url", server.base_url, "--llm.model", "other-model"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert other.returncode == 2 and (
+            f"{run} holds figures made by imgcoder:stand-in; this build would make them with imgcoder:other-model"
+            in plain(other.stderr)
+        )
+    finally:
+        server.close()
