@@ -126,11 +126,17 @@ def resolved_config(cfg: TrainConfig) -> Any:
         return compose(config_name=recipe.stem, overrides=run_overrides)
 
 
+def hydra_outputs(cfg: TrainConfig) -> list[str]:
+    """Where Hydra keeps its record of each start of the run (``.hydra/`` with the composed config, and
+    its log): in the run's checkpoint folder, one folder per start, never in the working directory."""
+    return [f"hydra.run.dir={checkpoint_dir(cfg)}/hydra/${{now:%Y-%m-%d_%H-%M-%S}}"]
+
+
 def command(cfg: TrainConfig) -> list[str]:
     """verl's entry point for a local run."""
     recipe = Path(cfg.recipe).resolve()
     return [sys.executable, "-m", "launch.verl_main", f"--config-path={recipe.parent}",
-            f"--config-name={recipe.stem}", *overrides(cfg)]  # fmt: skip
+            f"--config-name={recipe.stem}", *overrides(cfg), *hydra_outputs(cfg)]  # fmt: skip
 
 
 def cluster_job(cfg: TrainConfig, with_secrets: bool = True) -> Job:
@@ -144,7 +150,7 @@ def cluster_job(cfg: TrainConfig, with_secrets: bool = True) -> Job:
         config_path = shlex.quote(f"--config-path={recipe.parent}")
     entrypoint = " ".join(
         ["python3", "-m", "launch.verl_main", config_path, shlex.quote(f"--config-name={recipe.stem}"),
-         *(shlex.quote(o) for o in overrides(cfg))]
+         *(shlex.quote(o) for o in [*overrides(cfg), *hydra_outputs(cfg)])]
     )  # fmt: skip
     # The shipped data sets (images) are not read by training: no need to upload them each time.
     return Job(

@@ -432,3 +432,20 @@ def test_the_reward_url_is_never_loopback_for_a_cluster_elsewhere(
     assert any("loopback" in p for p in _preflight(loopback))
     with pytest.raises(ValueError, match="give --reward-host"):
         reward_url(TrainConfig(verifier_urls=["http://v/v1"], ray_address="http://no-such-host.invalid:8265"))
+
+
+def test_hydra_keeps_its_record_in_the_run_not_the_working_directory(tmp_path: Path) -> None:
+    from launch.train_config import checkpoint_dir, experiment_name
+    from launch.verl_overrides import command
+
+    work = tmp_path / "work"
+    work.mkdir()
+    train = str(_manifest(tmp_path).parent / "train.parquet")
+    cfg = TrainConfig(train_files=[train], verifier_urls=["http://v/v1"], run_dir=str(tmp_path / "runs"))
+    # The v1 trainer switched off: verl_main stops right after Hydra has set its run up.
+    done = subprocess.run([*command(cfg), "trainer.use_v1=false"], cwd=work, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert done.returncode != 0 and "launch.verl_main runs verl's v1 trainer" in done.stderr, done.stderr
+    assert list(work.iterdir()) == []  # no outputs/ where the command ran
+    (record,) = (checkpoint_dir(cfg) / "hydra").glob("*/.hydra/config.yaml")
+    assert f"experiment_name: {experiment_name(cfg)}" in record.read_text()

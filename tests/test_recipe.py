@@ -118,15 +118,28 @@ def test_verl_loads_the_reward_function_with_its_kwargs(monkeypatch: pytest.Monk
         ("run_parquet.sh", ["/data/mine.parquet"], "/data/mine.parquet"),
     ],
 )
-def test_a_run_script_per_training_source(script: str, args: list[str], expected: str) -> None:
+def test_a_run_script_per_training_source(
+    script: str, args: list[str], expected: str, tmp_path: Path
+) -> None:
+    """Run as printed: no $PYTHON, and no python3 on PATH either (the checkout's environment is used)."""
     import os
+    import shutil
     import subprocess
     import sys
 
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for tool in ("dirname", "basename"):
+        (tools / tool).symlink_to(shutil.which(tool) or tool)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHON", "VIRTUAL_ENV")}
+    env["PATH"] = str(tools)
     out = subprocess.run(
-        ["bash", str(RECIPE_DIR / script), *args, "--dry-run", "--verifier-urls", "http://v:8001/v1", "trainer.save_freq=7"],
-        capture_output=True, text=True, env={**os.environ, "PYTHON": sys.executable}, timeout=120,
+        [shutil.which("bash") or "bash", str(RECIPE_DIR / script), *args, "--dry-run", "--verifier-urls",
+         "http://v:8001/v1", "trainer.save_freq=7"],
+        capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert f"{Path(sys.executable).parent}/python -m scigen_rl.cli serve-reward" in out.stdout
     assert out.returncode == 0, out.stderr
     assert f"data.train_files=['\"'\"'{os.path.abspath(expected)}'\"'\"']" in out.stdout
     assert "trainer.save_freq=7" in out.stdout and "train_batch_size: 128" in out.stdout

@@ -4,7 +4,8 @@
 # Usage: run_imgcoder_filtered.sh [BUILD_DIR] [scigen-rl train flags...] [KEY=VALUE verl overrides...]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/_python.sh"
 build="${1:-runs/imgcoder}"; shift || true
-exec "${PYTHON:-python3}" -m scigen_rl.cli train --recipe "$here/qwen3vl8b_grpo.yaml" \
+exec "$python" -m scigen_rl.cli train --recipe "$here/qwen3vl8b_grpo.yaml" \
     --train-files "$build/export/filtered/train.parquet" \
     --experiment-name "qwen3vl8b-grpo-imgcoder-filtered-$(basename "$build")" "$@"

@@ -4,5 +4,6 @@
 # Usage: run_parquet.sh TRAIN.parquet [scigen-rl train flags...] [KEY=VALUE verl overrides...]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/_python.sh"
 train="${1:?usage: run_parquet.sh TRAIN.parquet [flags...]}"; shift
-exec "${PYTHON:-python3}" -m scigen_rl.cli train --recipe "$here/qwen3vl8b_grpo.yaml" --train-files "$train" "$@"
+exec "$python" -m scigen_rl.cli train --recipe "$here/qwen3vl8b_grpo.yaml" --train-files "$train" "$@"
