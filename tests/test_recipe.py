@@ -140,6 +140,5 @@ def test_a_run_script_per_training_source(
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert f"{Path(sys.executable).parent}/python -m scigen_rl.cli serve-reward" in out.stdout
-    assert out.returncode == 0, out.stderr
     assert f"data.train_files=['\"'\"'{os.path.abspath(expected)}'\"'\"']" in out.stdout
     assert "trainer.save_freq=7" in out.stdout and "train_batch_size: 128" in out.stdout
