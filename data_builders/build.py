@@ -7,7 +7,7 @@ Run directory::
     DIR/synthesize/figures.jsonl     one Figure per finished problem, appended as each finishes
     DIR/synthesize/png/<id>.png      the figures
     DIR/llm-cache/                   every model response, by request hash
-    DIR/export/                      train/val parquet, scaling subsets, manifest
+    DIR/export/                      train/val parquet, scaling subsets, manifest, dropped.jsonl
     DIR/summary.json
 
 A re-run skips the problems already in ``figures.jsonl``. A problem interrupted half-way is redone

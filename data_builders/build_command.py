@@ -217,7 +217,7 @@ def summary_lines(summary: dict[str, Any], run: Path) -> list[str]:
         for d in dropped[:10]
     ]
     if len(dropped) > 10:
-        lines.append(f"  ... and {len(dropped) - 10} more in {run / 'summary.json'}")
+        lines.append(f"  ... and {len(dropped) - 10} more in {run / 'export' / 'dropped.jsonl'}")
     subsets = ", ".join(f"{s['fraction']:g}: {s['rows']}" for s in summary["export"]["scaling_subsets"])
     lines.append(
         f"parquet: {run / 'export'} (train {summary['export']['train']['rows']}, "

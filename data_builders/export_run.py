@@ -12,7 +12,7 @@ from PIL import Image
 
 from scigen_rl.contact_sheet import SheetItem, contact_sheet
 from scigen_rl.filters import DuplicateIndex, FilterConfig, check_pixels
-from scigen_rl.records import Figure, Problem, Verdict, read_jsonl, write_atomic
+from scigen_rl.records import Figure, Problem, Verdict, read_jsonl, write_atomic, write_jsonl
 from scigen_rl.render.outcome import png_problem
 
 from .export import ExportConfig, export, make_sample
@@ -148,5 +148,8 @@ def export_run(
         summary["contact_sheet"] = {"path": str(sheet), "figures": shown, "of": len(tiles)}
     else:
         (run / "contact_sheet.png").unlink(missing_ok=True)
+    # Every figure the export left out, with its reason: the filter verdicts made here (near-duplicates,
+    # a PNG gone) are on no figure's record, so this file is where each one is named.
+    write_jsonl(run / "export" / "dropped.jsonl", dropped)
     write_atomic(run / "summary.json", json.dumps(summary, indent=2))
     return summary

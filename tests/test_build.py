@@ -106,6 +106,11 @@ def test_build_exports_verl_rows_with_repair_and_filters(tmp_path: Path, shipped
         dropped = {d["id"]: d for d in saved["dropped"]}
         assert len(dropped) == summary["filtered"] and dropped["webinstruct-10985"]["reason"] == "answer_leak"
         assert "dropped webinstruct-10985: answer_leak" in err and f"exported {summary['exported']}" in err
+        listed = [
+            json.loads(line)
+            for line in (tmp_path / "run" / "export" / "dropped.jsonl").read_text().splitlines()
+        ]
+        assert listed == saved["dropped"]  # each filtered figure named with its reason in the run's records
         # The contact sheet: one tile per rendered figure, two per row of four.
         sheet = saved["contact_sheet"]
         assert sheet["figures"] == sheet["of"] == 8 and f"contact sheet: {sheet['path']}" in err
