@@ -123,8 +123,9 @@ async def _synthesize(
     return model_errors, len(broken)
 
 
-async def _verify(run: Path, cfg: LLMConfig) -> None:
-    """Inverse quiz validation of every rendered figure not verified yet (``verify/verdicts.jsonl``)."""
+async def _verify(run: Path, cfg: LLMConfig) -> int:
+    """Inverse quiz validation of every rendered figure not verified yet (``verify/verdicts.jsonl``);
+    returns how many are left unverified by failed model calls (asked again by the next run)."""
     from scigen_rl.bench.inverse import read_image, validate_figure
 
     problems = {p.id: p for p in read_jsonl(run / "problems.jsonl", Problem)}
@@ -133,9 +134,10 @@ async def _verify(run: Path, cfg: LLMConfig) -> None:
     done = {v.problem_id for v in read_jsonl(path, Verdict)} if path.exists() else set()
     todo = [f for f in figures if f.problem_id not in done and f.problem_id in problems]
     if not todo:
-        return
+        return 0
     from tqdm import tqdm
 
+    failed = 0
     client = make_client(cfg)
     bar = tqdm(total=len(figures), initial=len(figures) - len(todo), desc="verify", unit="figure")
     with JsonlWriter(path) as writer:
@@ -146,6 +148,8 @@ async def _verify(run: Path, cfg: LLMConfig) -> None:
                 client, problem, read_image(figure.png_path), figure.generator, figure.png_path
             )
             if verdict.errors:  # a model outage: ask again on the next run rather than record a 0
+                nonlocal failed
+                failed += 1
                 bar.update(1)
                 return
             await asyncio.to_thread(writer.write, verdict)
@@ -154,6 +158,7 @@ async def _verify(run: Path, cfg: LLMConfig) -> None:
         await asyncio.gather(*(one(f) for f in todo))
     bar.close()
     await client.close()
+    return failed
 
 
 def run_build(problems: list[Problem], cfg: BuildConfig) -> dict[str, Any]:
@@ -177,5 +182,7 @@ def run_build(problems: list[Problem], cfg: BuildConfig) -> dict[str, Any]:
     if cfg.verify is not None:
         if cfg.verify.cache_dir is None:
             cfg.verify.cache_dir = str(run / "llm-cache")
-        asyncio.run(_verify(run, cfg.verify))
-    return export_run(run, cfg.filters, cfg.export, model_errors, rerendered)
+        unverified = asyncio.run(_verify(run, cfg.verify))
+    else:
+        unverified = 0
+    return export_run(run, cfg.filters, cfg.export, model_errors, rerendered, unverified)

@@ -117,6 +117,14 @@ def build(options: BuildOptions) -> int:
     if generator.needs_llm and not options.embedded and not (options.llm.base_url and options.llm.model):
         print("scigen-rl build: give --embedded, or --llm.base-url and --llm.model", file=sys.stderr)
         return BAD_ARGUMENTS
+    from scigen_rl.llm.preflight import server_problem
+
+    servers = [(cfg.llm, "the model server")] if generator.needs_llm else []
+    servers += [(cfg.verify, "the verifier (--verifier.*)")] if cfg.verify is not None else []
+    for config, what in servers:
+        if problem := server_problem(config, what):
+            print(f"scigen-rl build: {problem}", file=sys.stderr)
+            return BAD_ARGUMENTS
     save_options(options, options.run_dir, "build")
     summary = run_build(problems, cfg)
     print_summary(summary, options.run_dir)
@@ -126,7 +134,7 @@ def build(options: BuildOptions) -> int:
             file=sys.stderr,
         )
         return 1
-    return 0 if not summary["pending"] else 1
+    return 0 if not (summary["pending"] or summary["unverified"]) else 1
 
 
 def _selected(problems: list[Any], options: BuildOptions) -> list[Any]:
@@ -240,6 +248,11 @@ def summary_lines(summary: dict[str, Any], run: Path) -> list[str]:
         lines.append(
             f"{summary['pending']} problems could not reach the model ({summary['model_errors']}); "
             "run the same command again to finish them"
+        )
+    if summary.get("unverified"):
+        lines.append(
+            f"{summary['unverified']} figures left unverified by failed model calls (not in export/filtered); "
+            "run the same command again to verify them"
         )
     return lines
 

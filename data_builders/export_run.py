@@ -42,6 +42,7 @@ def export_run(
     settings: ExportConfig | None = None,
     model_errors: Counter[str] | None = None,
     rerendered: int = 0,
+    unverified: int = 0,
 ) -> dict[str, Any]:
     """The export stage alone, from a run directory's records (``scigen-rl export``): no model call
     and no render, so the split or the scaling fractions can change after a build. The pixel and
@@ -138,6 +139,7 @@ def export_run(
         "pending": len(problems) - len(figures),
         "model_errors": dict(model_errors or {}),
         "rerendered": rerendered,
+        "unverified": unverified,
         "by_image_type": {k: dict(v) for k, v in sorted(per_type.items())},
         "export": manifest,
     }

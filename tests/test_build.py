@@ -342,3 +342,58 @@ def test_a_rerun_with_another_selection_extends_the_run_or_stops(tmp_path: Path,
         )
     finally:
         server.close()
+
+
+def test_build_refuses_to_start_when_its_model_or_verifier_does_not_answer(
+    tmp_path: Path, shipped_data: Path
+) -> None:
+    server = StandInServer(reply=model)
+    dead = "http://127.0.0.1:9/v1"
+    try:
+        for extra, said in (
+            (["--llm.base-url", dead], f"the model server at {dead} (model stand-in) did not answer a first request"),
+            (["--verify", "--verifier.base-url", dead, "--verifier.max-retries", "0"],
+             f"the verifier (--verifier.*) at {dead} (model Qwen/Qwen3-VL-235B-A22B-Instruct) did not answer"),
+        ):  # fmt: skip
+            refused = _build(server, tmp_path / "run", 1, shipped_data / "scigenbench", *extra)
+            out, err = refused.communicate(timeout=120)
+            assert refused.returncode == 2 and said in plain(err), err
+            assert not (tmp_path / "run").exists()
+    finally:
+        server.close()
+
+
+def test_figures_left_unverified_by_failed_calls_exit_1_and_are_verified_next_run(
+    tmp_path: Path, shipped_data: Path
+) -> None:
+    from scigen_rl.llm.standin import StandInError
+    from scigen_rl.loaders import load_scigenbench
+
+    problems = load_scigenbench(shipped_data / "scigenbench")[:3]
+    answers = {q.question: q.correct_option for p in problems for q in p.quizzes}
+    down = {"on": True}
+
+    def both(body: dict[str, Any]) -> str:
+        content = body["messages"][-1]["content"]
+        if isinstance(content, list):  # a verification request: image + quiz
+            if down["on"]:
+                raise StandInError(503, "overloaded")
+            return answers[content[1]["text"].split("Question: ", 1)[1].splitlines()[0]]
+        return model(body)
+
+    server = StandInServer(reply=both)
+    verify = ["--verify", "--verifier.base-url", server.base_url, "--verifier.model", "vl",
+              "--verifier.api-key-env", "STANDIN_KEY", "--verifier.max-retries", "0"]  # fmt: skip
+    try:
+        first = _build(server, tmp_path / "run", 3, shipped_data / "scigenbench", *verify)
+        out, err = first.communicate(timeout=300)
+        assert first.returncode == 1, err
+        summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+        assert summary["unverified"] == 3 and summary["pending"] == 0
+        assert "3 figures left unverified by failed model calls" in plain(err)
+        down["on"] = False
+        assert _finish(_build(server, tmp_path / "run", 3, shipped_data / "scigenbench", *verify)) == 0
+    finally:
+        server.close()
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["unverified"] == 0 and summary["verification"]["verified"] == 3
