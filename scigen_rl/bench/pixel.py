@@ -65,7 +65,10 @@ class InceptionFeatures:
         self.batch_size = batch_size
 
     def __call__(self, images: Sequence[ImageLike]) -> np.ndarray:
+        from tqdm import tqdm
+
         feats = []
+        bar = tqdm(total=len(images), desc="Inception features", unit="image", leave=False)
         for start in range(0, len(images), self.batch_size):
             batch = [
                 np.asarray(load_rgb(i).resize((299, 299), Image.Resampling.BILINEAR))
@@ -80,6 +83,8 @@ class InceptionFeatures:
                     resample_mode=self.helper.resample_mode,
                 )
             )
+            bar.update(len(batch))
+        bar.close()
         return np.concatenate(feats).astype(np.float64)
 
 
@@ -178,7 +183,9 @@ def pixel_metrics(
 
     ``real_features``: the real side's Inception features when already computed (they are the same
     for every generator)."""
-    values = [psnr_ssim(g, r) for g, r in pairs]
+    from tqdm import tqdm
+
+    values = [psnr_ssim(g, r) for g, r in tqdm(pairs, desc="PSNR/SSIM", unit="pair", leave=False)]
     finite = [p for p, _ in values if math.isfinite(p)]
     gen_spec = np.mean([radial_spectrum(g) for g, _ in pairs], axis=0)
     real_spec = np.mean([radial_spectrum(r) for _, r in pairs], axis=0)
@@ -248,10 +255,17 @@ def reference_rows(
     """The metrics of the real figures against themselves and against degraded copies: the scale
     every generator's numbers should be read on. (KID of a set against itself is slightly negative:
     the unbiased estimator assumes independent samples.)"""
+    from tqdm import tqdm
+
+    stages = tqdm(total=4, desc="bench-reference", unit="stage")
     real_features = features(real) if features is not None else None
+    stages.update(1)
     rows = {"real (identical)": pixel_metrics([(r, r) for r in real], features, real_features)}
+    stages.update(1)
     for kind in ("blur", "jpeg"):
         rows[f"real ({kind})"] = pixel_metrics(
             [(degraded(r, kind), r) for r in real], features, real_features
         )
+        stages.update(1)
+    stages.close()
     return rows
