@@ -30,6 +30,8 @@ from scigen_rl.evaluate.generate import SamplingConfig
 from scigen_rl.llm.config import LLMConfig
 from scigen_rl.llm.preflight import server_problem
 
+from .train_config import wandb_credentials_problem
+
 JOB_OPTIONS_ENV = "SCIGEN_EVAL_OPTIONS"
 """The resolved options of an evaluation submitted as a Ray job (YAML)."""
 
@@ -85,6 +87,9 @@ def evaluate(options: EvalOptions) -> int:
     if options.compare:
         print(compare([json.loads(Path(p).read_text()) for p in options.compare]))
         return 0
+    if options.wandb_project and (problem := wandb_credentials_problem(remote=bool(options.ray_address))):
+        print(f"scigen-rl eval: --wandb-project: {problem}", file=sys.stderr)
+        return BAD_ARGUMENTS
     if options.ray_address:
         return _submit(options)
     if options.vllm_model:

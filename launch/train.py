@@ -16,7 +16,6 @@ import os
 import shlex
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -35,6 +34,7 @@ from .train_config import (
     new_wandb_run_id,
     on_cluster,
     path_problems,
+    wandb_credentials_problem,
     wandb_env,
 )
 from .verl_overrides import batch_overrides, cluster_job, command, resolved_config, train_rows
@@ -108,12 +108,10 @@ def preflight(cfg: TrainConfig, config: Any) -> list[str]:
     for note in notes:
         print(f"{experiment_name(cfg)}: {note}", file=sys.stderr)
     problems += too_long
-    mode = os.environ.get("WANDB_MODE", "online")
-    if "wandb" in list(config.trainer.logger) and mode not in ("offline", "disabled", "dryrun"):
-        netrc = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
-        has_login = netrc.is_file() and "api.wandb.ai" in netrc.read_text(errors="replace")
-        if not os.environ.get("WANDB_API_KEY") and not (has_login and not cfg.ray_address):
-            problems.append("W&B logs online but WANDB_API_KEY is not set: export it, or WANDB_MODE=offline")
+    if "wandb" in list(config.trainer.logger) and (
+        problem := wandb_credentials_problem(remote=bool(cfg.ray_address))
+    ):
+        problems.append(problem)
     return problems
 
 

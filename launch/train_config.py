@@ -148,6 +148,19 @@ def path_problems(cfg: TrainConfig) -> list[str]:
     ]
 
 
+def wandb_credentials_problem(remote: bool = False) -> str | None:
+    """Why logging to W&B online would fail, or None: no ``WANDB_API_KEY`` and no ``wandb login`` in
+    ``~/.netrc`` (a login on this machine does not reach a job that runs on a cluster: ``remote``).
+    ``WANDB_MODE=offline`` (or ``disabled``) needs no credentials."""
+    if os.environ.get("WANDB_MODE", "online") in ("offline", "disabled", "dryrun"):
+        return None
+    netrc = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
+    has_login = netrc.is_file() and "api.wandb.ai" in netrc.read_text(errors="replace")
+    if os.environ.get("WANDB_API_KEY") or (has_login and not remote):
+        return None
+    return "W&B logs online but WANDB_API_KEY is not set: export it, or WANDB_MODE=offline"
+
+
 def wandb_env(cfg: TrainConfig) -> dict[str, str]:
     env = {k: os.environ[k] for k in WANDB_VARS if os.environ.get(k)}
     if cfg.wandb_group:

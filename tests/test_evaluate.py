@@ -339,3 +339,25 @@ def test_failed_generations_exit_1_and_the_next_run_finishes_them(
         "judged": 4 * len(rows),
     }
     assert result["benchmarks"]["mathvision_mini"]["problems"] == len(rows)
+
+
+def test_eval_with_wandb_but_no_credentials_stops_before_any_work(
+    shipped_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scigen_rl.cli import main
+
+    for name in ("WANDB_API_KEY", "WANDB_MODE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    parquet, _ = _slice(shipped_data, tmp_path, n=1)
+    out = tmp_path / "out"
+    args = ["eval", "--eval-files", str(parquet), "--out-dir", str(out), "--llm.base-url", "http://127.0.0.1:9/v1",
+            "--llm.model", "policy", "--llm.max-retries", "0", "--wandb-project", "p"]  # fmt: skip
+    assert main(args) == 2
+    assert capsys.readouterr().err.strip() == (
+        "scigen-rl eval: --wandb-project: W&B logs online but WANDB_API_KEY is not set: export it, or "
+        "WANDB_MODE=offline"
+    )
+    assert not out.exists()
+    monkeypatch.setenv("WANDB_MODE", "offline")  # offline needs no key: on to the next check
+    assert main(args) == 2 and "did not answer a first request" in capsys.readouterr().err
