@@ -22,6 +22,7 @@ from scigen_rl.command_line import (
     BAD_ARGUMENTS,
     Command,
     OptionsError,
+    changed_settings,
     options_from_yaml,
     options_yaml,
     save_options,
@@ -85,7 +86,12 @@ def evaluate(options: EvalOptions) -> int:
     from scigen_rl.evaluate.run import EvalConfig, compare, run_eval
 
     if options.compare:
-        print(compare([json.loads(Path(p).read_text()) for p in options.compare]))
+        try:
+            reports = [json.loads(Path(p).read_text()) for p in options.compare]
+        except (OSError, ValueError) as e:
+            print(f"scigen-rl eval: --compare: {e} (each a report.json of scigen-rl eval)", file=sys.stderr)
+            return BAD_ARGUMENTS
+        print(compare(reports))
         return 0
     if options.wandb_project and (problem := wandb_credentials_problem(remote=bool(options.ray_address))):
         print(f"scigen-rl eval: --wandb-project: {problem}", file=sys.stderr)
@@ -93,7 +99,7 @@ def evaluate(options: EvalOptions) -> int:
     if options.ray_address:
         return _submit(options)
     if options.vllm_model:
-        if not options.dry_run and (problem := _missing_eval_file(options.eval_files)):
+        if not options.dry_run and (problem := _missing_eval_file(options.eval_files) or _other_run(options)):
             print(f"scigen-rl eval: {problem}", file=sys.stderr)
             return BAD_ARGUMENTS
         engine = VllmEngineConfig(options.vllm_model, tensor_parallel_size=options.tensor_parallel_size,
@@ -104,7 +110,7 @@ def evaluate(options: EvalOptions) -> int:
                               "shards": options.shards, "gpus_per_shard": options.tensor_parallel_size}, indent=2))  # fmt: skip
             return 0
     elif options.llm.base_url and options.llm.model:
-        problem = _missing_eval_file(options.eval_files) or server_problem(options.llm)
+        problem = _missing_eval_file(options.eval_files) or _other_run(options) or server_problem(options.llm)
         if problem:
             print(f"scigen-rl eval: {problem}", file=sys.stderr)
             return BAD_ARGUMENTS
@@ -146,6 +152,16 @@ def evaluate(options: EvalOptions) -> int:
               "again to finish them", file=sys.stderr)  # fmt: skip
         return 1
     return 0
+
+
+def _other_run(options: EvalOptions) -> str | None:
+    """Why OUT_DIR's generations cannot be reused: they came from another model or other sampling."""
+    keys = ("llm.model", "vllm_model", "sampling")
+    changed = changed_settings(options, options.out_dir, "eval", keys)
+    if changed and (Path(options.out_dir) / "generations").exists():
+        return (f"{options.out_dir} holds generations of other settings ({'; '.join(changed)}): run with those, "
+                "or use a new --out-dir")  # fmt: skip
+    return None
 
 
 def _missing_eval_file(files: list[str]) -> str | None:

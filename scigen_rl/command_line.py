@@ -196,6 +196,41 @@ def save_options(options: Any, folder: str | Path, command: str) -> Path:
     return path
 
 
+def changed_settings(options: Any, folder: str | Path, command: str, keys: tuple[str, ...]) -> list[str]:
+    """The settings among ``keys`` (dotted: ``llm.model``) that differ from those the last run in
+    ``folder`` resolved to (its ``<command>.config.yaml``), each as ``key: old -> new``; none when the
+    folder holds no such run. A command that reuses what a run left must not mix two settings' results.
+
+    >>> import tempfile, dataclasses
+    >>> @dataclasses.dataclass
+    ... class Opts:
+    ...     model: str = "a"
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = save_options(Opts(), folder, "x")
+    >>> changed_settings(Opts(model="b"), folder, "x", ("model",))
+    ["model: 'a' -> 'b'"]
+    """
+    import yaml
+
+    path = Path(folder) / f"{command}.config.yaml"
+    if not path.is_file():
+        return []
+    try:
+        before = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return []
+    now = yaml.safe_load(options_yaml(options))
+    changed = []
+    for key in keys:
+        old, new = before, now
+        for part in key.split("."):
+            old = old.get(part) if isinstance(old, dict) else None
+            new = new.get(part) if isinstance(new, dict) else None
+        if old != new:
+            changed.append(f"{key}: {old!r} -> {new!r}")
+    return changed
+
+
 def options_yaml(options: Any) -> str:
     """The options as the YAML ``--config`` reads back (tuples as lists)."""
     import yaml

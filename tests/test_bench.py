@@ -421,3 +421,30 @@ def test_failed_quiz_calls_are_counted_exit_1_and_scored_by_the_next_run(
     summary = json.loads((out / "summary.json").read_text())
     assert summary["failed_calls"] == {"figures": 0, "calls": 0} and summary["overall"]["figures"] == 2
     assert summary["overall"]["r_inv"] == 1.0 and summary["overall"]["perfect"] == 1.0
+
+
+def test_a_rerun_with_other_settings_on_the_same_out_dir_stops(
+    shipped_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    problem = next(p for p in load_scigenbench(shipped_data / "scigenbench") if p.id == "seephys-1751")
+    images = tmp_path / "figs"
+    images.mkdir()
+    shutil.copy(problem.extra["reference_image"], images / f"{problem.id}.png")
+    TABLE.clear()
+    TABLE.update({q.question: q.correct_option for q in problem.quizzes})
+    server = StandInServer(api_key=None, reply=vision_reply)
+    out = tmp_path / "out"
+    args = _bench_args(images, out, server.base_url, [problem.id], shipped_data)
+    try:
+        assert main(args) == 0
+        capsys.readouterr()
+        for extra, said in ((["--metrics", "rinv,judge"], "metrics: 'rinv' -> 'rinv,judge'"),
+                            (["--judge.model", "vl-2"], "judge.model: 'vl' -> 'vl-2'")):  # fmt: skip
+            assert main([*args, *extra]) == 2
+            assert plain(capsys.readouterr().err) == (
+                f"scigen-rl bench: {out} holds results of other settings ({said}): run with those, or use a "
+                "new --out-dir"
+            )
+        assert main(args) == 0  # the same settings: resumed
+    finally:
+        server.close()

@@ -361,3 +361,28 @@ def test_eval_with_wandb_but_no_credentials_stops_before_any_work(
     assert not out.exists()
     monkeypatch.setenv("WANDB_MODE", "offline")  # offline needs no key: on to the next check
     assert main(args) == 2 and "did not answer a first request" in capsys.readouterr().err
+
+
+def test_a_rerun_with_another_model_or_sampling_on_the_same_out_dir_stops(
+    shipped_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scigen_rl.cli import main
+
+    parquet, _ = _slice(shipped_data, tmp_path, n=1)
+    server = StandInServer(api_key=None, reply=policy)
+    out = tmp_path / "out"
+    args = ["eval", "--eval-files", str(parquet), "--out-dir", str(out), "--llm.base-url", server.base_url,
+            "--llm.model", "policy"]  # fmt: skip
+    try:
+        assert main(args) == 0
+        capsys.readouterr()
+        for extra, said in ((["--llm.model", "policy-2"], "llm.model: 'policy' -> 'policy-2'"),
+                            (["--k", "8"], "sampling: ")):  # fmt: skip
+            assert main([*args, *extra]) == 2
+            err = plain(capsys.readouterr().err)
+            assert err.startswith(f"scigen-rl eval: {out} holds generations of other settings ({said}") and (
+                err.endswith("run with those, or use a new --out-dir")
+            ), err
+        assert main(args) == 0
+    finally:
+        server.close()

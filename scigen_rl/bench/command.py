@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..command_line import BAD_ARGUMENTS, Command, save_options
+from ..command_line import BAD_ARGUMENTS, Command, changed_settings, save_options
 from ..llm.config import LLMConfig
 from ..records import write_atomic
 from .metrics import figure_metrics, known_metrics
@@ -78,6 +78,11 @@ def bench(options: BenchOptions) -> int:
             f"scigen-rl bench: unknown metrics {unknown} (known: {', '.join(known_metrics())})",
             file=sys.stderr,
         )
+        return BAD_ARGUMENTS
+    changed = changed_settings(options, options.out_dir, "bench", ("judge.model", "metrics", "generator"))
+    if changed and (Path(options.out_dir) / "items.jsonl").exists():
+        print(f"scigen-rl bench: {options.out_dir} holds results of other settings ({'; '.join(changed)}): "
+              "run with those, or use a new --out-dir", file=sys.stderr)  # fmt: skip
         return BAD_ARGUMENTS
     try:
         if options.run_dir:
