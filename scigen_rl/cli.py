@@ -13,9 +13,9 @@ from .command_line import BAD_ARGUMENTS, Command
 
 COMMANDS = {
     "render": ("scigen_rl.render.command:COMMAND", "render matplotlib scripts in the sandbox"),
-    "build": ("data_builders.build_command:BUILD", "text problems -> ImgCoder figures -> verl parquet (resumable)"),
+    "build": ("data_builders.build_command:BUILD", "text problems -> figures (ImgCoder, ...) -> verl parquet (resumable)"),
     "export": ("data_builders.build_command:EXPORT", "re-export a build's run directory (no model, no render)"),
-    "eval-sets": ("data_builders.eval_sets_command:COMMAND", "MathVision and Geometry3K test as verl parquet"),
+    "eval-sets": ("data_builders.eval_sets_command:COMMAND", "evaluation sets (MathVision_mini, Geometry3K test, ...) as verl parquet"),
     "serve-reward": ("reward.serve_command:COMMAND", "the Compass-Verifier reward server (/score, /health, /metrics)"),
     "bench": ("scigen_rl.bench.command:BENCH", "SciGenBench: R_inv and the LMM judge, with a leaderboard"),
     "bench-reference": ("scigen_rl.bench.command:BENCH_REFERENCE", "image metrics of the real SeePhys figures"),
