@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import re
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from PIL import Image
 
 from scigen_rl.filters import answer_leak, check_pixels
 from scigen_rl.llm import LLMConfig, make_client
@@ -49,6 +52,13 @@ def _accept(made: Made, problem: Problem, cfg: BuildConfig, png_dir: Path) -> Fi
         figure.status, figure.failure = "failed", figure.failure or "runtime"
         return figure
     path = write_atomic(png_dir / _png_name(problem.id), made.png)
+    if made.original is not None:  # the API's own image, beside the normalised one the export uses
+        with Image.open(io.BytesIO(made.original)) as image:
+            kind = {"JPEG": "jpg"}.get(str(image.format), str(image.format).lower())
+        kept = png_dir.parent / "original" / f"{Path(_png_name(problem.id)).stem}.{kind}"
+        write_atomic(kept, made.original)
+        digest = hashlib.sha256(made.original).hexdigest()
+        figure.extra = {**figure.extra, "original": str(kept), "original_sha256": digest}
     pixels = check_pixels(made.png, cfg.filters)
     rejected = list(pixels.issues)
     leak = answer_leak(problem.answer, made.texts, problem.question)
@@ -120,6 +130,8 @@ async def _synthesize(
     bar.close()
     if client is not None:
         await client.close()
+    if (close := getattr(generator, "close", None)) is not None:
+        await close()
     return model_errors, len(broken)
 
 

@@ -15,8 +15,9 @@ import tyro
 from scigen_rl.command_line import BAD_ARGUMENTS, Command, save_options
 from scigen_rl.filters import FilterConfig
 from scigen_rl.llm.config import LLMConfig
-from scigen_rl.records import FAILURE_CLASSES
+from scigen_rl.records import FIGURE_FAILURES
 from scigen_rl.render.config import RenderConfig
+from scigen_rl.t2i.config import T2IConfig
 
 from .export import ExportConfig
 
@@ -70,6 +71,8 @@ class BuildOptions:
     )
     """The vision model that answers the quizzes when --verify is given."""
     render: RenderConfig = field(default_factory=RenderConfig)
+    t2i: T2IConfig = field(default_factory=T2IConfig)
+    """Settings of a pixel generator (openai:MODEL, gateway:MODEL@URL): size, quality, seed, concurrency."""
     filters: FilterConfig = field(default_factory=FilterConfig)
     export: Annotated[ExportConfig, tyro.conf.OmitArgPrefixes] = field(default_factory=ExportConfig)
 
@@ -104,6 +107,7 @@ def build(options: BuildOptions) -> int:
             repair_rounds=options.repair_rounds,
             prompt=options.prompt or ("skeleton" if options.embedded else "plan-code"),
             render=options.render,
+            t2i=options.t2i,
             filters=options.filters,
             export=options.export,
             verify=options.verifier if options.verify else None,
@@ -193,7 +197,7 @@ def print_summary(summary: dict[str, Any], run_dir: str) -> None:
     # Failure classes that never occurred would only widen the table past one screen.
     seen = {c for counts in summary["by_image_type"].values() for c, n in counts.items() if n}
     columns = ["attempted", "rendered", "repaired", "filtered"]
-    columns += [c for c in (*FAILURE_CLASSES, "no_code") if c in seen]
+    columns += [c for c in FIGURE_FAILURES if c in seen]
     table.add_column("image type")
     for c in columns:
         table.add_column(c, justify="right")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from scigen_rl.filters import FilterConfig
 from scigen_rl.llm import LLMConfig
 from scigen_rl.render import RenderConfig
+from scigen_rl.t2i.config import T2IConfig
 
 from .export import ExportConfig
 
@@ -32,6 +33,8 @@ class BuildConfig:
     or ``skeleton`` (a script of fixed shape whose slots the model fills under a grammar; for small
     models such as the embedded one, see ``scigen_rl.skeletons``)."""
     render: RenderConfig = field(default_factory=RenderConfig)
+    t2i: T2IConfig = field(default_factory=T2IConfig)
+    """Settings of a pixel generator (``--generator openai:...``, ``gateway:...``)."""
     filters: FilterConfig = field(default_factory=FilterConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     verify: LLMConfig | None = None

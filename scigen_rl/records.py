@@ -33,8 +33,11 @@ FAILURE_CLASSES = ("syntax", "runtime", "timeout", "memory", "no_figure", "blank
 """Why a script produced no figure: the renderer's half of the Figure record's failure classes.
 ``protocol``: what came back from the script's process is not a result the capture could have sent
 (a malformed or forged frame, a figure that is not a valid PNG within the pixel cap)."""
-FIGURE_FAILURES = ("no_code", *FAILURE_CLASSES)
-"""``no_code``: the model's answer held no script; the rest come from the renderer."""
+PIXEL_FAILURES = ("refused", "blocked", "bad_image")
+"""A text-to-image API's answers that are no figure: it refused the prompt (moderation), answered
+without an image (blocked, filtered), or sent bytes that are not an image within the caps."""
+FIGURE_FAILURES = ("no_code", *FAILURE_CLASSES, *PIXEL_FAILURES)
+"""``no_code``: the model's answer held no script; then the renderer's classes and the pixel APIs'."""
 JUDGE_DIMENSIONS = (
     "correctness_fidelity",
     "layout_precision",

@@ -36,8 +36,16 @@ def _config(tmp_path: Path) -> BuildConfig:
     )
 
 
-def test_every_registered_generator_and_renderer_loads(tmp_path: Path) -> None:
-    for spec in GENERATORS:
+ARGUMENTS = {"openai": "gpt-image-1", "gateway": "qwen-image-plus@http://127.0.0.1:9/v1"}
+"""An argument each generator that needs one accepts (the others get none)."""
+
+
+def test_every_registered_generator_and_renderer_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    for name in GENERATORS:
+        spec = f"{name}:{ARGUMENTS[name]}" if name in ARGUMENTS else name
         generator = make_generator(spec, _config(tmp_path))
         assert generator.name and isinstance(generator.needs_llm, bool)
         assert inspect.iscoroutinefunction(generator.make)

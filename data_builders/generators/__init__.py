@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 GENERATORS = {
     "imgcoder": "data_builders.generators.imgcoder:ImgCoder",
+    "openai": "data_builders.generators.pixel:OpenAIGenerator",
+    "gateway": "data_builders.generators.pixel:GatewayGenerator",
 }  # fmt: skip
 """Generator name: ``module:Class`` of its implementation."""
 

@@ -42,6 +42,8 @@ class Made:
     """The image, PNG-encoded, when the figure succeeded."""
     texts: list[str] = field(default_factory=list)
     """Text drawn in the image, when known: the answer-leak filter reads it."""
+    original: bytes | None = None
+    """The image as the generator's API sent it, when ``png`` is a normalised copy: kept beside it."""
 
 
 class Generator(Protocol):
@@ -59,3 +61,5 @@ class Generator(Protocol):
     start without one, and ``Tools.llm`` is set."""
 
     async def make(self, problem: Problem, tools: Tools) -> Made | str: ...
+
+    # A generator that holds connections may also have ``async def close(self)``: the build calls it.

@@ -1,0 +1,169 @@
+"""A stand-in for an OpenAI-compatible Images API on 127.0.0.1, for tests and benchmarks.
+
+It checks each request as the real API would (path, bearer token, JSON content type, the body's
+fields and their types) and answers 400 with the reason otherwise. By default it draws a small PNG
+that depends on the prompt and returns it as ``b64_json`` (OpenAI's GPT image models) or, with
+``as_url``, as a ``url`` it serves for download (gateways). A ``reply(body)`` callable may answer
+instead: bytes (the image), a dict (the whole JSON answer) or a :class:`StandInHTTPError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+FIELDS = {"model": str, "prompt": str, "n": int, "size": str, "quality": str, "seed": int, "background": str,
+          "output_format": str, "moderation": str, "watermark": bool, "prompt_extend": bool}  # fmt: skip
+"""The body fields it accepts, with their types (any other field is a 400, as a strict API answers)."""
+
+
+class StandInHTTPError(Exception):
+    """Raised (or returned) by ``reply`` to answer with this status, error object and headers."""
+
+    def __init__(
+        self, status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None
+    ):
+        super().__init__(message)
+        self.status, self.code, self.headers = status, code, headers or {}
+
+
+def drawn(prompt: str, size: tuple[int, int] = (96, 64)) -> bytes:
+    """A PNG that depends on ``prompt``: what the stand-in draws."""
+    seed = hashlib.sha256(prompt.encode()).digest()
+    image = Image.new("RGB", size, "white")
+    pen = ImageDraw.Draw(image)
+    pen.rectangle(
+        (seed[0] % 30, seed[1] % 20, 60 + seed[2] % 30, 40 + seed[3] % 20), outline="black", width=3
+    )
+    pen.line((0, size[1] - 1, size[0] - 1, seed[4] % size[1]), fill=(seed[5], 40, 40), width=2)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def check_body(body: Any) -> str | None:
+    """None if ``body`` is a well-formed image generation request, else why not."""
+    if not isinstance(body, dict):
+        return "body is not a JSON object"
+    for name in ("model", "prompt"):
+        if not isinstance(body.get(name), str) or not body[name]:
+            return f"{name} must be a non-empty string"
+    for name, value in body.items():
+        kind = FIELDS.get(name)
+        if kind is None:
+            return f"unknown parameter {name!r}"
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            return f"{name} must be of type {kind.__name__}"
+    if body.get("n", 1) != 1:
+        return "n must be 1"
+    return None
+
+
+class StandInImages:
+    def __init__(
+        self,
+        api_key: str | None = "test-key",
+        reply: Callable[[dict[str, Any]], Any] | None = None,
+        as_url: bool = False,
+        delay_s: float = 0.0,
+    ) -> None:
+        self.api_key, self.reply, self.as_url, self.delay_s = api_key, reply, as_url, delay_s
+        self.requests: list[dict[str, Any]] = []
+        self.arrivals: list[float] = []
+        self.downloads = 0
+        self.files: dict[str, bytes] = {}
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def send(
+                self, status: int, data: bytes, kind: str, headers: dict[str, str] | None = None
+            ) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+                name = self.path.removeprefix("/files/")
+                with server.lock:
+                    data = server.files.get(name)
+                    server.downloads += data is not None
+                if data is None:
+                    return self.send(404, b"not found", "text/plain")
+                return self.send(200, data, "image/png")
+
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                server.handle(self)
+
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 256
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.root = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.base_url = f"{self.root}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def handle(self, h: Any) -> None:
+        def error(
+            status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None
+        ) -> None:
+            payload = {"error": {"message": message, "type": "invalid_request_error", "code": code}}
+            h.send(status, json.dumps(payload).encode(), "application/json", headers)
+
+        if h.path != "/v1/images/generations":
+            return error(404, f"unknown path {h.path}")
+        if self.api_key is not None and h.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return error(401, "bad or missing bearer token")
+        if h.headers.get("Content-Type", "").split(";")[0] != "application/json":
+            return error(400, "content type must be application/json")
+        body = json.loads(h.rfile.read(int(h.headers["Content-Length"])))
+        problem = check_body(body)
+        if problem:
+            return error(400, problem)
+        with self.lock:
+            self.requests.append(body)
+            self.arrivals.append(time.monotonic())
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        try:
+            answer = self.reply(body) if self.reply else drawn(body["prompt"])
+            if isinstance(answer, StandInHTTPError):
+                raise answer
+        except StandInHTTPError as e:
+            return error(e.status, str(e), e.code, e.headers)
+        if isinstance(answer, dict):
+            return h.send(200, json.dumps(answer).encode(), "application/json")
+        if self.as_url:
+            name = f"{hashlib.sha256(answer).hexdigest()[:16]}.png"
+            with self.lock:
+                self.files[name] = answer
+            item = {"url": f"{self.root}/files/{name}"}
+        else:
+            item = {"b64_json": base64.b64encode(answer).decode()}
+        payload = {"created": int(time.time()), "data": [item], "usage": {"total_tokens": 100}}
+        return h.send(200, json.dumps(payload).encode(), "application/json")
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
