@@ -192,3 +192,96 @@ def test_a_pixel_build_end_to_end_resumes_without_paying_twice(
             assert exported.mode == "RGB" and original.mode == "RGBA" and exported.size == original.size
     summary = json.loads((run / "summary.json").read_text())
     assert summary["failures"] == {"refused": 1} and summary["rendered"] == 3
+
+
+def test_gemini_request_answer_and_blocks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from scigen_rl.t2i.gemini import GeminiImages
+    from scigen_rl.t2i.standin import StandInGemini
+
+    monkeypatch.setenv("GEMINI_API_KEY", "g-key")
+
+    def gemini(body: dict[str, Any]) -> Any:
+        text = body["contents"][0]["parts"][0]["text"]
+        if text == "unsafe":
+            return {"promptFeedback": {"blockReason": "SAFETY"}}
+        if text == "stopped":
+            return {
+                "candidates": [
+                    {"content": {"parts": [{"text": "I cannot draw that."}]}, "finishReason": "IMAGE_SAFETY"}
+                ]
+            }
+        if text == "none":
+            return {"candidates": []}
+        return drawn(text)
+
+    server = StandInGemini(api_key="g-key", reply=gemini)
+    try:
+        config = T2IConfig(aspect_ratio="4:3", size="1K", seed=3)
+        client = GeminiImages("gemini-3-pro-image-preview", server.base_url, config, str(tmp_path / "c"))
+        ok, unsafe, stopped, none = _generate(client, "a lens", "unsafe", "stopped", "none")
+    finally:
+        server.close()
+    assert server.requests[0] == {
+        "contents": [{"role": "user", "parts": [{"text": "a lens"}]}],
+        "generationConfig": {"responseModalities": ["IMAGE"], "imageConfig": {"aspectRatio": "4:3", "imageSize": "1K"},
+                             "seed": 3},
+    }  # fmt: skip
+    assert server.headers_seen[0]["x-goog-api-key"] == "g-key"
+    assert ok.ok and ok.image == drawn("a lens")  # the thought part before the image is skipped
+    assert (unsafe.failure, unsafe.error) == ("refused", "prompt blocked: SAFETY")
+    assert (stopped.failure, stopped.error) == ("blocked", "no image (finishReason IMAGE_SAFETY)")
+    assert (none.failure, none.error) == ("blocked", "the response held no candidate")
+
+
+def test_bfl_jobs_are_polled_until_ready_then_downloaded(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from scigen_rl.t2i.bfl import BFLImages
+    from scigen_rl.t2i.standin import StandInBFL
+
+    monkeypatch.setenv("BFL_API_KEY", "b-key")
+    server = StandInBFL(
+        api_key="b-key",
+        polls=2,
+        reply=lambda body: "Content Moderated" if body["prompt"] == "x" else drawn(body["prompt"]),
+    )
+    try:
+        config = T2IConfig(size="1024x768", seed=5)
+        client = BFLImages("flux-2-flex", server.base_url, config, str(tmp_path / "c"), poll_s=0.05)
+        ready, moderated = _generate(client, "a prism", "x")
+        slow = BFLImages("flux-2-flex", server.base_url, T2IConfig(timeout_s=0.2), poll_s=0.05)
+        server.polls = 100
+        (late,) = _generate(slow, "never ready")
+    finally:
+        server.close()
+    assert server.requests[0] == {
+        "prompt": "a prism",
+        "output_format": "png",
+        "width": 1024,
+        "height": 768,
+        "seed": 5,
+    }
+    assert server.headers_seen[0]["x-key"] == "b-key" and server.downloads == 1
+    assert ready.ok and ready.image == drawn("a prism")
+    assert (moderated.failure, moderated.error) == ("refused", "Content Moderated")
+    assert late.failure == "timeout" and late.transient
+
+
+def test_a_pixel_generator_refuses_settings_its_api_cannot_take(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BFL_API_KEY", "b-key")
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    run = tmp_path / "run"
+    for args, said in (
+        (
+            ["bfl:flux-2-flex", "--t2i.size", "big"],
+            "--t2i.size: BFL takes WIDTHxHEIGHT (e.g. 1024x768), got 'big'",
+        ),
+        (["gemini:gemini-2.5-flash-image"], "the environment variable GEMINI_API_KEY is not set"),
+        (["gateway:qwen-image-plus"], "--generator gateway:MODEL@URL needs the service's URL"),
+        (["openai:"], "--generator openai:MODEL needs the model's name"),
+    ):
+        assert main(["build", "--run-dir", str(run), "--generator", *args]) == 2
+        assert said in plain(capsys.readouterr().err)
+    assert not run.exists()

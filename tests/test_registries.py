@@ -36,14 +36,16 @@ def _config(tmp_path: Path) -> BuildConfig:
     )
 
 
-ARGUMENTS = {"openai": "gpt-image-1", "gateway": "qwen-image-plus@http://127.0.0.1:9/v1"}
+ARGUMENTS = {"openai": "gpt-image-1", "gateway": "qwen-image-plus@http://127.0.0.1:9/v1",
+             "gemini": "gemini-3-pro-image-preview", "bfl": "flux-2-flex"}  # fmt: skip
 """An argument each generator that needs one accepts (the others get none)."""
 
 
 def test_every_registered_generator_and_renderer_loads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    for variable in ("OPENAI_API_KEY", "GEMINI_API_KEY", "BFL_API_KEY"):
+        monkeypatch.setenv(variable, "k")
     for name in GENERATORS:
         spec = f"{name}:{ARGUMENTS[name]}" if name in ARGUMENTS else name
         generator = make_generator(spec, _config(tmp_path))

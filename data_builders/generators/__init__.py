@@ -18,6 +18,8 @@ GENERATORS = {
     "imgcoder": "data_builders.generators.imgcoder:ImgCoder",
     "openai": "data_builders.generators.pixel:OpenAIGenerator",
     "gateway": "data_builders.generators.pixel:GatewayGenerator",
+    "gemini": "data_builders.generators.pixel:GeminiGenerator",
+    "bfl": "data_builders.generators.pixel:BFLGenerator",
 }  # fmt: skip
 """Generator name: ``module:Class`` of its implementation."""
 

@@ -1,8 +1,8 @@
 """Pixel generators: a text-to-image model draws the figure from the problem, no code in between.
 
 ``--generator openai:MODEL`` (OpenAI Images; ``$OPENAI_BASE_URL`` and ``$OPENAI_API_KEY`` as the openai
-SDK reads them) and ``--generator gateway:MODEL@URL`` (any service speaking the same API). Settings:
-``--t2i.*``. The API's image is kept as it came (``synthesize/original/``) and normalised for training
+SDK reads them), ``gateway:MODEL@URL`` (any service speaking the same API), ``gemini:MODEL`` and
+``bfl:MODEL``. Settings: ``--t2i.*``. The API's image is kept as it came (``synthesize/original/``) and normalised for training
 (RGB on white, shrunk to the policy's image budget) into the PNG the build exports.
 """
 
@@ -16,6 +16,10 @@ from PIL import Image
 
 from scigen_rl.image_budget import capped_image
 from scigen_rl.records import Figure, Problem
+from scigen_rl.t2i.base import ImageClient
+from scigen_rl.t2i.bfl import BFL_URL, BFLImages
+from scigen_rl.t2i.config import T2IConfig
+from scigen_rl.t2i.gemini import GEMINI_URL, GeminiImages
 from scigen_rl.t2i.openai_images import OpenAIImages
 
 from ..build_config import BuildConfig
@@ -50,25 +54,26 @@ def normalised(image: bytes) -> tuple[bytes, str]:
     return out.getvalue(), was
 
 
-class OpenAIGenerator:
-    """``--generator openai:MODEL``."""
+class PixelGenerator:
+    """A text-to-image API behind ``--generator KIND:MODEL[@URL]``; subclasses name the API."""
 
     needs_llm = False
-    kind = "openai"
+    kind = ""
+    default_url: str | None = None
 
     def __init__(self, argument: str, config: BuildConfig) -> None:
         model, _, url = argument.partition("@")
         if not model:
-            raise ValueError(
-                f"--generator {self.kind}:MODEL needs the model's name (e.g. {self.kind}:gpt-image-1)"
-            )
-        base_url = self.base_url(url)
-        cache = str(Path(config.run_dir) / "t2i-cache")
-        self.client = OpenAIImages(model, base_url, config.t2i, cache, seeded=self.kind != "openai")
+            raise ValueError(f"--generator {self.kind}:MODEL needs the model's name")
+        base_url = url or self.default_url
+        if not base_url:
+            raise ValueError(f"--generator {self.kind}:MODEL@URL needs the service's URL")
+        self.client = self.client_for(model, base_url, config.t2i, str(Path(config.run_dir) / "t2i-cache"))
+        self.client.body("a settings check")  # a size the API cannot take is refused before any call
         self.name = f"{self.kind}:{model}"
 
-    def base_url(self, given: str) -> str:
-        return given or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+    def client_for(self, model: str, base_url: str, t2i: T2IConfig, cache: str) -> ImageClient:
+        raise NotImplementedError
 
     async def make(self, problem: Problem, tools: Tools) -> Made | str:
         prompt = PIXEL_PROMPT.format(question=problem.question)
@@ -90,14 +95,43 @@ class OpenAIGenerator:
         await self.client.close()
 
 
-class GatewayGenerator(OpenAIGenerator):
-    """``--generator gateway:MODEL@URL``: the same API at another address (seed sent when given)."""
+class OpenAIGenerator(PixelGenerator):
+    """``--generator openai:MODEL``: OpenAI Images at ``$OPENAI_BASE_URL`` (else OpenAI's own)."""
+
+    kind = "openai"
+
+    def __init__(self, argument: str, config: BuildConfig) -> None:
+        self.default_url = os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"  # read when used
+        super().__init__(argument, config)
+
+    def client_for(self, model: str, base_url: str, t2i: T2IConfig, cache: str) -> ImageClient:
+        return OpenAIImages(model, base_url, t2i, cache, seeded=False)
+
+
+class GatewayGenerator(PixelGenerator):
+    """``--generator gateway:MODEL@URL``: the OpenAI Images API at another address (seed sent when given)."""
 
     kind = "gateway"
 
-    def base_url(self, given: str) -> str:
-        if not given:
-            raise ValueError(
-                "--generator gateway:MODEL@URL needs the gateway's URL (e.g. gateway:qwen-image-plus@https://host/v1)"
-            )
-        return given
+    def client_for(self, model: str, base_url: str, t2i: T2IConfig, cache: str) -> ImageClient:
+        return OpenAIImages(model, base_url, t2i, cache, seeded=True)
+
+
+class GeminiGenerator(PixelGenerator):
+    """``--generator gemini:MODEL[@URL]``: Gemini image models (``$GEMINI_API_KEY``)."""
+
+    kind = "gemini"
+    default_url = GEMINI_URL
+
+    def client_for(self, model: str, base_url: str, t2i: T2IConfig, cache: str) -> ImageClient:
+        return GeminiImages(model, base_url, t2i, cache)
+
+
+class BFLGenerator(PixelGenerator):
+    """``--generator bfl:MODEL[@URL]``: Black Forest Labs FLUX jobs (``$BFL_API_KEY``)."""
+
+    kind = "bfl"
+    default_url = BFL_URL
+
+    def client_for(self, model: str, base_url: str, t2i: T2IConfig, cache: str) -> ImageClient:
+        return BFLImages(model, base_url, t2i, cache)

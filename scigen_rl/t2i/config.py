@@ -12,7 +12,9 @@ class T2IConfig:
 
     size: str | None = None
     """Image size as the API names it (OpenAI ``1024x1024``/``1536x1024``/``auto``, a gateway's own, e.g.
-    ``1328*1328``); None: the API's default."""
+    ``1328*1328``, Gemini ``1K``/``2K``, BFL ``WIDTHxHEIGHT``); None: the API's default."""
+    aspect_ratio: str | None = None
+    """Aspect ratio where the API takes one (Gemini ``imageConfig.aspectRatio``, BFL): e.g. ``1:1``, ``4:3``."""
     quality: str | None = None
     """OpenAI-style quality (``low``/``medium``/``high``/``auto``); None: the API's default."""
     seed: int | None = None

@@ -167,3 +167,158 @@ class StandInImages:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class _JSONServer:
+    """A threaded HTTP server on 127.0.0.1 whose handler hands each request to ``get``/``post``."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.downloads = 0
+        self.requests: list[dict[str, Any]] = []
+        self.headers_seen: list[dict[str, str]] = []
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+                server.reply(self, *server.get(self))
+
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                server.reply(self, *server.post(self))
+
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 256
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.root = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @staticmethod
+    def reply(h: Any, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        data, kind = (
+            (payload, "image/png")
+            if isinstance(payload, bytes)
+            else (json.dumps(payload).encode(), "application/json")
+        )
+        h.send_response(status)
+        h.send_header("Content-Type", kind)
+        h.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            h.send_header(k, v)
+        h.end_headers()
+        h.wfile.write(data)
+
+    def body_of(self, h: Any) -> Any:
+        body = json.loads(h.rfile.read(int(h.headers.get("Content-Length") or 0)) or b"null")
+        with self.lock:
+            self.requests.append(body)
+            self.headers_seen.append({k.lower(): v for k, v in h.headers.items()})
+        return body
+
+    def serve_file(self, image: bytes) -> str:
+        name = f"{hashlib.sha256(image).hexdigest()[:16]}.png"
+        with self.lock:
+            self.files[name] = image
+        return f"{self.root}/files/{name}"
+
+    def get(self, h: Any) -> tuple[int, Any]:
+        name = h.path.removeprefix("/files/")
+        with self.lock:
+            data = self.files.get(name)
+            self.downloads += data is not None
+        return (200, data) if data is not None else (404, {"error": "not found"})
+
+    def post(self, h: Any) -> tuple[int, Any]:
+        return 404, {"error": "not found"}
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class StandInGemini(_JSONServer):
+    """``POST /v1beta/models/{model}:generateContent`` with ``x-goog-api-key``; ``reply(body)`` may
+    return image bytes, a whole JSON answer (a dict) or a StandInHTTPError."""
+
+    def __init__(
+        self, api_key: str = "test-key", reply: Callable[[dict[str, Any]], Any] | None = None
+    ) -> None:
+        super().__init__()
+        self.api_key, self.answer = api_key, reply
+        self.base_url = f"{self.root}/v1beta"
+
+    def post(self, h: Any) -> tuple[int, Any]:
+        if not (h.path.startswith("/v1beta/models/") and h.path.endswith(":generateContent")):
+            return 404, {"error": {"code": 404, "message": f"unknown path {h.path}"}}
+        if h.headers.get("x-goog-api-key") != self.api_key:
+            return 403, {"error": {"code": 403, "message": "API key not valid"}}
+        body = self.body_of(h)
+        parts = (body.get("contents") or [{}])[0].get("parts") if isinstance(body, dict) else None
+        modalities = (
+            (body.get("generationConfig") or {}).get("responseModalities") if isinstance(body, dict) else None
+        )
+        if not (
+            isinstance(parts, list) and parts and isinstance(parts[0].get("text"), str)
+        ) or modalities != ["IMAGE"]:
+            return 400, {
+                "error": {"code": 400, "message": "contents[0].parts[0].text and responseModalities [IMAGE]"}
+            }
+        answer = self.answer(body) if self.answer else drawn(parts[0]["text"])
+        if isinstance(answer, StandInHTTPError):
+            return answer.status, {"error": {"code": answer.status, "message": str(answer)}}
+        if isinstance(answer, dict):
+            return 200, answer
+        image = {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(answer).decode()}}
+        thought = {"text": "Planning the figure.", "thought": True}
+        return 200, {"candidates": [{"content": {"role": "model", "parts": [thought, image]}, "finishReason": "STOP"}],
+                     "modelVersion": h.path.split("/")[3].split(":")[0]}  # fmt: skip
+
+
+class StandInBFL(_JSONServer):
+    """``POST /v1/{model}`` with ``x-key`` answers ``{id, polling_url}``; the polling URL says
+    ``Pending`` ``polls`` times, then ``Ready`` with ``result.sample`` (a URL it serves), or what
+    ``reply(body)`` returns: image bytes, or a final status string such as ``"Content Moderated"``."""
+
+    def __init__(self, api_key: str = "test-key", reply: Callable[[dict[str, Any]], Any] | None = None,
+                 polls: int = 1) -> None:  # fmt: skip
+        super().__init__()
+        self.api_key, self.answer, self.polls = api_key, reply, polls
+        self.base_url = f"{self.root}/v1"
+        self.jobs: dict[str, dict[str, Any]] = {}
+
+    def post(self, h: Any) -> tuple[int, Any]:
+        if h.headers.get("x-key") != self.api_key:
+            return 403, {"detail": "Not authenticated"}
+        body = self.body_of(h)
+        if not isinstance(body, dict) or not isinstance(body.get("prompt"), str):
+            return 422, {"detail": "prompt is required"}
+        job = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12] + str(
+            len(self.requests)
+        )
+        with self.lock:
+            self.jobs[job] = {"body": body, "polled": 0}
+        return 200, {"id": job, "polling_url": f"{self.root}/v1/get_result?id={job}"}
+
+    def get(self, h: Any) -> tuple[int, Any]:
+        if not h.path.startswith("/v1/get_result?id="):
+            return super().get(h)
+        if h.headers.get("x-key") != self.api_key:
+            return 403, {"detail": "Not authenticated"}
+        job = self.jobs.get(h.path.split("=", 1)[1])
+        if job is None:
+            return 404, {"status": "Task not found"}
+        job["polled"] += 1
+        if job["polled"] <= self.polls:
+            return 200, {"status": "Pending"}
+        answer = self.answer(job["body"]) if self.answer else drawn(job["body"]["prompt"])
+        if isinstance(answer, str):
+            return 200, {"status": answer}
+        return 200, {"status": "Ready", "result": {"sample": self.serve_file(answer)}}
