@@ -63,6 +63,7 @@ bench: setup  # each the median of three runs, as the README quotes them
 	$(BIN)/python benchmarks/median.py -- $(BIN)/python benchmarks/build_throughput.py
 	$(BIN)/python benchmarks/median.py -- $(BIN)/python benchmarks/reward_throughput.py
 	$(BIN)/python benchmarks/median.py -- $(BIN)/python benchmarks/embedded_build.py
+	$(BIN)/python benchmarks/median.py -- $(BIN)/python benchmarks/pixel_build_throughput.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

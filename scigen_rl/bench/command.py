@@ -47,7 +47,8 @@ class BenchOptions:
     limit: int | None = None
     """Judge the first N problems only."""
     combine: list[str] | None = None
-    """Merge these bench outputs (OUT_DIR ...) into one leaderboard instead."""
+    """Merge these bench outputs (OUT_DIR ...) into one leaderboard instead; two or more are also set side
+    by side on the problems all were scored on: R_inv per image type (compare.md, compare_by_type.png)."""
 
 
 def bench(options: BenchOptions) -> int:
@@ -65,6 +66,13 @@ def bench(options: BenchOptions) -> int:
         board = leaderboard(summaries)
         write_atomic(Path(options.out_dir) / "leaderboard.md", board)
         print(board)
+        if len(options.combine) > 1:
+            from .compare import compare
+
+            side = compare(list(options.combine), options.out_dir)
+            print((Path(options.out_dir) / "compare.md").read_text())
+            print(f"bench: {side['problems']} problems scored for every generator: {Path(options.out_dir) / 'compare.md'}, "
+                  f"compare_by_type.png", file=sys.stderr)  # fmt: skip
         return 0
     if bool(options.images) == bool(options.run_dir):
         print(
