@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import json
 import os
@@ -17,7 +18,6 @@ from urllib.parse import urlparse
 import httpx
 from PIL import Image
 
-from ..llm.cache import request_key
 from ..records import write_atomic
 from .config import T2IConfig
 
@@ -75,6 +75,12 @@ def image_problem(data: bytes, max_pixels: int) -> str | None:
     ) as e:
         return f"not an image ({type(e).__name__})"
     return None
+
+
+def request_key(request: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of everything that decides the image (never the API key)."""
+    canonical = json.dumps(request, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class ImageCache:
