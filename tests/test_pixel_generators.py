@@ -285,3 +285,83 @@ def test_a_pixel_generator_refuses_settings_its_api_cannot_take(
         assert main(["build", "--run-dir", str(run), "--generator", *args]) == 2
         assert said in plain(capsys.readouterr().err)
     assert not run.exists()
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's byte-to-character table (what CLIP's byte-level BPE vocabulary is written in)."""
+    keep = [*range(ord("!"), ord("~") + 1), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
+    extra = [b for b in range(256) if b not in keep]
+    return {**{b: chr(b) for b in keep}, **{b: chr(256 + i) for i, b in enumerate(extra)}}
+
+
+@pytest.fixture(scope="module")
+def tiny_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised Stable Diffusion pipeline of a few MB, saved as a local folder (no download)."""
+    import torch
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    root = tmp_path_factory.mktemp("tiny-sd")
+    chars = list(_bytes_to_unicode().values())
+    vocab = {
+        c: i for i, c in enumerate([*chars, *(c + "</w>" for c in chars), "<|startoftext|>", "<|endoftext|>"])
+    }
+    (root / "vocab.json").write_text(json.dumps(vocab))
+    (root / "merges.txt").write_text("#version: 0.2\n")
+    tokenizer = CLIPTokenizer(str(root / "vocab.json"), str(root / "merges.txt"), model_max_length=77)
+    torch.manual_seed(0)
+    special = {
+        "bos_token_id": vocab["<|startoftext|>"],
+        "eos_token_id": vocab["<|endoftext|>"],
+        "pad_token_id": vocab["<|endoftext|>"],
+    }
+    text = CLIPTextModel(CLIPTextConfig(vocab_size=len(vocab), hidden_size=32, intermediate_size=37, num_attention_heads=4,
+                                        num_hidden_layers=2, max_position_embeddings=77, **special))  # fmt: skip
+    unet = UNet2DConditionModel(block_out_channels=(32, 64), layers_per_block=1, sample_size=16, cross_attention_dim=32,
+                                down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+                                up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"))  # fmt: skip
+    vae = AutoencoderKL(block_out_channels=(32, 64), down_block_types=("DownEncoderBlock2D",) * 2,
+                        up_block_types=("UpDecoderBlock2D",) * 2, latent_channels=4)  # fmt: skip
+    pipe = StableDiffusionPipeline(unet=unet, vae=vae, text_encoder=text, tokenizer=tokenizer, scheduler=DDIMScheduler(),
+                                   safety_checker=None, feature_extractor=None, requires_safety_checker=False)  # fmt: skip
+    pipe.save_pretrained(root / "pipe")
+    return root / "pipe"
+
+
+def test_a_local_diffusers_pipeline_is_seeded_and_deterministic(tiny_pipeline: Path) -> None:
+    from scigen_rl.t2i.diffusers_local import DiffusersImages
+
+    def image(seed: int, prompt: str = "a block on a ramp") -> Any:
+        config = T2IConfig(size="32x32", seed=seed, extra_body={"num_inference_steps": 2})
+        client = DiffusersImages(str(tiny_pipeline), config, device="cpu")
+        assert client.body(prompt) == {
+            "prompt": prompt,
+            "width": 32,
+            "height": 32,
+            "seed": seed,
+            "num_inference_steps": 2,
+        }
+        (result,) = _generate(client, prompt)
+        return result
+
+    first, again, other = image(3), image(3), image(4)
+    assert first.ok and Image.open(io.BytesIO(first.image)).size == (32, 32)
+    assert again.image == first.image and other.image != first.image  # the seed decides the image
+
+
+def test_a_build_with_a_local_pipeline(
+    tiny_pipeline: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    args = ["build", "--run-dir", str(run), "--generator", f"diffusers:{tiny_pipeline}", "--limit", "2",
+            "--t2i.size", "64x64", "--t2i.seed", "1"]  # fmt: skip
+    main(args)  # 64 px figures are filtered as too small: what matters here is that they were made
+    figures = list(read_jsonl(run / "synthesize" / "figures.jsonl", Figure))
+    assert [f.status for f in figures] == ["ok", "ok"] and figures[
+        0
+    ].generator == f"diffusers:{tiny_pipeline}"
+    with Image.open(figures[0].png_path or "") as png:
+        assert png.size == (64, 64) and png.mode == "RGB"
+    missing = tmp_path / "no-pipeline"
+    assert main(["build", "--run-dir", str(tmp_path / "r2"), "--generator", f"diffusers:{missing}"]) == 2
+    assert f"--generator diffusers:{missing}: no such pipeline folder" in plain(capsys.readouterr().err)

@@ -37,7 +37,7 @@ def _config(tmp_path: Path) -> BuildConfig:
 
 
 ARGUMENTS = {"openai": "gpt-image-1", "gateway": "qwen-image-plus@http://127.0.0.1:9/v1",
-             "gemini": "gemini-3-pro-image-preview", "bfl": "flux-2-flex"}  # fmt: skip
+             "gemini": "gemini-3-pro-image-preview", "bfl": "flux-2-flex", "diffusers": "Qwen/Qwen-Image"}  # fmt: skip
 """An argument each generator that needs one accepts (the others get none)."""
 
 

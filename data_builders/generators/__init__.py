@@ -20,6 +20,7 @@ GENERATORS = {
     "gateway": "data_builders.generators.pixel:GatewayGenerator",
     "gemini": "data_builders.generators.pixel:GeminiGenerator",
     "bfl": "data_builders.generators.pixel:BFLGenerator",
+    "diffusers": "data_builders.generators.pixel:DiffusersGenerator",
 }  # fmt: skip
 """Generator name: ``module:Class`` of its implementation."""
 

@@ -2,7 +2,7 @@
 
 ``--generator openai:MODEL`` (OpenAI Images; ``$OPENAI_BASE_URL`` and ``$OPENAI_API_KEY`` as the openai
 SDK reads them), ``gateway:MODEL@URL`` (any service speaking the same API), ``gemini:MODEL`` and
-``bfl:MODEL``. Settings: ``--t2i.*``. The API's image is kept as it came (``synthesize/original/``) and normalised for training
+``bfl:MODEL`` (hosted APIs), and ``diffusers:MODEL`` (a local pipeline). Settings: ``--t2i.*``. The API's image is kept as it came (``synthesize/original/``) and normalised for training
 (RGB on white, shrunk to the policy's image budget) into the PNG the build exports.
 """
 
@@ -19,6 +19,7 @@ from scigen_rl.records import Figure, Problem
 from scigen_rl.t2i.base import ImageClient
 from scigen_rl.t2i.bfl import BFL_URL, BFLImages
 from scigen_rl.t2i.config import T2IConfig
+from scigen_rl.t2i.diffusers_local import DiffusersImages
 from scigen_rl.t2i.gemini import GEMINI_URL, GeminiImages
 from scigen_rl.t2i.openai_images import OpenAIImages
 
@@ -135,3 +136,13 @@ class BFLGenerator(PixelGenerator):
 
     def client_for(self, model: str, base_url: str, t2i: T2IConfig, cache: str) -> ImageClient:
         return BFLImages(model, base_url, t2i, cache)
+
+
+class DiffusersGenerator(PixelGenerator):
+    """``--generator diffusers:MODEL``: a diffusers pipeline by Hub id or local folder, run here."""
+
+    kind = "diffusers"
+    default_url = "local"
+
+    def client_for(self, model: str, base_url: str, t2i: T2IConfig, cache: str) -> ImageClient:
+        return DiffusersImages(model, t2i, cache)
