@@ -192,6 +192,8 @@ def test_a_pixel_build_end_to_end_resumes_without_paying_twice(
             assert exported.mode == "RGB" and original.mode == "RGBA" and exported.size == original.size
     summary = json.loads((run / "summary.json").read_text())
     assert summary["failures"] == {"refused": 1} and summary["rendered"] == 3
+    written = [f for f in run.rglob("*") if f.is_file()]
+    assert written and not [f for f in written if key.encode() in f.read_bytes()]  # the key is nowhere
 
 
 def test_gemini_request_answer_and_blocks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -365,3 +367,31 @@ def test_a_build_with_a_local_pipeline(
     missing = tmp_path / "no-pipeline"
     assert main(["build", "--run-dir", str(tmp_path / "r2"), "--generator", f"diffusers:{missing}"]) == 2
     assert f"--generator diffusers:{missing}: no such pipeline folder" in plain(capsys.readouterr().err)
+
+
+def test_gemini_rate_limits_are_waited_out_and_slow_answers_time_out(
+    monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    from scigen_rl.t2i.gemini import GeminiImages
+    from scigen_rl.t2i.standin import StandInGemini
+
+    monkeypatch.setenv("GEMINI_API_KEY", "g-key")
+    calls = {"n": 0}
+
+    def limited(body: dict[str, Any]) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            return StandInHTTPError(429, "Resource has been exhausted", None, {"Retry-After": "1"})
+        return drawn("ok")
+
+    server = StandInGemini(api_key="g-key", reply=limited)
+    slow = StandInImages(api_key=key, delay_s=3)
+    try:
+        started = time.monotonic()
+        (result,) = _generate(GeminiImages("m", server.base_url, T2IConfig(max_retries=1)), "p")
+        assert result.ok and calls["n"] == 2 and time.monotonic() - started >= 1.0
+        (late,) = _generate(OpenAIImages("m", slow.base_url, T2IConfig(timeout_s=0.5, max_retries=0)), "p")
+        assert late.failure == "timeout" and late.transient
+    finally:
+        server.close()
+        slow.close()

@@ -229,14 +229,14 @@ class _JSONServer:
             self.files[name] = image
         return f"{self.root}/files/{name}"
 
-    def get(self, h: Any) -> tuple[int, Any]:
+    def get(self, h: Any) -> tuple[Any, ...]:
         name = h.path.removeprefix("/files/")
         with self.lock:
             data = self.files.get(name)
             self.downloads += data is not None
         return (200, data) if data is not None else (404, {"error": "not found"})
 
-    def post(self, h: Any) -> tuple[int, Any]:
+    def post(self, h: Any) -> tuple[Any, ...]:
         return 404, {"error": "not found"}
 
     def close(self) -> None:
@@ -255,7 +255,7 @@ class StandInGemini(_JSONServer):
         self.api_key, self.answer = api_key, reply
         self.base_url = f"{self.root}/v1beta"
 
-    def post(self, h: Any) -> tuple[int, Any]:
+    def post(self, h: Any) -> tuple[Any, ...]:
         if not (h.path.startswith("/v1beta/models/") and h.path.endswith(":generateContent")):
             return 404, {"error": {"code": 404, "message": f"unknown path {h.path}"}}
         if h.headers.get("x-goog-api-key") != self.api_key:
@@ -273,7 +273,7 @@ class StandInGemini(_JSONServer):
             }
         answer = self.answer(body) if self.answer else drawn(parts[0]["text"])
         if isinstance(answer, StandInHTTPError):
-            return answer.status, {"error": {"code": answer.status, "message": str(answer)}}
+            return answer.status, {"error": {"code": answer.status, "message": str(answer)}}, answer.headers
         if isinstance(answer, dict):
             return 200, answer
         image = {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(answer).decode()}}
@@ -294,7 +294,7 @@ class StandInBFL(_JSONServer):
         self.base_url = f"{self.root}/v1"
         self.jobs: dict[str, dict[str, Any]] = {}
 
-    def post(self, h: Any) -> tuple[int, Any]:
+    def post(self, h: Any) -> tuple[Any, ...]:
         if h.headers.get("x-key") != self.api_key:
             return 403, {"detail": "Not authenticated"}
         body = self.body_of(h)
@@ -307,7 +307,7 @@ class StandInBFL(_JSONServer):
             self.jobs[job] = {"body": body, "polled": 0}
         return 200, {"id": job, "polling_url": f"{self.root}/v1/get_result?id={job}"}
 
-    def get(self, h: Any) -> tuple[int, Any]:
+    def get(self, h: Any) -> tuple[Any, ...]:
         if not h.path.startswith("/v1/get_result?id="):
             return super().get(h)
         if h.headers.get("x-key") != self.api_key:
