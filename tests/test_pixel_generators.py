@@ -63,13 +63,20 @@ def test_the_request_is_what_the_images_api_takes_and_the_answer_is_cached(key: 
 def test_a_gateway_answers_with_a_url_downloaded_at_once_and_gets_the_seed(key: str) -> None:
     server = StandInImages(api_key=key, as_url=True)
     try:
-        config = T2IConfig(seed=11, extra_body={"watermark": False, "prompt_extend": False})
-        (result,) = _generate(
-            OpenAIImages("qwen-image-plus", server.base_url, config, seeded=True), "a circuit"
-        )
+        gateway = OpenAIImages("qwen-image-plus", server.base_url, T2IConfig(seed=11), seeded=True)
+        (result,) = _generate(gateway, "a circuit")
         assert result.ok and result.image == drawn("a circuit") and server.downloads == 1
+        # the seed, and watermark and prompt rewriting off by default
         assert server.requests[0] == {"model": "qwen-image-plus", "prompt": "a circuit", "n": 1, "seed": 11,
                                       "watermark": False, "prompt_extend": False}  # fmt: skip
+        plain = T2IConfig(plain_request=True, extra_body={"size": "1328*1328"})
+        _generate(OpenAIImages("qwen-image-plus", server.base_url, plain, seeded=True), "a lens")
+        assert server.requests[1] == {
+            "model": "qwen-image-plus",
+            "prompt": "a lens",
+            "n": 1,
+            "size": "1328*1328",
+        }
     finally:
         server.close()
 
@@ -194,6 +201,23 @@ def test_a_pixel_build_end_to_end_resumes_without_paying_twice(
     assert summary["failures"] == {"refused": 1} and summary["rendered"] == 3
     written = [f for f in run.rglob("*") if f.is_file()]
     assert written and not [f for f in written if key.encode() in f.read_bytes()]  # the key is nowhere
+
+    # bench scores a pixel build's figures as it scores ImgCoder's
+    import re
+
+    from scigen_rl.llm.standin import StandInServer
+
+    correct = {q.question: q.correct_option for p in problems for q in p.quizzes}
+    vision = StandInServer(api_key=None, reply=lambda body: correct[re.search(
+        r"Question: (.*)", body["messages"][0]["content"][1]["text"]).group(1)])  # fmt: skip
+    try:
+        assert main(["bench", "--run-dir", str(run), "--out-dir", str(tmp_path / "bench"), "--metrics", "rinv",
+                     "--judge.base-url", vision.base_url, "--judge.model", "vl"]) == 0  # fmt: skip
+    finally:
+        vision.close()
+    benched = json.loads((tmp_path / "bench" / "summary.json").read_text())
+    assert benched["generator"] == "openai:gpt-image-1" and benched["overall"]["figures"] == 4
+    assert benched["overall"]["missing_or_corrupt"] == 1  # the refused one: no image, scored 0
 
 
 def test_gemini_request_answer_and_blocks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -21,6 +21,9 @@ class T2IConfig:
     """Sent where the API takes one (gateways and local pipelines); None: not sent."""
     extra_body: dict[str, Any] = field(default_factory=dict)
     """Fields merged into every request body (e.g. ``{"watermark": false, "prompt_extend": false}``)."""
+    plain_request: bool = False
+    """Send only the standard fields: without it a gateway also gets ``watermark`` and ``prompt_extend``
+    switched off (hosted Qwen-Image and Seedream default both on; a science figure wants neither)."""
     api_key_env: str | None = None
     """*Name* of the variable holding the key (default per API: ``OPENAI_API_KEY`` for OpenAI and
     gateways); the key itself is never written to a run directory or a log."""

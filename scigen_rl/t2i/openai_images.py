@@ -40,6 +40,8 @@ class OpenAIImages(ImageClient):
             body["quality"] = self.config.quality
         if self.seeded and self.config.seed is not None:
             body["seed"] = self.config.seed
+        if self.seeded and not self.config.plain_request:  # a gateway: no watermark, no prompt rewriting
+            body.update(watermark=False, prompt_extend=False)
         body.update(self.config.extra_body)
         return body
 
