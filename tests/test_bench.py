@@ -368,13 +368,19 @@ def _bench_args(images: Path, out: Path, url: str, ids: list[str], shipped_data:
             "--scigenbench-dir", str(shipped_data / "scigenbench"), "--ids", ",".join(ids)]  # fmt: skip
 
 
-def test_bench_refuses_to_start_when_the_vision_model_does_not_answer(
-    shipped_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _one_real_figure(shipped_data: Path, tmp_path: Path) -> tuple[Problem, Path]:
+    """SeePhys problem 1751 and a folder holding its real figure, named by its id."""
     problem = next(p for p in load_scigenbench(shipped_data / "scigenbench") if p.id == "seephys-1751")
     images = tmp_path / "figs"
     images.mkdir()
     shutil.copy(problem.extra["reference_image"], images / f"{problem.id}.png")
+    return problem, images
+
+
+def test_bench_refuses_to_start_when_the_vision_model_does_not_answer(
+    shipped_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    problem, images = _one_real_figure(shipped_data, tmp_path)
     out = tmp_path / "out"
     dead = "http://127.0.0.1:9/v1"
     assert main(_bench_args(images, out, dead, [problem.id], shipped_data)) == 2
@@ -426,10 +432,7 @@ def test_failed_quiz_calls_are_counted_exit_1_and_scored_by_the_next_run(
 def test_a_rerun_with_other_settings_on_the_same_out_dir_stops(
     shipped_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    problem = next(p for p in load_scigenbench(shipped_data / "scigenbench") if p.id == "seephys-1751")
-    images = tmp_path / "figs"
-    images.mkdir()
-    shutil.copy(problem.extra["reference_image"], images / f"{problem.id}.png")
+    problem, images = _one_real_figure(shipped_data, tmp_path)
     TABLE.clear()
     TABLE.update({q.question: q.correct_option for q in problem.quizzes})
     server = StandInServer(api_key=None, reply=vision_reply)

@@ -216,6 +216,14 @@ def retry_after(reply: httpx.Response) -> float | None:
     return max(0.0, min(seconds, 120.0))
 
 
+def width_height(size: str, api: str) -> tuple[int, int]:
+    """``WIDTHxHEIGHT`` as two numbers; a ValueError naming the flag and what ``api`` takes."""
+    width, _, height = size.partition("x")
+    if not (width.isdigit() and height.isdigit()):
+        raise ValueError(f"--t2i.size: {api} takes WIDTHxHEIGHT (e.g. 1024x768), got {size!r}")
+    return int(width), int(height)
+
+
 def api_key(config: T2IConfig, default_env: str, base_url: str) -> str:
     """The key from ``config.api_key_env`` (or ``default_env``); a ValueError naming the variable."""
     name = config.api_key_env or default_env

@@ -7,7 +7,7 @@ import asyncio
 import time
 from typing import Any
 
-from .base import REFUSED, ImageClient, ImageResult, api_key
+from .base import REFUSED, ImageClient, ImageResult, api_key, width_height
 from .config import T2IConfig
 
 BFL_URL = "https://api.bfl.ai/v1"
@@ -29,12 +29,7 @@ class BFLImages(ImageClient):
     def body(self, prompt: str) -> dict[str, Any]:
         body: dict[str, Any] = {"prompt": prompt, "output_format": "png"}
         if self.config.size:
-            width, _, height = self.config.size.partition("x")
-            if not (width.isdigit() and height.isdigit()):
-                raise ValueError(
-                    f"--t2i.size: BFL takes WIDTHxHEIGHT (e.g. 1024x768), got {self.config.size!r}"
-                )
-            body["width"], body["height"] = int(width), int(height)
+            body["width"], body["height"] = width_height(self.config.size, "BFL")
         if self.config.aspect_ratio:
             body["aspect_ratio"] = self.config.aspect_ratio
         if self.config.seed is not None:

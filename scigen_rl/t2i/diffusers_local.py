@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .base import ImageClient, ImageResult
+from .base import ImageClient, ImageResult, width_height
 from .config import T2IConfig
 
 
@@ -32,12 +32,7 @@ class DiffusersImages(ImageClient):
     def body(self, prompt: str) -> dict[str, Any]:
         body: dict[str, Any] = {"prompt": prompt}
         if self.config.size:
-            width, _, height = self.config.size.partition("x")
-            if not (width.isdigit() and height.isdigit()):
-                raise ValueError(
-                    f"--t2i.size: a diffusers pipeline takes WIDTHxHEIGHT, got {self.config.size!r}"
-                )
-            body["width"], body["height"] = int(width), int(height)
+            body["width"], body["height"] = width_height(self.config.size, "a diffusers pipeline")
         if self.config.seed is not None:
             body["seed"] = self.config.seed
         body.update(self.config.extra_body)

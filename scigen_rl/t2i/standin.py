@@ -68,107 +68,6 @@ def check_body(body: Any) -> str | None:
     return None
 
 
-class StandInImages:
-    def __init__(
-        self,
-        api_key: str | None = "test-key",
-        reply: Callable[[dict[str, Any]], Any] | None = None,
-        as_url: bool = False,
-        delay_s: float = 0.0,
-    ) -> None:
-        self.api_key, self.reply, self.as_url, self.delay_s = api_key, reply, as_url, delay_s
-        self.requests: list[dict[str, Any]] = []
-        self.arrivals: list[float] = []
-        self.downloads = 0
-        self.files: dict[str, bytes] = {}
-        self.lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def send(
-                self, status: int, data: bytes, kind: str, headers: dict[str, str] | None = None
-            ) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-                name = self.path.removeprefix("/files/")
-                with server.lock:
-                    data = server.files.get(name)
-                    server.downloads += data is not None
-                if data is None:
-                    return self.send(404, b"not found", "text/plain")
-                return self.send(200, data, "image/png")
-
-            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
-                server.handle(self)
-
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 256
-
-        self.httpd = Server(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.root = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.base_url = f"{self.root}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def handle(self, h: Any) -> None:
-        def error(
-            status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None
-        ) -> None:
-            payload = {"error": {"message": message, "type": "invalid_request_error", "code": code}}
-            h.send(status, json.dumps(payload).encode(), "application/json", headers)
-
-        if h.path != "/v1/images/generations":
-            return error(404, f"unknown path {h.path}")
-        if self.api_key is not None and h.headers.get("Authorization") != f"Bearer {self.api_key}":
-            return error(401, "bad or missing bearer token")
-        if h.headers.get("Content-Type", "").split(";")[0] != "application/json":
-            return error(400, "content type must be application/json")
-        body = json.loads(h.rfile.read(int(h.headers["Content-Length"])))
-        problem = check_body(body)
-        if problem:
-            return error(400, problem)
-        with self.lock:
-            self.requests.append(body)
-            self.arrivals.append(time.monotonic())
-        if self.delay_s:
-            time.sleep(self.delay_s)
-        try:
-            answer = self.reply(body) if self.reply else drawn(body["prompt"])
-            if isinstance(answer, StandInHTTPError):
-                raise answer
-        except StandInHTTPError as e:
-            return error(e.status, str(e), e.code, e.headers)
-        if isinstance(answer, dict):
-            return h.send(200, json.dumps(answer).encode(), "application/json")
-        if self.as_url:
-            name = f"{hashlib.sha256(answer).hexdigest()[:16]}.png"
-            with self.lock:
-                self.files[name] = answer
-            item = {"url": f"{self.root}/files/{name}"}
-        else:
-            item = {"b64_json": base64.b64encode(answer).decode()}
-        payload = {"created": int(time.time()), "data": [item], "usage": {"total_tokens": 100}}
-        return h.send(200, json.dumps(payload).encode(), "application/json")
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 class _JSONServer:
     """A threaded HTTP server on 127.0.0.1 whose handler hands each request to ``get``/``post``."""
 
@@ -188,10 +87,10 @@ class _JSONServer:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-                server.reply(self, *server.get(self))
+                server.respond(self, *server.get(self))
 
             def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
-                server.reply(self, *server.post(self))
+                server.respond(self, *server.post(self))
 
         class Server(ThreadingHTTPServer):
             request_queue_size = 256
@@ -202,7 +101,7 @@ class _JSONServer:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     @staticmethod
-    def reply(h: Any, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+    def respond(h: Any, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         data, kind = (
             (payload, "image/png")
             if isinstance(payload, bytes)
@@ -322,3 +221,56 @@ class StandInBFL(_JSONServer):
         if isinstance(answer, str):
             return 200, {"status": answer}
         return 200, {"status": "Ready", "result": {"sample": self.serve_file(answer)}}
+
+
+class StandInImages(_JSONServer):
+    """``POST /v1/images/generations`` with a bearer token (OpenAI and the gateways that copy it)."""
+
+    def __init__(
+        self,
+        api_key: str | None = "test-key",
+        reply: Callable[[dict[str, Any]], Any] | None = None,
+        as_url: bool = False,
+        delay_s: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.api_key, self.reply, self.as_url, self.delay_s = api_key, reply, as_url, delay_s
+        self.arrivals: list[float] = []
+        self.base_url = f"{self.root}/v1"
+
+    def post(self, h: Any) -> tuple[Any, ...]:
+        def error(
+            status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None
+        ) -> tuple[Any, ...]:
+            return (
+                status,
+                {"error": {"message": message, "type": "invalid_request_error", "code": code}},
+                headers,
+            )
+
+        if h.path != "/v1/images/generations":
+            return error(404, f"unknown path {h.path}")
+        if self.api_key is not None and h.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return error(401, "bad or missing bearer token")
+        if h.headers.get("Content-Type", "").split(";")[0] != "application/json":
+            return error(400, "content type must be application/json")
+        body = json.loads(h.rfile.read(int(h.headers["Content-Length"])))
+        problem = check_body(body)
+        if problem:
+            return error(400, problem)
+        with self.lock:
+            self.requests.append(body)
+            self.arrivals.append(time.monotonic())
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        answer = self.reply(body) if self.reply else drawn(body["prompt"])
+        if isinstance(answer, StandInHTTPError):
+            return error(answer.status, str(answer), answer.code, answer.headers)
+        if isinstance(answer, dict):
+            return 200, answer
+        item = (
+            {"url": self.serve_file(answer)}
+            if self.as_url
+            else {"b64_json": base64.b64encode(answer).decode()}
+        )
+        return 200, {"created": int(time.time()), "data": [item], "usage": {"total_tokens": 100}}
