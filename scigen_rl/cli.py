@@ -15,6 +15,7 @@ COMMANDS = {
     "render": ("scigen_rl.render.command:COMMAND", "render matplotlib scripts in the sandbox"),
     "build": ("data_builders.build_command:BUILD", "text problems -> figures (ImgCoder, ...) -> verl parquet (resumable)"),
     "export": ("data_builders.build_command:EXPORT", "re-export a build's run directory (no model, no render)"),
+    "import-figures": ("data_builders.import_figures_command:COMMAND", "the paper's released figures as a build's run directory"),
     "eval-sets": ("data_builders.eval_sets_command:COMMAND", "evaluation sets (MathVision_mini, Geometry3K test, ...) as verl parquet"),
     "serve-reward": ("reward.serve_command:COMMAND", "the Compass-Verifier reward server (/score, /health, /metrics)"),
     "bench": ("scigen_rl.bench.command:BENCH", "SciGenBench: R_inv and the LMM judge, with a leaderboard"),

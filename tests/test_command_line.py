@@ -132,7 +132,8 @@ def test_the_resolved_options_read_back_the_same(name: str, tmp_path: Path) -> N
     cmd = command(name)
     required = {"render": ["x.py", "--out-dir", "o"], "build": ["--run-dir", "r"], "export": ["--run-dir", "r"],
                 "eval-sets": ["--out-dir", "o"], "bench": ["--out-dir", "o"],
-                "serve-reward": ["--mode", "rule_only"]}.get(name, [])  # fmt: skip
+                "serve-reward": ["--mode", "rule_only"], "import-figures": ["--generator", "g", "--run-dir", "r"],
+                }.get(name, [])  # fmt: skip
     options = cmd.parse(required)
     path = save_options(options, tmp_path, name)
     assert path == tmp_path / f"{name}.config.yaml"
