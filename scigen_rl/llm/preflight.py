@@ -19,8 +19,8 @@ def server_problem(config: LLMConfig, what: str = "the model server") -> str | N
     """None when the endpoint of ``config`` answers a one-token chat request; else one line saying which
     URL and model did not answer and why (a refused connection, a time-out, an unknown model, a bad key).
 
-    >>> server_problem(LLMConfig(base_url="http://127.0.0.1:9/v1", model="m"))  # doctest: +ELLIPSIS
-    'the model server at http://127.0.0.1:9/v1 (model m) did not answer a first request: ...'
+    >>> print(server_problem(LLMConfig(base_url="http://127.0.0.1:9/v1", model="m")))  # doctest: +ELLIPSIS
+    the model server at http://127.0.0.1:9/v1 (model m) did not answer a first request: connection error: ...
     """
     if config.base_url == EMBEDDED_URL:
         return None
