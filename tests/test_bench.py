@@ -451,3 +451,21 @@ def test_a_rerun_with_other_settings_on_the_same_out_dir_stops(
         assert main(args) == 0  # the same settings: resumed
     finally:
         server.close()
+
+
+def test_image_metrics_count_a_corrupt_figure_instead_of_failing(shipped_data: Path, tmp_path: Path) -> None:
+    from scigen_rl.bench.run import image_metrics
+
+    problems = [p for p in load_scigenbench(shipped_data / "scigenbench") if p.extra.get("reference_image")][
+        :3
+    ]
+    images: dict[str, str | None] = {}
+    for i, p in enumerate(problems):
+        path = tmp_path / f"{p.id}.png"
+        if i < 2:
+            shutil.copy(p.extra["reference_image"], path)
+        else:
+            path.write_bytes(b"\x89PNG\r\n\x1a\n but the rest is not")
+        images[p.id] = str(path)
+    row = image_metrics(problems, images, tmp_path, "g", inception=False)
+    assert row["unreadable"] == 1 and row["ssim"] == 1.0  # the two real copies, compared with themselves

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..llm import LLMConfig, make_client
 from ..records import JUDGE_DIMENSIONS, Figure, JsonlWriter, Problem, Verdict, read_jsonl, write_atomic
-from .inverse import read_image
+from .inverse import image_problem, read_image
 from .metrics import IMAGE_METRICS, FigureInput, FigureMetric, figure_metrics
 
 METRICS = ("rinv", "judge")
@@ -209,19 +209,24 @@ def image_metrics(
     """PSNR/SSIM/FID/KID and spectra of the figures whose problem has a real figure (SeePhys)."""
     from .pixel import InceptionFeatures, pixel_metrics, spectrum_plot
 
-    pairs = [
-        (images[p.id], p.extra["reference_image"])
-        for p in problems
-        if images.get(p.id) and p.extra.get("reference_image") and Path(str(images[p.id])).exists()
-    ]
+    pairs, unreadable = [], 0
+    for p in problems:
+        path = images.get(p.id)
+        if not (path and p.extra.get("reference_image") and Path(path).exists()):
+            continue
+        if image_problem(read_image(path), path) is not None:
+            unreadable += 1  # a corrupt figure has no pixels to compare: counted, not a crash
+            continue
+        pairs.append((path, p.extra["reference_image"]))
     if len(pairs) < 2:
         return {
             "pairs": len(pairs),
+            "unreadable": unreadable,
             "note": "image metrics need at least two figures with a real counterpart",
         }
-    row = pixel_metrics(pairs, InceptionFeatures() if inception else None)  # type: ignore[arg-type]
+    row = pixel_metrics(pairs, InceptionFeatures() if inception else None)
     spectrum_plot({generator: row}, out_dir / "spectrum.png")
-    return row
+    return {**row, "unreadable": unreadable}
 
 
 def run_bench(cfg: BenchConfig, problems: list[Problem], images: dict[str, str | None]) -> dict[str, Any]:
