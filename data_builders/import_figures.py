@@ -23,6 +23,7 @@ from typing import Any
 from PIL import Image
 
 from scigen_rl.filters import FilterConfig, check_pixels
+from scigen_rl.image_budget import rgb_png
 from scigen_rl.records import Figure, JsonlWriter, Problem, write_atomic, write_jsonl
 
 from .export_run import export_run
@@ -71,15 +72,7 @@ def _png(image: Any) -> bytes:
     if isinstance(image, dict):
         image = image.get("bytes") or Path(str(image.get("path"))).read_bytes()
     picture = Image.open(io.BytesIO(image)) if isinstance(image, bytes | bytearray) else image
-    picture.load()
-    if picture.mode != "RGB":
-        rgba = picture.convert("RGBA")
-        flat = Image.new("RGB", rgba.size, "white")
-        flat.paste(rgba, mask=rgba.getchannel("A"))
-        picture = flat
-    out = io.BytesIO()
-    picture.save(out, format="PNG")
-    return out.getvalue()
+    return rgb_png(picture)
 
 
 def import_figures(

@@ -94,3 +94,21 @@ def capped_image(data: bytes, max_pixels: int = MAX_PIXELS, factor: int = TOKEN_
     else:
         resized.save(out, format="PNG", optimize=True)
     return out.getvalue(), original
+
+
+def rgb_png(picture: Image.Image) -> bytes:
+    """``picture`` as an RGB PNG, any transparency laid on white (what a figure looks like on a page).
+
+    >>> clear = Image.new("RGBA", (2, 1), (0, 0, 0, 0))
+    >>> Image.open(io.BytesIO(rgb_png(clear))).getpixel((0, 0))
+    (255, 255, 255)
+    """
+    picture.load()
+    if picture.mode != "RGB":
+        rgba = picture.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, "white")
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        picture = flat
+    out = io.BytesIO()
+    picture.save(out, format="PNG")
+    return out.getvalue()

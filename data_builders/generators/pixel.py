@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from scigen_rl.image_budget import capped_image
+from scigen_rl.image_budget import capped_image, rgb_png
 from scigen_rl.records import Figure, Problem
 from scigen_rl.t2i.base import ImageClient
 from scigen_rl.t2i.bfl import BFL_URL, BFLImages
@@ -43,16 +43,7 @@ def normalised(image: bytes) -> tuple[bytes, str]:
     its original size when it had to shrink (``""`` otherwise)."""
     shrunk, was = capped_image(image)
     with Image.open(io.BytesIO(shrunk)) as picture:
-        picture.load()
-        if picture.mode in ("RGBA", "LA", "P"):
-            rgba = picture.convert("RGBA")
-            flat = Image.new("RGB", rgba.size, "white")
-            flat.paste(rgba, mask=rgba.getchannel("A"))
-        else:
-            flat = picture.convert("RGB")
-    out = io.BytesIO()
-    flat.save(out, format="PNG")
-    return out.getvalue(), was
+        return rgb_png(picture), was
 
 
 class PixelGenerator:
