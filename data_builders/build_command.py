@@ -55,9 +55,14 @@ class BuildOptions:
     )
     """The model that writes the figures (an OpenAI-compatible endpoint); with --embedded only
     --llm.max-tokens applies."""
-    prompt: Literal["plan-code", "skeleton"] | None = None
-    """ImgCoder's prompt: plan-code (a plan, then a free-form script) or skeleton (a fixed script shape
-    filled in under a grammar, for small models); default: skeleton with --embedded, else plan-code."""
+    prompt: Literal["plan-code", "skeleton", "paper"] | None = None
+    """ImgCoder's prompt: plan-code (a plan, then a free-form script), skeleton (a fixed script shape
+    filled in under a grammar, for small models) or paper (the paper's way: the question only, the first
+    code block, saved at 100 dpi with a tight box, no repair); default: skeleton with --embedded, else
+    plan-code."""
+    paper_repo: str | None = None
+    """With --prompt paper: a checkout of SciGenBench/SciGenBench whose own ImgCoder prompt is used
+    (default: the project's prompt of the same form)."""
     concurrency: int = 32
     """Problems in flight at once (model calls and renders overlap across them)."""
     repair_rounds: int = 2
@@ -106,6 +111,7 @@ def build(options: BuildOptions) -> int:
             concurrency=options.concurrency,
             repair_rounds=options.repair_rounds,
             prompt=options.prompt or ("skeleton" if options.embedded else "plan-code"),
+            paper_repo=options.paper_repo,
             render=options.render,
             t2i=options.t2i,
             filters=options.filters,

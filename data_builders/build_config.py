@@ -11,7 +11,7 @@ from scigen_rl.t2i.config import T2IConfig
 
 from .export import ExportConfig
 
-PROMPTS = ("plan-code", "skeleton")
+PROMPTS = ("plan-code", "skeleton", "paper")
 """ImgCoder's prompts: see ``BuildConfig.prompt``."""
 
 
@@ -31,7 +31,10 @@ class BuildConfig:
     prompt: str = "plan-code"
     """ImgCoder's prompt: ``plan-code`` (a four-part plan, then a free-form script; for capable models)
     or ``skeleton`` (a script of fixed shape whose slots the model fills under a grammar; for small
-    models such as the embedded one, see ``scigen_rl.skeletons``)."""
+    models such as the embedded one, see ``scigen_rl.skeletons``) or ``paper`` (the paper's way: the
+    question only, the first code block, no repair: ``scigen_rl.imgcoder_paper``)."""
+    paper_repo: str | None = None
+    """With ``prompt="paper"``: a checkout of SciGenBench/SciGenBench to read the paper's own prompt from."""
     render: RenderConfig = field(default_factory=RenderConfig)
     t2i: T2IConfig = field(default_factory=T2IConfig)
     """Settings of a pixel generator (``--generator openai:...``, ``gateway:...``)."""

@@ -6,7 +6,8 @@ import time
 from collections import Counter, defaultdict
 from typing import Any
 
-from scigen_rl.imgcoder import build_messages, parse_response, repair_messages
+from scigen_rl.imgcoder import ParsedResponse, build_messages, parse_response, repair_messages
+from scigen_rl.imgcoder_paper import first_code_block, paper_messages, paper_prompt, paper_script
 from scigen_rl.records import Figure, Problem
 from scigen_rl.skeletons import skeleton_request
 
@@ -24,9 +25,11 @@ class ImgCoder:
             raise ValueError(
                 f"generator imgcoder takes no argument (got {argument!r}): the model is --llm.model"
             )
-        self.name = f"imgcoder:{config.llm.model}"
         self.prompt = config.prompt
-        self.repair_rounds = config.repair_rounds
+        # The paper's way is another generator: its figures must not mix with the default prompt's.
+        self.name = f"imgcoder{'-paper' if self.prompt == 'paper' else ''}:{config.llm.model}"
+        self.repair_rounds = 0 if self.prompt == "paper" else config.repair_rounds
+        self.paper_prompt = paper_prompt(config.paper_repo) if self.prompt == "paper" else None
 
     async def make(self, problem: Problem, tools: Tools) -> Made | str:
         if tools.llm is None:
@@ -36,6 +39,8 @@ class ImgCoder:
         if prompt == "skeleton":
             skeleton, messages, request = skeleton_request(problem)
             prompt = f"skeleton:{skeleton.name}"
+        elif self.paper_prompt is not None:
+            messages, request = paper_messages(problem, self.paper_prompt), {"temperature": None}
         else:
             messages = build_messages(problem)
         usage: Counter[str] = Counter()
@@ -48,7 +53,7 @@ class ImgCoder:
             usage.update(reply.usage)
             if not reply.ok:
                 return reply.error or "model call failed"
-            parsed = parse_response(reply.text or "")
+            parsed = self._parse(reply.text or "")
             if not parsed.has_code:
                 failed = Figure(problem.id, self.name, "failed", "no_code", plan=parsed.plan,
                                 raw_response=reply.text, error="the answer held no script", repair_rounds=rounds,
@@ -75,3 +80,9 @@ class ImgCoder:
             extra={"prompt": prompt},
         )
         return Made(figure, result.pngs[0] if result.ok else None, result.texts)
+
+    def _parse(self, text: str) -> ParsedResponse:
+        if self.paper_prompt is None:
+            return parse_response(text)
+        plan, code = first_code_block(text)
+        return ParsedResponse(plan=plan.strip() or None, code=paper_script(code) if code else None)

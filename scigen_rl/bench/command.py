@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 from ..command_line import BAD_ARGUMENTS, Command, changed_settings, save_options
 from ..llm.config import LLMConfig
@@ -46,9 +47,40 @@ class BenchOptions:
     """Comma-separated problem ids to judge."""
     limit: int | None = None
     """Judge the first N problems only."""
+    protocol: Literal["strict", "paper", "both"] = "strict"
+    """strict: the project's own scoring (rinv, judge). paper: the paper's evaluation code's
+    (paper_rinv: micro-pooled quizzes plus a VQA item, answers graded by a second call, failures left out;
+    paper_judge: question only, temperature 0.1). both: each metric both ways, side by side."""
+    paper_repo: str | None = None
+    """A checkout of SciGenBench/SciGenBench: the paper protocol reads the paper's own prompts from it
+    (default: the project's prompts of the same form)."""
+    grader_model: str | None = None
+    """The text model that grades the paper protocol's answers (default: the --judge model)."""
+    grader_base_url: str | None = None
+    """Its endpoint (default: --judge.base-url); other settings as --judge's."""
     combine: list[str] | None = None
     """Merge these bench outputs (OUT_DIR ...) into one leaderboard instead; two or more are also set side
     by side on the problems all were scored on: R_inv per image type (compare.md, compare_by_type.png)."""
+
+
+PAPER_COUNTERPARTS = {"rinv": "paper_rinv", "judge": "paper_judge"}
+
+
+def protocol_metrics(metrics: tuple[str, ...], protocol: str) -> tuple[str, ...]:
+    """The metrics a protocol scores: ``paper`` swaps rinv and judge for their paper counterparts,
+    ``both`` adds those beside them.
+
+    >>> protocol_metrics(("rinv", "judge", "pixel"), "paper"), protocol_metrics(("rinv",), "both")
+    (('paper_rinv', 'paper_judge', 'pixel'), ('rinv', 'paper_rinv'))
+    """
+    chosen: list[str] = []
+    for m in metrics:
+        paper = PAPER_COUNTERPARTS.get(m)
+        wanted = (
+            [m] if paper is None or protocol == "strict" else [paper] if protocol == "paper" else [m, paper]
+        )
+        chosen += [w for w in wanted if w not in chosen]
+    return tuple(chosen)
 
 
 def bench(options: BenchOptions) -> int:
@@ -87,7 +119,14 @@ def bench(options: BenchOptions) -> int:
             file=sys.stderr,
         )
         return BAD_ARGUMENTS
-    changed = changed_settings(options, options.out_dir, "bench", ("judge.model", "metrics", "generator"))
+    metrics = protocol_metrics(metrics, options.protocol)
+    keys = ("judge.model", "metrics", "generator", "protocol", "grader_model", "paper_repo")
+    # A folder from before --protocol existed holds strict results.
+    changed = [
+        c
+        for c in changed_settings(options, options.out_dir, "bench", keys)
+        if c != "protocol: None -> 'strict'"
+    ]
     if changed and (Path(options.out_dir) / "items.jsonl").exists():
         print(f"scigen-rl bench: {options.out_dir} holds results of other settings ({'; '.join(changed)}): "
               "run with those, or use a new --out-dir", file=sys.stderr)  # fmt: skip
@@ -111,17 +150,30 @@ def bench(options: BenchOptions) -> int:
             print(f"bench: {len(with_figure)} of {len(problems)} problems have a figure in {options.images}; "
                   "scoring those", file=sys.stderr)  # fmt: skip
             problems = with_figure
+        grader = None
+        if options.grader_model or options.grader_base_url:
+            grader = replace(options.judge, model=options.grader_model or options.judge.model,
+                             base_url=options.grader_base_url or options.judge.base_url)  # fmt: skip
+        if options.paper_repo:
+            from .paper_prompts import paper_prompts
+
+            paper_prompts(options.paper_repo)  # a checkout without the prompts stops here, before any call
         cfg = BenchConfig(
             out_dir=options.out_dir,
             judge=options.judge,
             generator=options.generator or generator,
             metrics=metrics,
+            protocol=options.protocol,
+            grader=grader,
+            paper_repo=options.paper_repo,
         )
     except (ValueError, OSError) as e:
         print(f"scigen-rl bench: {e}", file=sys.stderr)
         return BAD_ARGUMENTS
     if any(m.needs_model for m in figure_metrics(metrics)):
         problem = server_problem(options.judge, "the vision model")
+        if problem is None and cfg.grader is not None and any(m.startswith("paper_") for m in metrics):
+            problem = server_problem(cfg.grader, "the grader model")
         if problem:
             print(f"scigen-rl bench: {problem}", file=sys.stderr)
             return BAD_ARGUMENTS

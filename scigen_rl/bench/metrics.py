@@ -20,10 +20,12 @@ if TYPE_CHECKING:
 FIGURE_METRICS = {
     "rinv": "scigen_rl.bench.inverse:METRIC",
     "judge": "scigen_rl.bench.judge:METRIC",
+    "paper_rinv": "scigen_rl.bench.paper_rinv:METRIC",
+    "paper_judge": "scigen_rl.bench.paper_judge:METRIC",
 }  # fmt: skip
 """Metric name: ``module:attribute`` of its FigureMetric. Chosen metrics score a figure in this order.
-Every registered metric's summary keys and leaderboard columns, in this order, are in every summary and
-leaderboard (None and ``-`` where a run did not score it)."""
+Every registered metric's summary keys are in every summary (None where a run did not score it); a
+leaderboard shows the columns of the metrics one of its runs scored, in this order."""
 
 IMAGE_METRICS = ("pixel", "spectral")
 """Set-level image metrics against the real figures (``scigen_rl.bench.pixel``), not per figure."""
@@ -45,6 +47,10 @@ class FigureInput:
     """Where the image is (None when the generator made none)."""
     client: CachedChat | None
     """The vision model; None only when no chosen metric needs it (``needs_model``)."""
+    grader: CachedChat | None = None
+    """A text model that grades answers (``--grader-model``); None: the vision model grades."""
+    paper_repo: str | None = None
+    """A checkout of the paper's repository to read its prompts from (``--paper-repo``)."""
 
 
 @dataclass(frozen=True)

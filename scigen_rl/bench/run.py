@@ -36,6 +36,12 @@ class BenchConfig:
     """Registered per-figure metrics (``metrics.FIGURE_METRICS``) and image metrics (pixel, spectral)."""
     concurrency: int = 16
     """Figures judged at once (each asks its quizzes at once, within the model client's own bound)."""
+    protocol: str = "strict"
+    """Which protocol chose the metrics (strict, paper, both): recorded in the summary."""
+    grader: LLMConfig | None = None
+    """A text model that grades the paper protocol's answers; None: the vision model grades them."""
+    paper_repo: str | None = None
+    """A checkout of the paper's repository whose prompts the paper protocol uses (None: the project's)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -70,11 +76,14 @@ async def _bench(
         return
     from tqdm import tqdm
 
-    client = None
+    client = grader = None
     if any(m.needs_model for m in metrics):
         if cfg.judge.cache_dir is None:
             cfg.judge.cache_dir = str(out / "llm-cache")
         client = make_client(cfg.judge)
+        if cfg.grader is not None:
+            cfg.grader.cache_dir = cfg.grader.cache_dir or cfg.judge.cache_dir
+            grader = make_client(cfg.grader)
     gate = asyncio.Semaphore(cfg.concurrency)
     bar = tqdm(total=len(problems), initial=len(done), desc=f"bench {cfg.generator}", unit="figure")
     with JsonlWriter(items_path) as writer:
@@ -85,7 +94,9 @@ async def _bench(
                 png = read_image(path)
                 verdict = Verdict(problem.id, cfg.generator)
                 for metric in metrics:
-                    await metric.score(FigureInput(problem, png, path, client), verdict)
+                    await metric.score(
+                        FigureInput(problem, png, path, client, grader, cfg.paper_repo), verdict
+                    )
                 verdict.extra.update(
                     image_type=problem.image_type or "", subject=problem.subject or "", image=path
                 )
@@ -94,8 +105,9 @@ async def _bench(
 
         await asyncio.gather(*(one(p) for p in todo))
     bar.close()
-    if client is not None:
-        await client.close()
+    for used in (client, grader):
+        if used is not None:
+            await used.close()
 
 
 def latest_verdicts(items: Path) -> dict[str, Verdict]:
@@ -135,15 +147,24 @@ def _cell(value: Any, percent: bool = False) -> str:
     return f"{100 * value:.1f}" if percent else (f"{value:.2f}" if isinstance(value, float) else str(value))
 
 
+def _scored(metric: FigureMetric, summary: dict[str, Any]) -> bool:
+    overall = summary["overall"]
+    return any(overall.get(c.key) is not None for c in metric.columns()) or any(
+        overall.get(c.key) for c in metric.totals()
+    )
+
+
 def leaderboard(summaries: list[dict[str, Any]]) -> str:
-    """One Markdown leaderboard from one or several generators' summaries: every registered metric's
-    columns (ranked by R_inv)."""
-    metrics = figure_metrics()
+    """One Markdown leaderboard from one or several generators' summaries: the columns of every
+    registered metric that one of them scored (ranked by R_inv, else the paper protocol's accuracy)."""
+    metrics = [m for m in figure_metrics() if any(_scored(m, s) for s in summaries)] or figure_metrics()
     columns = [c for m in metrics for c in m.columns()]
     overall = columns + [c for m in metrics for c in m.totals()]
     head = ["generator", "figures", *(c.header for c in overall), *IMAGE_COLUMNS.values()]
     lines = ["## Overall", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    ranked = sorted(summaries, key=lambda s: -(s["overall"].get("r_inv") or 0))
+    ranked = sorted(
+        summaries, key=lambda s: -(s["overall"].get("r_inv") or s["overall"].get("paper_acc") or 0)
+    )
     for s in ranked:
         o = s["overall"]
         im = s.get("image_metrics", {})
@@ -174,16 +195,19 @@ def plots(summary: dict[str, Any], verdicts: list[Verdict], out_dir: Path) -> li
     import matplotlib.pyplot as plt
 
     written = []
-    types = {k: v["r_inv"] for k, v in summary["by_image_type"].items() if v["r_inv"] is not None}
-    if types:
+    for key, label, name in (("r_inv", "R_inv", "rinv_by_type.png"),
+                             ("paper_acc", "question accuracy, paper protocol", "paper_acc_by_type.png")):  # fmt: skip
+        types = {k: v[key] for k, v in summary["by_image_type"].items() if v.get(key) is not None}
+        if not types:
+            continue
         fig, ax = plt.subplots(figsize=(7, max(3, 0.28 * len(types))))
         ax.barh(list(types), [100 * v for v in types.values()])
-        ax.set_xlabel("R_inv (%)")
-        ax.set_title(f"R_inv by image type: {summary['generator']}")
+        ax.set_xlabel(f"{label} (%)")
+        ax.set_title(f"{label} by image type: {summary['generator']}")
         fig.tight_layout()
-        fig.savefig(out_dir / "rinv_by_type.png", dpi=110)
+        fig.savefig(out_dir / name, dpi=110)
         plt.close(fig)
-        written.append("rinv_by_type.png")
+        written.append(name)
     judged = [v for v in verdicts if v.judge_scores and v.r_inv is not None]
     if judged:
         fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
@@ -244,6 +268,12 @@ def run_bench(cfg: BenchConfig, problems: list[Problem], images: dict[str, str |
         "figures": len(failing),
         "calls": sum(failed_calls(metrics, v) for v in failing),
     }
+    summary["protocol"] = cfg.protocol
+    if any(m.name.startswith("paper_") for m in metrics):
+        from .paper_prompts import paper_prompts
+
+        summary["paper_prompts"] = paper_prompts(cfg.paper_repo).origin
+        summary["grader"] = cfg.grader.model if cfg.grader else cfg.judge.model
     summary["plots"] = plots(summary, verdicts, out)
     if set(cfg.metrics) & set(IMAGE_METRICS):
         row = image_metrics(problems, images, out, cfg.generator, inception="pixel" in cfg.metrics)

@@ -108,9 +108,14 @@ class CachedChat:
         body.update(overrides)
         return {k: v for k, v in body.items() if v is not None}
 
-    async def chat(self, messages: list[dict[str, Any]], **overrides: Any) -> ChatResult:
+    async def chat(self, messages: list[dict[str, Any]], *, attempt: int = 0, **overrides: Any) -> ChatResult:
+        """One completion (from the cache when this exact request was answered before).
+
+        ``attempt`` > 0 asks the same request again as a new sample: it is sent unchanged but cached
+        apart, so a caller that re-asks after an unusable reply gets the same sequence of replies on a
+        re-run."""
         body = self.payload(messages, **overrides)
-        key = request_key(body)
+        key = request_key({**body, "_attempt": attempt} if attempt else body)
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             self.stats.cache_hits += 1
             return ChatResult(hit["text"], None, hit.get("finish_reason"), hit.get("usage", {}), cached=True)
