@@ -13,6 +13,7 @@ from .command_line import BAD_ARGUMENTS, Command
 
 COMMANDS = {
     "render": ("scigen_rl.render.command:COMMAND", "render matplotlib scripts in the sandbox"),
+    "curate": ("data_builders.curate_command:COMMAND", "text problems -> image type, elements, quizzes, multimodal question (resumable)"),
     "build": ("data_builders.build_command:BUILD", "text problems -> figures (ImgCoder, ...) -> verl parquet (resumable)"),
     "export": ("data_builders.build_command:EXPORT", "re-export a build's run directory (no model, no render)"),
     "import-figures": ("data_builders.import_figures_command:COMMAND", "the paper's released figures as a build's run directory"),

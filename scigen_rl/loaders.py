@@ -42,6 +42,14 @@ MAPPINGS: dict[str, FieldMapping] = {
         quizzes="quizzes",
         multimodal_question="multimodal_question",
     ),
+    # What `scigen-rl curate` writes (RUN_DIR/problems.jsonl): SciGenBench's fields and each row's origin.
+    "curated": FieldMapping(
+        source="source",
+        image_type="image_type",
+        elements="elements",
+        quizzes="quizzes",
+        multimodal_question="multimodal_question",
+    ),
 }
 
 
@@ -136,10 +144,13 @@ def load_problems(
     split: str = "train",
     name: str | None = None,
     limit: int | None = None,
+    rejected: list[RecordError] | None = None,
 ) -> list[Problem]:
     """Problems from a hub dataset name or a local json/jsonl/parquet/csv file.
 
-    Columns the mapping does not use are kept in ``Problem.extra``. Errors name the row.
+    Columns the mapping does not use are kept in ``Problem.extra``. Errors name the row; with a
+    ``rejected`` list, a row that is not a valid problem is added to it (its id, field and row) and the
+    others are still read, instead of the first such row stopping the load.
     """
     if isinstance(mapping, str):
         if mapping not in MAPPINGS:
@@ -171,6 +182,11 @@ def load_problems(
             column = getattr(mapping, fld)
             if column is not None:
                 record[fld] = row.get(column)
-        problems.append(_to_problem(record, f"{source}, row {i}"))
+        try:
+            problems.append(_to_problem(record, f"{source}, row {i}"))
+        except RecordError as e:
+            if rejected is None:
+                raise
+            rejected.append(e)
     _check_unique(problems)
     return problems
