@@ -58,6 +58,10 @@ class BenchOptions:
     """The text model that grades the paper protocol's answers (default: the --judge model)."""
     grader_base_url: str | None = None
     """Its endpoint (default: --judge.base-url); other settings as --judge's."""
+    pixel_conventions: Literal["project", "paper", "both"] = "project"
+    """The image metrics' conventions (--metrics pixel, spectral): project (alpha on white, the generated
+    figure resized to the real one), paper (the paper's t2i_metric.py: plain RGB, the real figure resized,
+    SSIM window 3, FID unclamped; keys paper_*), or both side by side (scigen_rl.bench.pixel)."""
     combine: list[str] | None = None
     """Merge these bench outputs (OUT_DIR ...) into one leaderboard instead; two or more are also set side
     by side on the problems all were scored on: R_inv per image type (compare.md, compare_by_type.png)."""
@@ -166,6 +170,7 @@ def bench(options: BenchOptions) -> int:
             protocol=options.protocol,
             grader=grader,
             paper_repo=options.paper_repo,
+            pixel_conventions=options.pixel_conventions,
         )
     except (ValueError, OSError) as e:
         print(f"scigen-rl bench: {e}", file=sys.stderr)

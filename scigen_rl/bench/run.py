@@ -22,6 +22,8 @@ METRICS = ("rinv", "judge")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 IMAGE_COLUMNS = {"psnr": "PSNR", "ssim": "SSIM", "fid_tf_inception": "FID (TF-Inception)", "kid": "KID", "hf_ratio": "HF ratio"}  # fmt: skip
 """The image metrics' summary keys and leaderboard headers (overall table only)."""
+PAPER_IMAGE_COLUMNS = {"paper_psnr": "PSNR (paper)", "paper_ssim": "SSIM (paper)", "paper_fid": "FID (paper)"}
+"""The same under the paper's conventions (``--pixel-conventions paper|both``), shown when a summary has them."""
 
 
 @dataclass
@@ -42,6 +44,8 @@ class BenchConfig:
     """A text model that grades the paper protocol's answers; None: the vision model grades them."""
     paper_repo: str | None = None
     """A checkout of the paper's repository whose prompts the paper protocol uses (None: the project's)."""
+    pixel_conventions: str = "project"
+    """The image metrics' conventions: project, paper or both (``scigen_rl.bench.pixel``)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -160,7 +164,9 @@ def leaderboard(summaries: list[dict[str, Any]]) -> str:
     metrics = [m for m in figure_metrics() if any(_scored(m, s) for s in summaries)] or figure_metrics()
     columns = [c for m in metrics for c in m.columns()]
     overall = columns + [c for m in metrics for c in m.totals()]
-    head = ["generator", "figures", *(c.header for c in overall), *IMAGE_COLUMNS.values()]
+    shown = [k for k in PAPER_IMAGE_COLUMNS if any(k in s.get("image_metrics", {}) for s in summaries)]
+    image_columns = {**IMAGE_COLUMNS, **{k: PAPER_IMAGE_COLUMNS[k] for k in shown}}
+    head = ["generator", "figures", *(c.header for c in overall), *image_columns.values()]
     lines = ["## Overall", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     ranked = sorted(
         summaries, key=lambda s: -(s["overall"].get("r_inv") or s["overall"].get("paper_acc") or 0)
@@ -169,7 +175,7 @@ def leaderboard(summaries: list[dict[str, Any]]) -> str:
         o = s["overall"]
         im = s.get("image_metrics", {})
         cells = [s["generator"], str(o["figures"]), *(_cell(o.get(c.key), c.percent) for c in overall),
-                 *(_cell(im.get(k)) for k in IMAGE_COLUMNS)]  # fmt: skip
+                 *(_cell(im.get(k)) for k in image_columns)]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     for section, title in (("by_subject", "By subject"), ("by_image_type", "By image type")):
         for s in ranked:
@@ -228,7 +234,12 @@ def plots(summary: dict[str, Any], verdicts: list[Verdict], out_dir: Path) -> li
 
 
 def image_metrics(
-    problems: list[Problem], images: dict[str, str | None], out_dir: Path, generator: str, inception: bool
+    problems: list[Problem],
+    images: dict[str, str | None],
+    out_dir: Path,
+    generator: str,
+    inception: bool,
+    conventions: str = "project",
 ) -> dict[str, Any]:
     """PSNR/SSIM/FID/KID and spectra of the figures whose problem has a real figure (SeePhys)."""
     from .pixel import InceptionFeatures, pixel_metrics, spectrum_plot
@@ -248,7 +259,7 @@ def image_metrics(
             "unreadable": unreadable,
             "note": "image metrics need at least two figures with a real counterpart",
         }
-    row = pixel_metrics(pairs, InceptionFeatures() if inception else None)
+    row = pixel_metrics(pairs, InceptionFeatures() if inception else None, conventions=conventions)
     spectrum_plot({generator: row}, out_dir / "spectrum.png")
     return {**row, "unreadable": unreadable}
 
@@ -276,7 +287,8 @@ def run_bench(cfg: BenchConfig, problems: list[Problem], images: dict[str, str |
         summary["grader"] = cfg.grader.model if cfg.grader else cfg.judge.model
     summary["plots"] = plots(summary, verdicts, out)
     if set(cfg.metrics) & set(IMAGE_METRICS):
-        row = image_metrics(problems, images, out, cfg.generator, inception="pixel" in cfg.metrics)
+        row = image_metrics(problems, images, out, cfg.generator, inception="pixel" in cfg.metrics,
+                            conventions=cfg.pixel_conventions)  # fmt: skip
         summary["image_metrics"] = {k: v for k, v in row.items() if not k.startswith("spectrum")}
     write_atomic(out / "summary.json", json.dumps(summary, indent=2))
     write_atomic(out / "leaderboard.md", leaderboard([summary]))
