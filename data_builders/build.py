@@ -197,4 +197,4 @@ def run_build(problems: list[Problem], cfg: BuildConfig) -> dict[str, Any]:
         unverified = asyncio.run(_verify(run, cfg.verify))
     else:
         unverified = 0
-    return export_run(run, cfg.filters, cfg.export, model_errors, rerendered, unverified)
+    return export_run(run, cfg.filters, cfg.export, model_errors, rerendered, unverified, cfg.decontam)

@@ -19,6 +19,7 @@ from scigen_rl.records import FIGURE_FAILURES
 from scigen_rl.render.config import RenderConfig
 from scigen_rl.t2i.config import T2IConfig
 
+from .decontam import DecontamConfig
 from .export import ExportConfig
 
 VERIFIER_MODEL = "Qwen/Qwen3-VL-235B-A22B-Instruct"
@@ -80,6 +81,9 @@ class BuildOptions:
     """Settings of a pixel generator (openai:MODEL, gateway:MODEL@URL): size, quality, seed, concurrency."""
     filters: FilterConfig = field(default_factory=FilterConfig)
     export: Annotated[ExportConfig, tyro.conf.OmitArgPrefixes] = field(default_factory=ExportConfig)
+    decontam: DecontamConfig = field(default_factory=DecontamConfig)
+    """Rows whose question or figure repeats an item of the evaluation sets are reported
+    (export/decontamination.md) and left out; local copies of the sets: --decontam.sources NAME PATH."""
 
 
 def build(options: BuildOptions) -> int:
@@ -117,6 +121,7 @@ def build(options: BuildOptions) -> int:
             filters=options.filters,
             export=options.export,
             verify=options.verifier if options.verify else None,
+            decontam=options.decontam,
         )
         generator = make_generator(cfg.generator, cfg)  # an unknown one is refused before any work
         renderer_module(cfg.render.renderer)
@@ -179,13 +184,15 @@ class ExportOptions:
     run_dir: str
     """A build's run directory."""
     export: Annotated[ExportConfig, tyro.conf.OmitArgPrefixes] = field(default_factory=ExportConfig)
+    decontam: DecontamConfig = field(default_factory=DecontamConfig)
+    """What the rows are checked against (the evaluation sets); hits are reported and left out."""
 
 
 def export_again(options: ExportOptions) -> int:
     from .export_run import export_run
 
     try:
-        summary = export_run(options.run_dir, None, options.export)
+        summary = export_run(options.run_dir, None, options.export, decontam=options.decontam)
     except (ValueError, OSError) as e:
         print(f"scigen-rl export: {e}", file=sys.stderr)
         return BAD_ARGUMENTS
@@ -242,6 +249,12 @@ def summary_lines(summary: dict[str, Any], run: Path) -> list[str]:
         f"val {summary['export']['val']['rows']}; scaling subsets {subsets})"
     )
     lines.append(f"figures: {run / 'synthesize' / 'png'}")
+    if "decontamination" in summary:
+        d = summary["decontamination"]
+        checked = ", ".join(f"{k} ({n})" for k, n in d["checked"].items()) or "nothing"
+        skipped = "".join(f"; NOT checked: {k} ({why})" for k, why in d["skipped"].items())
+        lines.append(f"decontamination: {d['hits']} hit(s), {d['dropped']} row(s) left out; checked {checked}"
+                     f"{skipped} ({run / 'export' / 'decontamination.md'})")  # fmt: skip
     if "contact_sheet" in summary:
         sheet = summary["contact_sheet"]
         shown = f"{sheet['figures']} figures" + (

@@ -9,6 +9,7 @@ from scigen_rl.llm import LLMConfig
 from scigen_rl.render import RenderConfig
 from scigen_rl.t2i.config import T2IConfig
 
+from .decontam import DecontamConfig
 from .export import ExportConfig
 
 PROMPTS = ("plan-code", "skeleton", "paper")
@@ -42,6 +43,8 @@ class BuildConfig:
     export: ExportConfig = field(default_factory=ExportConfig)
     verify: LLMConfig | None = None
     """The vision model of inverse quiz validation (``--verify``); None skips verification."""
+    decontam: DecontamConfig = field(default_factory=DecontamConfig)
+    """What the export checks its rows against (the evaluation sets), and whether hits are left out."""
 
     def __post_init__(self) -> None:
         if self.prompt not in PROMPTS:

@@ -12,6 +12,8 @@ from typing import Any
 from scigen_rl.command_line import BAD_ARGUMENTS, Command, changed_settings, save_options
 from scigen_rl.llm.config import LLMConfig
 
+from .decontam import DecontamConfig
+
 
 @dataclass
 class CurateOptions:
@@ -51,6 +53,9 @@ class CurateOptions:
     """One more call per problem: is the multimodal question answerable, with the same answer?"""
     max_failed_share: float = 0.5
     """Stop when more than this share of the problems tried (at least 20) ended on a failed model call."""
+    decontam: DecontamConfig = field(default_factory=DecontamConfig)
+    """Kept problems whose question or multimodal question repeats an item of the evaluation sets are
+    reported (decontamination.md) and left out; local copies of the sets: --decontam.sources NAME PATH."""
 
 
 def curate(options: CurateOptions) -> int:
@@ -102,7 +107,10 @@ def curate(options: CurateOptions) -> int:
         for e in rejected
     ]
     summary = summarize(problems, result["records"], result["outcome"], invalid)
-    kept = write_outputs(run, problems, result["records"], {}, invalid)
+    summary["decontamination"], excluded = _decontaminate(run, problems, result["records"], options.decontam)
+    if excluded:
+        summary["dropped"]["contaminated"] = len(excluded)
+    kept = write_outputs(run, problems, result["records"], excluded, invalid)
     summary["written"] = len(kept)
     from .curate_agreement import agreement, write_agreement
 
@@ -117,6 +125,24 @@ def curate(options: CurateOptions) -> int:
     write_atomic(run / "summary.json", json.dumps(summary, indent=2))
     print_summary(summary, run)
     return 1 if summary["pending"] or summary["stopped"] else 0
+
+
+def _decontaminate(
+    run: Path, problems: list[Any], records: dict[str, dict[str, Any]], config: DecontamConfig
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The report of the kept problems against the evaluation sets and those to leave out (id -> entry)."""
+    from scigen_rl.records import Problem
+
+    from .decontam import find_contamination
+
+    kept = [Problem.from_dict(records[p.id]["problem"]) for p in problems
+            if p.id in records and records[p.id]["status"] == "kept"]  # fmt: skip
+    report = find_contamination(kept, config)
+    report.write(run)
+    _, left_out = report.split(kept)
+    summary = {"hits": len(report.hits), "dropped": len(left_out), "checked": report.eval_items,
+               "skipped": report.skipped}  # fmt: skip
+    return summary, {p.id: {"id": p.id, "reason": "contaminated", "detail": why} for p, why in left_out}
 
 
 def print_summary(summary: dict[str, Any], run: Path) -> None:
@@ -139,6 +165,10 @@ def print_summary(summary: dict[str, Any], run: Path) -> None:
     if summary["checks_found"]:
         found = ", ".join(f"{k} {n}" for k, n in summary["checks_found"].items())
         console.print(f"the checks found in first replies: {found}; {summary['repairs']} repair call(s)")
+    d = summary["decontamination"]
+    console.print(f"decontamination: {d['hits']} hit(s), {d['dropped']} left out; checked "
+                  + ", ".join(f"{k} ({n})" for k, n in d["checked"].items())
+                  + "".join(f"; NOT checked {k}: {why}" for k, why in d["skipped"].items()))  # fmt: skip
     if summary.get("agreement"):
         a = summary["agreement"]
         console.print(f"agreement with the source's annotations: type {a['type_accuracy']}, subject "

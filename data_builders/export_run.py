@@ -15,6 +15,7 @@ from scigen_rl.filters import DuplicateIndex, FilterConfig, check_pixels
 from scigen_rl.records import Figure, Problem, Verdict, read_jsonl, write_atomic, write_jsonl
 from scigen_rl.render.outcome import png_problem
 
+from .decontam import DecontamConfig, find_contamination
 from .export import ExportConfig, export, make_sample
 
 
@@ -36,6 +37,21 @@ def _last_line(error: str | None, limit: int = 160) -> str:
     return lines[-1][:limit] if lines else ""
 
 
+def _decontaminate(
+    run: Path, problems: list[Problem], samples: list[Any], hashes: dict[str, int], config: DecontamConfig
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The report of the rows about to be exported (questions, and figures by perceptual hash) and the
+    problems to leave out (id -> why)."""
+    exported = {s.extra_info["problem_id"] for s in samples}
+    chosen = [p for p in problems if p.id in exported]
+    report = find_contamination(chosen, config, images={i: h for i, h in hashes.items() if i in exported})
+    report.write(run / "export")
+    _, left_out = report.split(chosen)
+    summary = {"hits": len(report.hits), "dropped": len(left_out), "checked": report.eval_items,
+               "skipped": report.skipped}  # fmt: skip
+    return summary, {p.id: reason for p, reason in left_out}
+
+
 def export_run(
     run_dir: str | Path,
     filters: FilterConfig | None = None,
@@ -43,12 +59,15 @@ def export_run(
     model_errors: Counter[str] | None = None,
     rerendered: int = 0,
     unverified: int = 0,
+    decontam: DecontamConfig | None = None,
 ) -> dict[str, Any]:
     """The export stage alone, from a run directory's records (``scigen-rl export``): no model call
     and no render, so the split or the scaling fractions can change after a build. The pixel and
     leakage verdicts are those recorded at build time; near-duplicates are decided here. When the
     build was verified (``verify/verdicts.jsonl``), every row carries its R_inv and the figures with
-    R_inv >= ``settings.verify_threshold`` are also exported to ``export/filtered/``."""
+    R_inv >= ``settings.verify_threshold`` are also exported to ``export/filtered/``. Problems whose
+    question or figure repeats an evaluation item (``decontam``, on by default) are reported in
+    ``export/decontamination.*`` and, unless ``decontam.drop`` is off, left out."""
     filters = filters or FilterConfig()
     settings = settings or ExportConfig()
     val_fraction, scaling_fractions, seed = settings.val_fraction, settings.scaling_fractions, settings.seed
@@ -68,6 +87,7 @@ def export_run(
     failures: Counter[str] = Counter()
     dropped: list[dict[str, str]] = []
     tiles: list[SheetItem] = []
+    hashes: dict[str, int] = {}
     for problem in problems:  # problem order, not completion order: the same output every time
         figure = figures.get(problem.id)
         if figure is None:
@@ -99,6 +119,7 @@ def export_run(
         twin = duplicates.check_and_add(problem.id, phash)
         if twin is not None:
             rejected.append(f"near_duplicate:{twin}")
+        hashes[problem.id] = int(phash, 16)
         tiles.append(SheetItem(str(png_path), problem.id, ", ".join(rejected) or "exported"))
         if rejected:
             counts["filtered"] += 1
@@ -112,6 +133,14 @@ def export_run(
                 problem, png_path.read_bytes(), figure.generator, order[problem.id], verdicts.get(problem.id)
             )
         )
+    decontamination, contaminated = _decontaminate(
+        run, problems, samples, hashes, decontam or DecontamConfig()
+    )
+    for problem_id, reason in contaminated.items():
+        image_type = next(p.image_type for p in problems if p.id == problem_id)
+        per_type[image_type or "(none)"]["filtered"] += 1
+        dropped.append({"id": problem_id, "reason": "contaminated", "detail": reason})
+    samples = [s for s in samples if s.extra_info["problem_id"] not in contaminated]
     manifest = export(samples, run / "export", val_fraction, scaling_fractions, seed)
     verification: dict[str, Any] = {}
     if verdicts_path.exists():
@@ -142,6 +171,7 @@ def export_run(
         "unverified": unverified,
         "by_image_type": {k: dict(v) for k, v in sorted(per_type.items())},
         "export": manifest,
+        "decontamination": decontamination,
     }
     if verification:
         summary["verification"] = verification

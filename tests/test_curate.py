@@ -317,3 +317,34 @@ def test_the_shuffle_is_fixed_per_problem_and_keeps_the_answer() -> None:
     for i in range(30):
         s = shuffled(quiz, f"p{i}", 0)
         assert s.options[s.correct_option] == "3" and s == shuffled(quiz, f"p{i}", 0)
+
+
+def test_a_kept_problem_that_repeats_an_evaluation_question_is_left_out(
+    shipped_data: Path, tmp_path: Path
+) -> None:
+    rows = [
+        json.loads(line) for line in (shipped_data / "mathvision" / "testmini.jsonl").read_text().splitlines()
+    ]
+    copied = (
+        next(r for r in rows if len(r["question"].split()) > 20)["question"].replace("<image1>", "").strip()
+    )
+    clean = _problems(shipped_data, 1)[0]
+    source = tmp_path / "problems.jsonl"
+    source.write_text(json.dumps({"id": "copied", "question": copied, "answer": "4"}) + "\n"
+                      + json.dumps({"id": clean.id, "question": clean.question, "answer": clean.answer}) + "\n")  # fmt: skip
+    server = StandInServer(api_key=None, reply=Curator({}, {copied: "Math - Plane Geometric",
+                                                            clean.question: str(clean.image_type)}))  # fmt: skip
+    run = tmp_path / "run"
+    try:
+        args = ["curate", "--run-dir", str(run), "--source", str(source), "--llm.base-url", server.base_url,
+                "--llm.model", "curator"]  # fmt: skip
+        assert main(args) == 0
+    finally:
+        server.close()
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["kept"] == 2 and summary["written"] == 1 and summary["dropped"] == {"contaminated": 1}
+    assert summary["decontamination"]["checked"] == {"mathvision_mini": 304}
+    assert [p.id for p in load_problems(str(run / "problems.jsonl"), "curated")] == [clean.id]
+    dropped = [json.loads(line) for line in (run / "dropped.jsonl").read_text().splitlines()]
+    assert dropped[0]["id"] == "copied" and dropped[0]["reason"] == "contaminated"
+    assert "exact" in (run / "decontamination.md").read_text()
