@@ -348,3 +348,39 @@ def test_a_kept_problem_that_repeats_an_evaluation_question_is_left_out(
     dropped = [json.loads(line) for line in (run / "dropped.jsonl").read_text().splitlines()]
     assert dropped[0]["id"] == "copied" and dropped[0]["reason"] == "contaminated"
     assert "exact" in (run / "decontamination.md").read_text()
+
+
+def test_build_takes_the_curated_problems_unchanged(shipped_data: Path, tmp_path: Path) -> None:
+    from .test_build import _build, _finish
+    from .test_build import model as coder
+
+    problems = _problems(shipped_data, 2)
+    server = StandInServer(api_key=None, reply=Curator({}, {p.question: str(p.image_type) for p in problems}))
+    run = tmp_path / "curated"
+    try:
+        assert main(_args(run, server.base_url, problems, shipped_data)) == 0
+    finally:
+        server.close()
+    painter = StandInServer(reply=coder)
+    try:
+        proc = _build(painter, tmp_path / "build", 2, run / "problems.jsonl", "--source", str(run / "problems.jsonl"),
+                      "--mapping", "curated")  # fmt: skip
+        assert _finish(proc) == 0
+    finally:
+        painter.close()
+    built = {
+        p["id"]: p for p in map(json.loads, (tmp_path / "build" / "problems.jsonl").read_text().splitlines())
+    }
+    curated = {p["id"]: p for p in map(json.loads, (run / "problems.jsonl").read_text().splitlines())}
+    assert built.keys() == curated.keys()
+    for pid, problem in built.items():  # every curated field reaches the build as curate wrote it
+        for key in (
+            "question",
+            "answer",
+            "source",
+            "image_type",
+            "elements",
+            "quizzes",
+            "multimodal_question",
+        ):
+            assert problem[key] == curated[pid][key]
