@@ -14,7 +14,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import tyro
 
@@ -41,8 +41,8 @@ JOB_OPTIONS_ENV = "SCIGEN_EVAL_OPTIONS"
 class EvalOptions:
     """Sample k answers per problem (an OpenAI-compatible --llm.base-url, or vLLM engines with
     --vllm-model, sharded over Ray tasks with --ray), judge them rule first and by Compass-Verifier
-    (--verifier-urls) and by MathVision's own rules, and write OUT_DIR/report.json and report.md.
-    Resumable."""
+    (--verifier-urls), score them again with MathVision's official scorer (--scorer), and write
+    OUT_DIR/report.json and report.md. Resumable."""
 
     eval_files: list[str] = field(
         default_factory=lambda: ["runs/eval/mathvision_mini.parquet", "runs/eval/geometry3k_test.parquet"]
@@ -65,6 +65,9 @@ class EvalOptions:
     sampling: Annotated[SamplingConfig, tyro.conf.OmitArgPrefixes] = field(default_factory=SamplingConfig)
     verifier_urls: list[str] = field(default_factory=list)
     """Compass-Verifier endpoint(s); none: rules only."""
+    scorer: Literal["official", "official-exact"] = "official"
+    """The second scorer, reported beside the judge (its AVG@k and the samples on which they disagree):
+    MathVision's official scorer, reproduced verdict for verdict; official-exact names the same one."""
     shards: int = 1
     """Problems split over this many generation tasks."""
     ray: bool = False
@@ -131,6 +134,7 @@ def evaluate(options: EvalOptions) -> int:
         out_dir=options.out_dir, eval_files=options.eval_files, backend=backend, sampling=options.sampling,
         reward=reward, shards=options.shards, use_ray=options.ray,
         gpus_per_shard=options.tensor_parallel_size if options.vllm_model else 0.0, limit=options.limit, name=options.name,
+        scorer=options.scorer,
     )  # fmt: skip
     save_options(options, options.out_dir, "eval")
     try:

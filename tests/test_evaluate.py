@@ -1,6 +1,7 @@
-"""Downstream evaluation on the real MathVision testmini: prompts, AVG@k arithmetic, the official
-scorer, sharding and merging (a failed shard re-run loses and doubles nothing), `scigen-rl eval`
-against a stand-in vision server, the Ray path on a local cluster, and the vLLM arguments."""
+"""Downstream evaluation on the real MathVision testmini: prompts, AVG@k arithmetic, sharding and
+merging (a failed shard re-run loses and doubles nothing), `scigen-rl eval` against a stand-in vision
+server (the official scorer beside the judge, a re-run from the cache), the Ray path on a local
+cluster, and the vLLM arguments. The official scorer itself: tests/test_official_exact.py."""
 
 from __future__ import annotations
 
@@ -18,33 +19,10 @@ from data_builders.eval_sets.mathvision import mathvision_rows
 from data_builders.export import write_parquet
 from scigen_rl.evaluate.generate import SamplingConfig, VllmEngineConfig, chat_messages, sampling_params
 from scigen_rl.evaluate.metrics import avg_at_k, bootstrap_ci, maj_at_k, pass_at_k
-from scigen_rl.evaluate.official import official_correct
 from scigen_rl.evaluate.run import EvalConfig, merged_generations, run_eval, shard_paths
 from scigen_rl.llm.standin import StandInError, StandInServer
 
 from .conftest import plain
-
-
-@pytest.mark.parametrize(
-    ("response", "gold", "options", "expected"),
-    [
-        ("\\boxed{B}", "B", ["3", "4", "5"], True),
-        ("The answer is (B).", "B", ["3", "4", "5"], True),
-        ("\\boxed{4}", "B", ["3", "4", "5"], True),  # the option text
-        ("\\boxed{C}", "B", ["3", "4", "5"], False),
-        ("\\boxed{\\text{D}}", "D", ["A", "B", "C", "D", "E"], True),
-        ("<think>B?</think> \\boxed{E}", "B", ["A", "B", "C", "D", "E"], False),
-        ("\\boxed{12 cm}", "12", [], True),  # a number with a unit
-        ("\\boxed{\\frac{1}{2}}", "0.5", [], True),
-        ("\\boxed{0.333}", "1/3", [], True),  # equal at 2 decimals
-        ("\\boxed{60^\\circ}", "60", [], True),
-        ("\\boxed{2\\sqrt{3}}", "2\\sqrt{3}", [], True),
-        ("\\boxed{7}", "6", [], False),
-        ("I think it is 6", "6", [], False),  # no boxed answer, last line is not just the number
-    ],
-)
-def test_official_mathvision_rules(response: str, gold: str, options: list[str], expected: bool) -> None:
-    assert official_correct(response, gold, options) is expected
 
 
 def test_avg_pass_maj_arithmetic() -> None:
@@ -155,10 +133,12 @@ def test_eval_command_end_to_end(shipped_data: Path, tmp_path: Path) -> None:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
         assert done.returncode == 0, done.stderr
         calls = len(server.requests)
+        first_report = (tmp_path / "out" / "report.json").read_text()
         again = subprocess.run(cmd[:-2], capture_output=True, text=True, timeout=300)
         assert again.returncode == 0 and len(server.requests) == calls == 4 * len(
             rows
         )  # resumed: no new call
+        assert (tmp_path / "out" / "report.json").read_text() == first_report  # every figure the same
     finally:
         server.close()
     result = json.loads(done.stdout.strip().splitlines()[-1])["mathvision_mini"]
@@ -168,9 +148,13 @@ def test_eval_command_end_to_end(shipped_data: Path, tmp_path: Path) -> None:
     )
     assert result["pass@4"] == pytest.approx(100 * sum(e > 0 for e in expected) / len(rows), abs=0.01)
     assert result["official_avg@4"] == result["avg@4"] and result["judge_agreement"] == 100.0
+    assert result["disagreements"] == 0
     assert result["ci95"][0] <= result["avg@4"] <= result["ci95"][1] and "by_subject" in result
     md = (tmp_path / "out" / "report.md").read_text()
-    assert "temperature 0.6" in md and "Judge: rules only" in md
+    assert (
+        "temperature 0.6" in md and "Judge: rules only" in md and "official scorer (--scorer official" in md
+    )
+    assert f"| 0 of {4 * len(rows)} samples (100.0% agree) |" in md
     table = subprocess.run([sys.executable, "-m", "scigen_rl.cli", "eval", "--compare", str(tmp_path / "out" / "report.json")],
                            capture_output=True, text=True)  # fmt: skip
     assert re.search(r"\| base \| - \| [\d.]+ \| - \|", table.stdout)
@@ -386,3 +370,43 @@ def test_a_rerun_with_another_model_or_sampling_on_the_same_out_dir_stops(
         assert main(args) == 0
     finally:
         server.close()
+
+
+def test_the_official_scorer_beside_the_judge_counts_their_disagreements(
+    shipped_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A multiple-choice answer boxed as \\textbf{B}: the judge's rule reads B, the official scorer
+    reads "bfb" (wrong). The report gives both accuracies and the samples they disagree on; a re-run
+    from the cached generations, with either name of the scorer, gives the same figures, no call."""
+    from scigen_rl.cli import main
+
+    parquet, rows = _slice(shipped_data, tmp_path, n=6)
+    bold = 0
+    for i, r in enumerate(rows):
+        gold, answers = r.reward_model["ground_truth"], ANSWERS[r.extra_info["question"]]
+        if r.extra_info["options"] and gold in "ABCDE":
+            answers[:] = [a.replace(f"{{{gold}}}", f"{{\\textbf{{{gold}}}}}") for a in answers]
+            bold += min(i % 5, 4)
+    assert bold > 0
+    server = StandInServer(api_key=None, reply=policy)
+    out = tmp_path / "out"
+    args = ["eval", "--eval-files", str(parquet), "--out-dir", str(out), "--llm.base-url", server.base_url,
+            "--llm.model", "policy"]  # fmt: skip
+    try:
+        assert main(args) == 0
+        calls = len(server.requests)
+        first = json.loads((out / "report.json").read_text())
+        assert main([*args, "--scorer", "official-exact"]) == 0
+        assert len(server.requests) == calls  # nothing generated or judged again
+    finally:
+        server.close()
+    again = json.loads((out / "report.json").read_text())
+    result = first["benchmarks"]["mathvision_mini"]
+    assert again["benchmarks"] == first["benchmarks"] and again["settings"]["scorer"] == "official-exact"
+    assert result["disagreements"] == bold
+    right = sum(min(i % 5, 4) for i in range(len(rows)))
+    assert result["avg@4"] == pytest.approx(100 * right / (4 * len(rows)), abs=0.01)
+    assert result["official_avg@4"] == pytest.approx(100 * (right - bold) / (4 * len(rows)), abs=0.01)
+    assert result["judge_agreement"] == pytest.approx(100 * (1 - bold / (4 * len(rows))), abs=0.01)
+    md = (out / "report.md").read_text()
+    assert f"| {result['official_avg@4']} | {bold} of {4 * len(rows)} samples (" in md

@@ -1,7 +1,8 @@
 """`scigen-rl eval`: k samples per problem of the evaluation parquets (the recipe's validation sets),
 generated shard by shard (Ray tasks, or in this process), judged through the reward path (rule first,
-Compass-Verifier second) and by MathVision's own rules, then reported: AVG@k with a bootstrap CI,
-pass@k, maj@k, per MathVision subject and level, both judges and their agreement."""
+Compass-Verifier second) and scored again by MathVision's official scorer, then reported: AVG@k with a
+bootstrap CI, pass@k, maj@k, per MathVision subject and level, the official accuracy and the samples
+on which the two disagree."""
 
 from __future__ import annotations
 
@@ -9,14 +10,22 @@ import asyncio
 import json
 import os
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..answers import final_answer
 from ..records import JsonlWriter, Sample, write_atomic
 from .generate import SamplingConfig, generate_shard, read_by_sample, rows_as_json
 from .metrics import avg_at_k, bootstrap_ci, maj_at_k, pass_at_k
-from .official import final_answer, official_correct
+from .official_exact import official_exact_correct
+
+SCORERS: dict[str, Callable[[str, str, Sequence[str]], bool]] = {
+    "official": official_exact_correct,
+    "official-exact": official_exact_correct,
+}
+"""The second scorers, by name: both names are MathVision's official scorer, verdict for verdict."""
 
 
 @dataclass
@@ -38,6 +47,8 @@ class EvalConfig:
     limit: int | None = None
     name: str = "model"
     """The checkpoint's name in reports and comparison tables."""
+    scorer: str = "official"
+    """The second scorer reported beside the judge (a name in ``SCORERS``)."""
 
 
 def load_rows(files: list[str], limit: int | None = None) -> list[Sample]:
@@ -111,33 +122,52 @@ async def _judge(
                 return  # not recorded: judged again on the next run
             writer.write({"problem_id": key[0], "sample": key[1], "data_source": row.data_source,
                           "verdict": result.verdict, "path": result.path, "correct": result.acc == 1.0,
-                          "official_correct": official_correct(gen["response"], row.reward_model["ground_truth"], options),
                           "answer": final_answer(gen["response"])})  # fmt: skip
 
         await asyncio.gather(*(one(k, g) for k, g in generations.items() if k not in done))
     await judge.close()
 
 
+def second_verdicts(
+    cfg: EvalConfig, rows: list[Sample], generations: dict[tuple[str, int], dict[str, Any]]
+) -> dict[tuple[str, int], bool]:
+    """The second scorer's verdict on every generated sample: computed from the cached generations
+    (no model call), so every re-run gives the same ones."""
+    score = SCORERS[cfg.scorer]
+    by_id = {r.extra_info["problem_id"]: r for r in rows}
+    return {key: score(gen["response"], str(by_id[key[0]].reward_model["ground_truth"]),
+                       by_id[key[0]].extra_info.get("options") or [])
+            for key, gen in generations.items() if key[0] in by_id}  # fmt: skip
+
+
 def report(cfg: EvalConfig, rows: list[Sample]) -> dict[str, Any]:
     """Per benchmark: AVG@k (+ bootstrap 95% CI), pass@k, maj@k under the reward judge; the official
-    rule's AVG@k and the two judges' agreement; MathVision by subject and level. ``samples`` counts the
-    samples expected, generated and judged: a failed call leaves its sample to the next run."""
+    scorer's AVG@k, the samples on which it and the judge disagree (and their agreement, %); MathVision
+    by subject and level. ``samples`` counts the samples expected, generated and judged: a failed call
+    leaves its sample to the next run."""
     out = Path(cfg.out_dir)
     verdicts = read_by_sample(out / "verdicts.jsonl")
+    generations = merged_generations(shard_paths(out, cfg.shards))
+    second = second_verdicts(cfg, rows, generations)
     k = cfg.sampling.k
     by_source: dict[str, list[Sample]] = defaultdict(list)
     for r in rows:
         by_source[r.data_source].append(r)
     benchmarks = {}
     for source, members in sorted(by_source.items()):
-        complete = [r for r in members if all((r.extra_info["problem_id"], s) in verdicts for s in range(k))]
+        keys = {
+            r.extra_info["problem_id"]: [(r.extra_info["problem_id"], s) for s in range(k)] for r in members
+        }
+        complete = [
+            r for r in members if all(x in verdicts and x in second for x in keys[r.extra_info["problem_id"]])
+        ]
         if not complete:
             continue
         recs = [[verdicts[(r.extra_info["problem_id"], s)] for s in range(k)] for r in complete]
         correct = [[v["correct"] for v in rec] for rec in recs]
-        official = [[v["official_correct"] for v in rec] for rec in recs]
+        official = [[second[(r.extra_info["problem_id"], s)] for s in range(k)] for r in complete]
         lo, hi = bootstrap_ci(correct)
-        flat = [(a["correct"], a["official_correct"]) for rec in recs for a in rec]
+        flat = [(a, b) for c, o in zip(correct, official, strict=True) for a, b in zip(c, o, strict=True)]
         entry: dict[str, Any] = {
             "problems": len(complete),
             "missing": len(members) - len(complete),
@@ -146,6 +176,7 @@ def report(cfg: EvalConfig, rows: list[Sample]) -> dict[str, Any]:
             f"pass@{k}": round(100 * pass_at_k(correct), 2),
             f"maj@{k}": round(100 * maj_at_k([[v["answer"] for v in rec] for rec in recs], correct), 2),
             f"official_avg@{k}": round(100 * avg_at_k(official), 2),
+            "disagreements": sum(a != b for a, b in flat),
             "judge_agreement": round(100 * sum(a == b for a, b in flat) / len(flat), 2),
         }
         for group in ("subject", "level"):
@@ -156,10 +187,10 @@ def report(cfg: EvalConfig, rows: list[Sample]) -> dict[str, Any]:
             if buckets:
                 entry[f"by_{group}"] = {g: round(100 * avg_at_k(c), 2) for g, c in sorted(buckets.items())}
         benchmarks[source] = entry
-    settings = {"name": cfg.name, "sampling": asdict(cfg.sampling), "judge": cfg.reward,
+    settings = {"name": cfg.name, "sampling": asdict(cfg.sampling), "judge": cfg.reward, "scorer": cfg.scorer,
                 "backend": {k2: v for k2, v in cfg.backend.items() if "key" not in k2}}  # fmt: skip
     wanted = {(r.extra_info["problem_id"], s) for r in rows for s in range(k)}
-    generated = wanted & set(merged_generations(shard_paths(out, cfg.shards)))
+    generated = wanted & set(generations)
     samples = {"expected": len(wanted), "generated": len(generated), "judged": len(wanted & set(verdicts))}
     result = {"settings": settings, "benchmarks": benchmarks, "samples": samples}
     write_atomic(out / "report.json", json.dumps(result, indent=2))
@@ -173,8 +204,9 @@ def markdown(result: dict[str, Any]) -> str:
     judge = "Compass-Verifier (rule first)" if s["judge"].get("mode") != "rule_only" else "rules only"
     lines = [f"# {s['name']}", "",
              f"Decoding: {k} samples, temperature {s['sampling']['temperature']}, top-p {s['sampling']['top_p']}, "
-             f"max {s['sampling']['max_tokens']} tokens. Judge: {judge}.", "",
-             f"| benchmark | problems | AVG@{k} | 95% CI | pass@{k} | maj@{k} | official AVG@{k} | agreement |",
+             f"max {s['sampling']['max_tokens']} tokens. Judge: {judge}. Beside it: MathVision's official scorer "
+             f"(--scorer {s.get('scorer', 'official')}, verdict for verdict).", "",
+             f"| benchmark | problems | AVG@{k} | 95% CI | pass@{k} | maj@{k} | official AVG@{k} | disagreements |",
              "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     samples = result.get("samples") or {}
     if samples.get("judged", 0) < samples.get("expected", 0):
@@ -182,7 +214,8 @@ def markdown(result: dict[str, Any]) -> str:
                       f"({samples['generated']} generated); run the same command again to finish.", ""]  # fmt: skip
     for name, b in result["benchmarks"].items():
         lines.append(f"| {name} | {b['problems']} | {b[f'avg@{k}']} | {b['ci95'][0]}-{b['ci95'][1]} | {b[f'pass@{k}']} | "
-                     f"{b[f'maj@{k}']} | {b[f'official_avg@{k}']} | {b['judge_agreement']}% |")  # fmt: skip
+                     f"{b[f'maj@{k}']} | {b[f'official_avg@{k}']} | {b['disagreements']} of {b['problems'] * k} samples "
+                     f"({b['judge_agreement']}% agree) |")  # fmt: skip
     for name, b in result["benchmarks"].items():
         for group in ("subject", "level"):
             if f"by_{group}" in b:
@@ -230,6 +263,7 @@ def log_to_wandb(
     out = Path(cfg.out_dir)
     generations = merged_generations(shard_paths(out, cfg.shards))
     verdicts = read_by_sample(out / "verdicts.jsonl")
+    second = second_verdicts(cfg, rows, generations)
     run = wandb.init(
         project=project,
         name=f"eval-{cfg.name}",
@@ -261,6 +295,6 @@ def log_to_wandb(
             continue
         image = wandb.Image(Image.open(io.BytesIO(row.images[0]["bytes"])))
         table.add_data(row.data_source, pid, image, row.extra_info.get("question", ""), row.reward_model["ground_truth"],
-                       0, gen["response"][-2000:], verdict["verdict"], verdict["official_correct"])  # fmt: skip
+                       0, gen["response"][-2000:], verdict["verdict"], second[(pid, 0)])  # fmt: skip
     run.log({"eval/generations": table})
     run.finish()
