@@ -34,6 +34,7 @@ from scigen_rl.records import Figure, JsonlWriter, Problem, Verdict, read_jsonl,
 from scigen_rl.render import Renderer
 
 from .build_config import BuildConfig
+from .candidates import best_of
 from .export_run import export_run, png_intact
 from .generators import make_generator
 from .generators.base import Generator, Made, Tools
@@ -102,6 +103,7 @@ async def _synthesize(
     from tqdm import tqdm
 
     client = make_client(cfg.llm) if generator.needs_llm else None
+    verifier = make_client(cfg.verify) if cfg.candidates > 1 and cfg.verify is not None else None
     # Renders block a thread each until a render worker is free; PNG checks and record writes must
     # not queue behind them, so the loop gets enough threads for both.
     from concurrent.futures import ThreadPoolExecutor
@@ -116,7 +118,13 @@ async def _synthesize(
 
         async def one(problem: Problem) -> None:
             async with gate:
-                made = await generator.make(problem, tools)
+                if verifier is not None:
+                    keep = png_dir.parent / "candidates"
+                    made = await best_of(
+                        problem, generator, tools, cfg.candidates, verifier, cfg.candidate_judge, keep
+                    )
+                else:
+                    made = await generator.make(problem, tools)
             if isinstance(made, str):
                 model_errors[made[:120]] += 1
             else:
@@ -128,8 +136,9 @@ async def _synthesize(
 
         await asyncio.gather(*(one(p) for p in todo))
     bar.close()
-    if client is not None:
-        await client.close()
+    for used in (client, verifier):
+        if used is not None:
+            await used.close()
     if (close := getattr(generator, "close", None)) is not None:
         await close()
     return model_errors, len(broken)
@@ -188,6 +197,8 @@ def run_build(problems: list[Problem], cfg: BuildConfig) -> dict[str, Any]:
     if cfg.llm.cache_dir is None:
         cfg.llm.cache_dir = str(run / "llm-cache")
     figures_path = run / "synthesize" / "figures.jsonl"
+    if cfg.verify is not None and cfg.verify.cache_dir is None:
+        cfg.verify.cache_dir = str(run / "llm-cache")  # candidates are scored with it during synthesis
     model_errors, rerendered = asyncio.run(
         _synthesize(problems, cfg, generator, figures_path, run / "synthesize" / "png")
     )

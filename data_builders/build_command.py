@@ -8,7 +8,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 import tyro
 
@@ -70,6 +70,11 @@ class BuildOptions:
     """Extra tries with the render error fed back to the model."""
     verify: bool = False
     """Inverse quiz validation of every figure by --verifier.*; exports export/filtered too."""
+    candidates: int = 1
+    """Figures per problem: with N > 1 each is scored by R_inv (needs --verify) and the best kept
+    (ImgCoder: N samples, --llm.temperature > 0; pixel generators: N seeds); candidates.md reports the gain."""
+    candidate_judge: bool = False
+    """Also score each candidate with the LMM judge (the --verifier model); it breaks ties of R_inv."""
     verifier: LLMConfig = field(
         default_factory=lambda: LLMConfig(
             base_url="http://127.0.0.1:8000/v1", model=VERIFIER_MODEL, max_tokens=256, concurrency=32
@@ -93,6 +98,7 @@ def build(options: BuildOptions) -> int:
 
     from .build import run_build
     from .build_config import BuildConfig
+    from .export_run import selection_problem
     from .generators import make_generator
     from .rerun import selection_for
 
@@ -122,10 +128,14 @@ def build(options: BuildOptions) -> int:
             export=options.export,
             verify=options.verifier if options.verify else None,
             decontam=options.decontam,
+            candidates=options.candidates,
+            candidate_judge=options.candidate_judge,
         )
         generator = make_generator(cfg.generator, cfg)  # an unknown one is refused before any work
         renderer_module(cfg.render.renderer)
         selection_for(options.run_dir, problems, generator.name)  # a rerun resumes or extends, or stops
+        if problem := selection_problem(options.run_dir, options.export):  # no records: before any call
+            raise ValueError(problem)
     except (ValueError, OSError, RuntimeError) as e:
         print(f"scigen-rl build: {e}", file=sys.stderr)
         return BAD_ARGUMENTS
@@ -152,7 +162,16 @@ def build(options: BuildOptions) -> int:
     return 0 if not (summary["pending"] or summary["unverified"]) else 1
 
 
-def _selected(problems: list[Any], options: BuildOptions) -> list[Any]:
+class Selection(Protocol):
+    """The options that choose problems (build's and curate's)."""
+
+    source: str
+    ids: str | None
+    image_types: str | None
+    limit: int | None
+
+
+def _selected(problems: list[Any], options: Selection) -> list[Any]:
     """The problems ``--ids`` (in its order), ``--image-types`` and ``--limit`` keep."""
     if options.ids:
         wanted_ids = [i.strip() for i in options.ids.split(",") if i.strip()]
@@ -223,8 +242,13 @@ def print_summary(summary: dict[str, Any], run_dir: str) -> None:
     print(json.dumps({k: summary[k] for k in ("attempted", "rendered", "filtered", "exported", "failures")}))
 
 
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f} %"
+
+
 def summary_lines(summary: dict[str, Any], run: Path) -> list[str]:
     """What a build did, where its outputs are, and what is left to do, a line each."""
+    out = Path(summary.get("export_dir") or run / "export")
     dropped = summary.get("dropped", [])
     reasons = Counter(d["reason"] for d in dropped)
     lines = [
@@ -242,19 +266,36 @@ def summary_lines(summary: dict[str, Any], run: Path) -> list[str]:
         for d in dropped[:10]
     ]
     if len(dropped) > 10:
-        lines.append(f"  ... and {len(dropped) - 10} more in {run / 'export' / 'dropped.jsonl'}")
+        lines.append(f"  ... and {len(dropped) - 10} more in {out / 'dropped.jsonl'}")
     subsets = ", ".join(f"{s['fraction']:g}: {s['rows']}" for s in summary["export"]["scaling_subsets"])
     lines.append(
-        f"parquet: {run / 'export'} (train {summary['export']['train']['rows']}, "
+        f"parquet: {out} (train {summary['export']['train']['rows']}, "
         f"val {summary['export']['val']['rows']}; scaling subsets {subsets})"
     )
+    mode = summary.get("image_mode", "figure")
+    if mode != "figure":
+        shown = "no image (text only)" if mode == "none" else "a white image of the figure's size"
+        lines.append(f"image mode {mode}: a control, every row shows {shown}, not the figure")
+    if "difficulty" in summary:
+        d = summary["difficulty"]
+        mix = ", ".join(f"{band} {n}" for band, n in d["exported_by_band"].items())
+        left = ", ".join(f"{r} {n}" for r, n in d["left_out"].items()) or "none"
+        lines.append(f"difficulty (bands {', '.join(d['bands']) if d['bands'] != 'all' else 'all'}"
+                     f"{', text-solvable dropped' if d['drop_text_solvable'] else ''}): exported {mix}, "
+                     f"{d['exported_text_solvable']} text-solvable; left out: {left}")  # fmt: skip
     lines.append(f"figures: {run / 'synthesize' / 'png'}")
+    if "candidates" in summary:
+        c = summary["candidates"]
+        ratio = f"{c['cost_all'] / c['cost_first']:.2f}x the cost" if c["cost_first"] else "cost unknown"
+        lines.append(f"best of N: R_inv {_pct(c['r_inv_first'])} (first candidate) -> {_pct(c['r_inv_best'])} "
+                     f"(kept), perfect {_pct(c['perfect_first'])} -> {_pct(c['perfect_best'])}, {ratio} "
+                     f"({run / 'candidates.md'})")  # fmt: skip
     if "decontamination" in summary:
         d = summary["decontamination"]
         checked = ", ".join(f"{k} ({n})" for k, n in d["checked"].items()) or "nothing"
         skipped = "".join(f"; NOT checked: {k} ({why})" for k, why in d["skipped"].items())
         lines.append(f"decontamination: {d['hits']} hit(s), {d['dropped']} row(s) left out; checked {checked}"
-                     f"{skipped} ({run / 'export' / 'decontamination.md'})")  # fmt: skip
+                     f"{skipped} ({out / 'decontamination.md'})")  # fmt: skip
     if "contact_sheet" in summary:
         sheet = summary["contact_sheet"]
         shown = f"{sheet['figures']} figures" + (

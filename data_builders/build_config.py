@@ -43,9 +43,23 @@ class BuildConfig:
     export: ExportConfig = field(default_factory=ExportConfig)
     verify: LLMConfig | None = None
     """The vision model of inverse quiz validation (``--verify``); None skips verification."""
+    candidates: int = 1
+    """Figures made per problem (``build --candidates N``); with more than one, each is scored by R_inv
+    with the verifier (``verify``, required) and the best is kept (``data_builders.candidates``)."""
+    candidate_judge: bool = False
+    """Also score each candidate with the LMM judge (the verifier model): it breaks ties of R_inv."""
     decontam: DecontamConfig = field(default_factory=DecontamConfig)
     """What the export checks its rows against (the evaluation sets), and whether hits are left out."""
 
     def __post_init__(self) -> None:
+        if self.candidates < 1:
+            raise ValueError(f"BuildConfig.candidates: must be >= 1, got {self.candidates}")
+        if self.candidates > 1 and self.verify is None:
+            raise ValueError(
+                "--candidates N needs --verify: each candidate is scored by R_inv with the verifier"
+            )
+        if self.candidates > 1 and self.generator.split(":")[0] == "imgcoder" and not self.llm.temperature:
+            raise ValueError("--candidates N with ImgCoder needs --llm.temperature > 0: at temperature 0 every "
+                             "sample is the same figure")  # fmt: skip
         if self.prompt not in PROMPTS:
             raise ValueError(f"BuildConfig.prompt: {self.prompt!r} is not one of {', '.join(PROMPTS)}")

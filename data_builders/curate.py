@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from scigen_rl.llm import CachedChat, LLMConfig, make_client
-from scigen_rl.records import JsonlWriter, Problem, RecordError, write_atomic, write_jsonl
+from scigen_rl.records import JsonlWriter, Problem, RecordError, latest_by_id, write_atomic, write_jsonl
 
 from .curate_checks import Annotation, read_annotation, read_check, read_screen, shuffled
 from .curate_prompts import annotate_messages, check_messages, repair_messages, screen_messages
@@ -207,21 +207,6 @@ async def curate_all(
     return outcome
 
 
-def read_records(path: Path) -> dict[str, dict[str, Any]]:
-    """Each problem's last record (a torn last line from a killed run is skipped: it is redone)."""
-    found: dict[str, dict[str, Any]] = {}
-    if not path.exists():
-        return found
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and isinstance(record.get("id"), str):
-            found[record["id"]] = record
-    return found
-
-
 def summarize(
     problems: list[Problem],
     records: dict[str, dict[str, Any]],
@@ -278,7 +263,7 @@ def run_curate(problems: list[Problem], cfg: CurateConfig) -> dict[str, Any]:
     if cfg.llm.cache_dir is None:
         cfg.llm.cache_dir = str(run / "llm-cache")
     path = run / "curate" / "records.jsonl"
-    outcome = asyncio.run(curate_all(problems, cfg, set(read_records(path)), path))
+    outcome = asyncio.run(curate_all(problems, cfg, set(latest_by_id(path)), path))
     if outcome["stopped"]:
         print(f"curate: stopped: {outcome['stopped']}", file=sys.stderr)
-    return {"records": read_records(path), "outcome": outcome}
+    return {"records": latest_by_id(path), "outcome": outcome}

@@ -30,7 +30,7 @@ def agreement(problems: list[Problem], records: dict[str, dict[str, Any]]) -> di
     if not annotated:
         return None
     kept = [(p, records[p.id]["problem"]) for p in annotated if records[p.id]["status"] == "kept"]
-    pairs = Counter((p.image_type, c["image_type"]) for p, c in kept)
+    pairs: Counter[tuple[str, str]] = Counter((str(p.image_type), str(c["image_type"])) for p, c in kept)
     ours_quizzes = [q for _, c in kept for q in c["quizzes"]]
     theirs_quizzes = [(p, q) for p, _ in kept for q in p.quizzes]
     return {

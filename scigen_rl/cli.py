@@ -16,6 +16,7 @@ COMMANDS = {
     "curate": ("data_builders.curate_command:COMMAND", "text problems -> image type, elements, quizzes, multimodal question (resumable)"),
     "build": ("data_builders.build_command:BUILD", "text problems -> figures (ImgCoder, ...) -> verl parquet (resumable)"),
     "export": ("data_builders.build_command:EXPORT", "re-export a build's run directory (no model, no render)"),
+    "difficulty": ("data_builders.difficulty_command:COMMAND", "the policy's pass rate per row, with and without its figure (resumable)"),
     "import-figures": ("data_builders.import_figures_command:COMMAND", "the paper's released figures as a build's run directory"),
     "eval-sets": ("data_builders.eval_sets_command:COMMAND", "evaluation sets (MathVision_mini, Geometry3K test, ...) as verl parquet"),
     "serve-reward": ("reward.serve_command:COMMAND", "the Compass-Verifier reward server (/score, /health, /metrics)"),
@@ -23,7 +24,7 @@ COMMANDS = {
     "bench-reference": ("scigen_rl.bench.command:BENCH_REFERENCE", "image metrics of the real SeePhys figures"),
     "eval": ("launch.eval_command:COMMAND", "AVG@k of a model on the evaluation parquets, with a report"),
     "train": ("launch.train_command:TRAIN", "GRPO training on verl with the verifier and reward server managed"),
-    "sweep": ("launch.train_command:SWEEP", "one training run per scaling subset of a build, then the fit"),
+    "sweep": ("launch.train_command:SWEEP", "one training run per scaling subset (the fit) or per data arm (curves side by side)"),
 }  # fmt: skip
 """Command name: (``module:attribute`` of its Command, one line for ``scigen-rl --help``)."""
 

@@ -111,7 +111,7 @@ def paper_messages(problem: Problem, prompt: str = PROMPT) -> list[dict[str, Any
     return [{"role": "user", "content": prompt.format(question=problem.question)}]
 
 
-def first_code_block(text: str) -> tuple[str | None, str | None]:
+def first_code_block(text: str) -> tuple[str, str | None]:
     """(the text before the code, the code): the first ```python block, else the first ```py block, else
     the first bare ``` block; (text, None) when there is none.
 

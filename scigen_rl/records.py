@@ -460,6 +460,23 @@ class Sample(_Record):
 RECORD_TYPES: dict[str, type[_Record]] = {c.KIND: c for c in (Problem, Figure, Verdict, Sample)}
 
 
+def latest_by_id(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """Each ``id``'s last JSON object in a JSONL file of plain records (a stage's own log, appended as
+    work finishes); none when the file is absent. A line that is no JSON object with a string ``id`` (a
+    torn last line from a killed run) is skipped: its work is redone."""
+    found: dict[str, dict[str, Any]] = {}
+    if not Path(path).is_file():
+        return found
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("id"), str):
+            found[record["id"]] = record
+    return found
+
+
 def read_jsonl(path: str | os.PathLike[str], record: type[R]) -> Iterator[R]:
     """Yield records from a JSONL file; errors name the file and line as well as the record and field.
 

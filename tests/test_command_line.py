@@ -133,7 +133,7 @@ def test_the_resolved_options_read_back_the_same(name: str, tmp_path: Path) -> N
     required = {"render": ["x.py", "--out-dir", "o"], "build": ["--run-dir", "r"], "export": ["--run-dir", "r"],
                 "eval-sets": ["--out-dir", "o"], "bench": ["--out-dir", "o"],
                 "serve-reward": ["--mode", "rule_only"], "import-figures": ["--generator", "g", "--run-dir", "r"],
-                "curate": ["--run-dir", "r"],
+                "curate": ["--run-dir", "r"], "difficulty": ["--run-dir", "r"],
                 }.get(name, [])  # fmt: skip
     options = cmd.parse(required)
     path = save_options(options, tmp_path, name)

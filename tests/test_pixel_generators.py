@@ -419,3 +419,25 @@ def test_gemini_rate_limits_are_waited_out_and_slow_answers_time_out(
     finally:
         server.close()
         slow.close()
+
+
+def test_candidates_move_the_seed_where_there_is_one_and_are_cached_apart(key: str, tmp_path: Path) -> None:
+    server = StandInImages(api_key=key)
+    try:
+        config = T2IConfig(seed=5)
+        gateway = OpenAIImages("m", server.base_url, config, str(tmp_path / "g"), seeded=True)
+        openai = OpenAIImages("m", server.base_url, config, str(tmp_path / "o"), seeded=False)
+
+        async def run() -> list[Any]:
+            try:
+                return [await gateway.generate("p", k) for k in (0, 2, 2)] + [await openai.generate("p", k) for k in (0, 1, 1)]
+            finally:
+                await gateway.close()
+                await openai.close()
+
+        results = asyncio.run(run())
+    finally:
+        server.close()
+    seeds = [r.get("seed") for r in server.requests]
+    assert seeds == [5, 7, None, None]  # a seeded API gets seed + k; OpenAI's has no seed: sampled anew
+    assert [r.cached for r in results] == [False, False, True, False, False, True]

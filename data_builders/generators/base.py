@@ -21,6 +21,9 @@ class Tools:
     None for a generator whose ``needs_llm`` is false."""
     renderer: Renderer
     """The sandbox (``--render.*``)."""
+    candidate: int = 0
+    """Which of a problem's figures this is (``build --candidates N``: 0 .. N-1). A generator makes
+    candidate k as a new sample: cached apart from the others, a seed moved by k where its API takes one."""
 
     async def render(self, code: str, name: str, timings: dict[str, float] | None = None) -> RenderResult:
         """Render ``code`` in the sandbox off the event loop (adding its seconds to ``timings["render_s"]``)."""

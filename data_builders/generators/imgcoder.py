@@ -48,7 +48,7 @@ class ImgCoder:
         rounds = 0
         while True:
             started = time.monotonic()
-            reply = await tools.llm.chat(messages, **request)
+            reply = await tools.llm.chat(messages, attempt=tools.candidate, **request)
             timings["llm_s"] += time.monotonic() - started  # the wait for a free call slot included
             usage.update(reply.usage)
             if not reply.ok:

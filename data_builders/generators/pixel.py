@@ -69,7 +69,7 @@ class PixelGenerator:
 
     async def make(self, problem: Problem, tools: Tools) -> Made | str:
         prompt = PIXEL_PROMPT.format(question=problem.question)
-        result = await self.client.generate(prompt)
+        result = await self.client.generate(prompt, tools.candidate)
         if result.transient:
             return f"{result.failure}: {result.error}"
         timings = {"t2i_s": round(result.seconds, 3)}

@@ -125,10 +125,20 @@ class ImageClient:
     async def _ask(self, body: dict[str, Any]) -> ImageResult:
         raise NotImplementedError
 
-    async def generate(self, prompt: str) -> ImageResult:
-        """The image for ``prompt``; never raises for what the API or the network does."""
+    async def generate(self, prompt: str, candidate: int = 0) -> ImageResult:
+        """The image for ``prompt``; never raises for what the API or the network does. ``candidate`` k > 0
+        asks for another sample: the seed (where the request has one) moves by k, and it is cached apart."""
         body = self.body(prompt)
-        key = request_key({"url": self.base_url, "model": self.model, **body})
+        if candidate and isinstance(body.get("seed"), int):
+            body["seed"] += candidate
+        key = request_key(
+            {
+                "url": self.base_url,
+                "model": self.model,
+                **body,
+                **({"_candidate": candidate} if candidate else {}),
+            }
+        )
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             return hit
         if self._gate is None:
