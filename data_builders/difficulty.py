@@ -148,7 +148,7 @@ class Measurer:
 
     async def _sample(self, messages: list[dict[str, Any]], gold: str, i: int) -> tuple[bool, bool, str]:
         """(correct, cut off at max_tokens, final answer) of sample ``i``."""
-        from reward.judge import Item
+        from reward.judge import UNJUDGED, Item
 
         seed = {"seed": self.cfg.seed + i} if self.cfg.seed is not None else {}
         reply = await self.client.chat(messages, attempt=i, **seed)
@@ -156,6 +156,8 @@ class Measurer:
             raise ModelError(reply.error or "model call failed")
         response = str(reply.text or "")[-self.cfg.answer_tail_chars :]
         judgment = await self.judge.judge(Item(question="", ground_truth=gold, response=response))
+        if judgment.verdict in UNJUDGED:  # no verdict is no pass rate: pending and counted, never a 0
+            raise ModelError(f"the answer could not be judged: {judgment.error}")
         return judgment.acc == 1.0, reply.finish_reason == "length", final_answer(response)[:ANSWER_CHARS]
 
     async def measure(self, problem: Problem, figure: Figure) -> dict[str, Any]:

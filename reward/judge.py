@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from scigen_rl.llm import ChatClient, LLMConfig
 
 from .config import RewardConfig
-from .rules import decide_by_rule, has_boxed
+from .rules import RuleUnavailable, decide_by_rule, has_boxed
 from .verifier_prompt import VERDICTS, answer_segment, parse_verdict, verifier_messages
 
 logger = logging.getLogger("scigen_rl.reward")
@@ -222,7 +222,10 @@ class Judge:
             verdict, path = hit.split("/")
             return verdict, path, "", True
         if self.config.mode != "verifier_only":
-            ruled = await self._rule(item)
+            try:
+                ruled = await self._rule(item)
+            except RuleUnavailable as e:
+                return "error", "rule", str(e), False
             if ruled is not None:
                 self.metrics.rule_hits.inc()
                 self._remember(key, ruled, "rule")

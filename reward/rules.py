@@ -110,6 +110,11 @@ def rule_verdict(
         return None
 
 
+class RuleUnavailable(RuntimeError):
+    """The rule's worker processes cannot run (they died, or never started): no answer was judged, so
+    this is an error to count, never an undecided answer (which rule-only mode would score wrong)."""
+
+
 async def decide_by_rule(
     response: str, gold: str, options: Any = None, timeout_s: float = RULE_TIMEOUT_S, executor: Any = None
 ) -> str | None:
@@ -119,10 +124,14 @@ async def decide_by_rule(
     quick = rule_verdict(response, gold, options, parser=False)
     if quick != NEEDS_PARSER:
         return quick
+    from concurrent.futures import BrokenExecutor
+
     loop = asyncio.get_running_loop()
     try:
         future = loop.run_in_executor(executor, rule_verdict, response, gold, options, executor is not None)
         return await asyncio.wait_for(future, timeout=timeout_s)
+    except BrokenExecutor as e:
+        raise RuleUnavailable(f"the rule's worker processes are gone: {type(e).__name__}: {e}"[:300]) from e
     except Exception:  # noqa: BLE001 - a time-out or a parser failure: the rule cannot decide
         return None
 

@@ -610,3 +610,29 @@ def test_closing_a_judge_leaves_a_running_rule_check_and_drops_the_queued_ones()
     finally:
         for process in processes:
             process.kill()
+
+
+def _fail_to_start() -> None:
+    raise RuntimeError("planted: the worker cannot start")
+
+
+def test_a_rule_pool_that_cannot_run_is_an_error_not_a_wrong_answer() -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    judge = Judge(RewardConfig(rule_workers=1, mode="rule_only"))
+    try:
+        # Answers the parser must read: with its workers broken, none is judged (never scored as wrong).
+        judge._rule_pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                               initializer=_fail_to_start)  # fmt: skip
+        judged = _judge_with(judge, Item("q", "\\frac{1}{2}", "so x = \\boxed{0.5}"))
+        assert (
+            judged.verdict == "error"
+            and judged.path == "rule"
+            and "worker processes are gone" in judged.error
+        )
+        assert judged.score == judge.config.error_score and judged.acc == 0.0
+        # What needs no parser is still judged by the rule on the event loop.
+        assert _judge_with(judge, Item("q", "12", "so \\boxed{12}")).verdict == "correct"
+    finally:
+        asyncio.run(judge.close())
