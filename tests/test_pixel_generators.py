@@ -430,7 +430,9 @@ def test_candidates_move_the_seed_where_there_is_one_and_are_cached_apart(key: s
 
         async def run() -> list[Any]:
             try:
-                return [await gateway.generate("p", k) for k in (0, 2, 2)] + [await openai.generate("p", k) for k in (0, 1, 1)]
+                return [await gateway.generate("p", k) for k in (0, 2, 2)] + [
+                    await openai.generate("p", k) for k in (0, 1, 1)
+                ]
             finally:
                 await gateway.close()
                 await openai.close()
