@@ -1,5 +1,7 @@
 """`scigen-rl sweep`: one training run per nested scaling subset of a build, grouped in W&B, then
-the data-scaling curve: each run's final AVG@4 per benchmark and a fit accuracy = a + b * ln(n)."""
+the data-scaling curve: each run's final AVG@4 per benchmark and a fit accuracy = a + b * ln(n).
+With arms instead of a manifest (``--arms NAME:PARQUET ...``), one run per arm and their curves side
+by side (:mod:`launch.sweep_arms`)."""
 
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from .placement import ensure_reward_token, job_env
+from .sweep_arms import ARM_TAG, ROWS_TAG, collect_curves, parse_arms, report_arms
 from .train import SUPERVISE_S, run_trainer, services
-from .train_config import TrainConfig, experiment_name
+from .train_config import TrainConfig, experiment_name, parquet_rows, variant_suffix
 from .verl_overrides import cluster_job, command
 from .wandb_files import find_runs, read_run
 
@@ -26,10 +29,12 @@ BENCHMARKS = ("mathvision_mini", "geometry3k")
 
 @dataclass
 class SweepConfig:
-    manifest: str
-    """``export/manifest.json`` of a build: its scaling subsets are the runs."""
+    manifest: str | None = None
+    """``export/manifest.json`` of a build: its scaling subsets are the runs (or give ``arms``)."""
+    arms: list[str] = field(default_factory=list)
+    """``NAME:PARQUET`` per arm: one run per arm on that training file (instead of a manifest)."""
     name: str | None = None
-    """W&B group of the runs; default ``sweep-<build folder>``."""
+    """W&B group of the runs; default ``sweep-<build folder>`` (``arms`` with arms)."""
     source: str = "imgcoder"
     """Tag naming the training data (``imgcoder``, ``imgcoder-filtered``, ...)."""
     cluster_gpus: int = 8
@@ -37,10 +42,26 @@ class SweepConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     """Settings shared by every run (recipe, model, verifier, overrides)."""
 
+    def __post_init__(self) -> None:
+        if bool(self.manifest) == bool(self.arms):
+            raise ValueError(
+                "give --manifest (a build's export/manifest.json) or --arms NAME:PARQUET ... (not both), "
+                "or --collect-only"
+            )
+        parse_arms(self.arms)
+
     @property
     def gpus_per_run(self) -> int:
         """What one run takes: its nodes times their GPUs (the training settings decide it)."""
         return self.train.nnodes * self.train.gpus_per_node
+
+    @property
+    def group(self) -> str:
+        if self.name:
+            return self.name
+        if self.arms:
+            return "arms"
+        return f"sweep-{Path(self.manifest or '.').resolve().parent.parent.name}"
 
 
 def subsets(manifest_path: str) -> list[dict[str, Any]]:
@@ -57,8 +78,10 @@ def subsets(manifest_path: str) -> list[dict[str, Any]]:
 
 
 def run_configs(cfg: SweepConfig) -> list[TrainConfig]:
-    """One TrainConfig per subset, named and tagged for W&B."""
-    group = cfg.name or f"sweep-{Path(cfg.manifest).resolve().parent.parent.name}"
+    """One TrainConfig per subset (or arm), named and tagged for W&B."""
+    if cfg.arms:
+        return arm_configs(cfg)
+    assert cfg.manifest is not None
     recipe = Path(cfg.train.recipe).stem
     out = []
     for s in subsets(cfg.manifest):
@@ -66,8 +89,8 @@ def run_configs(cfg: SweepConfig) -> list[TrainConfig]:
             replace(
                 cfg.train,
                 train_files=[s["path"]],
-                experiment_name=f"{recipe}-{cfg.source}-n{s['rows']}",
-                wandb_group=group,
+                experiment_name=f"{recipe}-{cfg.source}-n{s['rows']}{variant_suffix(cfg.train)}",
+                wandb_group=cfg.group,
                 wandb_tags=[
                     *cfg.train.wandb_tags,
                     f"source:{cfg.source}",
@@ -79,10 +102,33 @@ def run_configs(cfg: SweepConfig) -> list[TrainConfig]:
     return out
 
 
+def arm_configs(cfg: SweepConfig) -> list[TrainConfig]:
+    """One TrainConfig per arm: ``<recipe>-<arm>-n<rows>``, tagged ``arm:<name>`` and ``rows:<n>``
+    (not ``n:``: arms are no scaling subsets, and the scaling fit never reads them)."""
+    recipe = Path(cfg.train.recipe).stem
+    out = []
+    for name, path in parse_arms(cfg.arms):
+        rows = parquet_rows(path)
+        size = f"-n{rows}" if rows is not None else ""
+        tags = [
+            *cfg.train.wandb_tags,
+            f"{ARM_TAG}{name}",
+            *([f"{ROWS_TAG}{rows}"] if rows is not None else []),
+        ]
+        if cfg.train.dynamic_sampling:
+            tags.append("dynamic_sampling")
+        out.append(replace(cfg.train, train_files=[path], wandb_group=cfg.group, wandb_tags=tags,
+                           experiment_name=f"{recipe}-{name}{size}{variant_suffix(cfg.train)}"))  # fmt: skip
+    return out
+
+
 def dry_run(cfg: SweepConfig) -> str:
     runs = run_configs(cfg)
     lines = [f"# {len(runs)} runs, {max(1, cfg.cluster_gpus // cfg.gpus_per_run)} at a time, W&B group "
              f"{runs[0].wandb_group}"]  # fmt: skip
+    for name, path in parse_arms(cfg.arms):
+        rows = parquet_rows(path)
+        lines.append(f"# arm {name}: {path} ({'missing or unreadable' if rows is None else f'{rows} rows'})")
     for run in runs:
         if run.ray_address:
             lines.append(
@@ -214,9 +260,15 @@ def run_and_report(cfg: SweepConfig, wandb_dir: str, out_dir: str) -> int:
     failed = [r.experiment_name for r, c in zip(run_configs(cfg), codes, strict=True) if c != 0]
     if failed:
         print(f"runs that failed: {failed}", file=sys.stderr)
-    rows = collect([wandb_dir], group=run_configs(cfg)[0].wandb_group)
+    if cfg.arms:
+        curves = collect_curves([wandb_dir], group=cfg.group, arms=[n for n, _ in parse_arms(cfg.arms)])
+        if curves:
+            report_arms(curves, out_dir)
+        return 1 if failed or not curves else 0
+    rows = collect([wandb_dir], group=cfg.group)
     report(rows, out_dir)
     return 1 if failed else 0
 
 
-__all__ = ["SweepConfig", "collect", "dry_run", "fit_log", "report", "run_and_report", "run_configs", "sweep"]
+__all__ = ["SweepConfig", "arm_configs", "collect", "dry_run", "fit_log", "report", "run_and_report",
+           "run_configs", "sweep"]  # fmt: skip

@@ -23,6 +23,7 @@ from reward.config import TOKEN_ENV
 
 from .placement import ensure_reward_token, gpu_count, job_env, placement_problems, reward_url
 from .prompt_fit import prompt_problems
+from .prompt_groups import dynamic_sampling_problems
 from .ray_jobs import Job, is_loopback, run_job
 from .reward_preflight import score_probe
 from .services import Service, ServiceManager, stop_process_group
@@ -108,6 +109,7 @@ def preflight(cfg: TrainConfig, config: Any) -> list[str]:
     for note in notes:
         print(f"{experiment_name(cfg)}: {note}", file=sys.stderr)
     problems += too_long
+    problems += dynamic_sampling_problems(config)
     if "wandb" in list(config.trainer.logger) and (
         problem := wandb_credentials_problem(remote=bool(cfg.ray_address))
     ):

@@ -1,5 +1,5 @@
 """``scigen-rl train`` (GRPO on verl with managed services) and ``scigen-rl sweep`` (one run per
-scaling subset, then the data-scaling fit)."""
+scaling subset, then the data-scaling fit; or one run per arm, then their curves side by side)."""
 
 from __future__ import annotations
 
@@ -45,10 +45,15 @@ def train(options: TrainOptions) -> int:
 class SweepOptions:
     """Train on each nested subset of MANIFEST (a build's export/manifest.json), grouped in W&B, then
     read each run's final AVG@4 per benchmark and fit accuracy = a + b ln(n): OUT_DIR/scaling.png,
-    scaling.md, scaling.json. Trailing KEY=VALUE arguments are Hydra overrides for every run."""
+    scaling.md, scaling.json. Or, with --arms NAME:PARQUET ..., train one run per arm and draw their
+    training reward, zero-variance share and validation curves side by side: OUT_DIR/arms.png, arms.md,
+    arms.json. Trailing KEY=VALUE arguments are Hydra overrides for every run."""
 
     manifest: str | None = None
     """export/manifest.json of a build: its scaling subsets are the runs."""
+    arms: list[str] = field(default_factory=list)
+    """NAME:PARQUET per arm (instead of --manifest): one run per arm on that training file, tagged
+    arm:NAME. With --collect-only, NAME alone picks (and orders) the arms drawn."""
     name: str | None = None
     """W&B group of the runs (default sweep-<build folder>)."""
     source: str = "imgcoder"
@@ -60,7 +65,8 @@ class SweepOptions:
     out_dir: str = "runs/sweep"
     """Where scaling.png, scaling.md and scaling.json go."""
     collect_only: bool = False
-    """Only read the runs and fit."""
+    """Only read the runs of group --name and report: the arms' curves when its runs are arms, else the
+    scaling fit."""
     dry_run: bool = False
     """Print the runs' commands and stop."""
     train: Annotated[TrainConfig, tyro.conf.OmitArgPrefixes] = field(default_factory=TrainConfig)
@@ -70,16 +76,20 @@ class SweepOptions:
 def sweep(options: SweepOptions) -> int:
     from .services import ServiceError
     from .sweep import SweepConfig, collect, dry_run, report, run_and_report
+    from .sweep_arms import collect_curves, report_arms
 
     try:
         if options.collect_only:
+            names = [a.partition(":")[0] for a in options.arms]
+            curves = collect_curves([options.wandb_dir], group=options.name, arms=names)
+            if curves or names:
+                print(json.dumps(report_arms(curves, options.out_dir)["arms"]))
+                return 0
             rows = collect([options.wandb_dir], group=options.name)
             result = report(rows, options.out_dir)
             print(json.dumps(result["fits"]))
             return 0 if rows else 1
-        if not options.manifest:
-            raise ValueError("give --manifest (a build's export/manifest.json), or --collect-only")
-        cfg = SweepConfig(manifest=options.manifest, name=options.name, source=options.source,
+        cfg = SweepConfig(manifest=options.manifest, arms=options.arms, name=options.name, source=options.source,
                           cluster_gpus=options.cluster_gpus, train=options.train)  # fmt: skip
         if options.dry_run:
             print(dry_run(cfg))

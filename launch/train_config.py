@@ -70,6 +70,11 @@ class TrainConfig:
     wandb_tags: list[str] = field(default_factory=list)
     resume_from: str | None = None
     """A checkpoint folder to resume from instead of the run's latest."""
+    dynamic_sampling: bool = False
+    """DAPO's dynamic sampling (verl's ``algorithm.filter_groups`` on the reward's ``acc``): prompt groups
+    whose rollouts are all right or all wrong are dropped and more prompts are generated until the batch
+    holds ``data.train_batch_size`` groups with mixed verdicts. More generation per step (the recipe
+    README says how much); the default run name gets ``-ds``."""
     overrides: list[str] = field(default_factory=list)
     """More Hydra overrides for verl, applied last."""
 
@@ -92,7 +97,13 @@ def experiment_name(cfg: TrainConfig) -> str:
         counts = [parquet_rows(f) for f in cfg.train_files]
         if all(c is not None for c in counts):
             name += f"-n{sum(c for c in counts if c is not None)}"
-    return name
+    return name + variant_suffix(cfg)
+
+
+def variant_suffix(cfg: TrainConfig) -> str:
+    """What a generated run name adds for the recipe's options (a run with dynamic sampling never
+    shares a name, and so a checkpoint folder, with the same data's run without it)."""
+    return "-ds" if cfg.dynamic_sampling else ""
 
 
 def _recipe_val_files(cfg: TrainConfig) -> list[str]:

@@ -41,6 +41,8 @@ def overrides(cfg: TrainConfig, fit_batch: bool = True) -> list[str]:
         ]
     else:
         out.append(f"trainer.resume_mode={'auto' if cfg.resume else 'disable'}")
+    if cfg.dynamic_sampling:
+        out.append("algorithm.filter_groups.enable=true")  # the recipe sets the metric and the limits
     if not cfg.ray_address:
         # verl starts its own Ray here: the W&B variables reach its TaskRunner and workers only through
         # its ray.init runtime env. A cluster job gets them from the job's runtime env instead (both at
@@ -65,7 +67,8 @@ def batch_overrides(cfg: TrainConfig) -> list[str]:
     rows = train_rows(cfg)
     if rows is None:
         return []
-    key = (str(Path(cfg.recipe).resolve()), rows, cfg.nnodes, cfg.gpus_per_node, tuple(cfg.overrides))
+    key = (str(Path(cfg.recipe).resolve()), rows, cfg.nnodes, cfg.gpus_per_node, cfg.dynamic_sampling,
+           tuple(cfg.overrides))  # fmt: skip
     if key not in _fitted:  # every config of the run is composed with it: fit once
         _fitted[key] = _fit_batch(cfg, rows)
     return list(_fitted[key])

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -441,7 +442,8 @@ def test_hydra_keeps_its_record_in_the_run_not_the_working_directory(tmp_path: P
     work = tmp_path / "work"
     work.mkdir()
     train = str(_manifest(tmp_path).parent / "train.parquet")
-    cfg = TrainConfig(train_files=[train], verifier_urls=["http://v/v1"], run_dir=str(tmp_path / "runs"))
+    cfg = TrainConfig(train_files=[train], verifier_urls=["http://v/v1"], run_dir=str(tmp_path / "runs"),
+                      checkpoint_dir=str(tmp_path / "checkpoints"))  # not the checkout's runs/: a record per test run  # fmt: skip
     # The v1 trainer switched off: verl_main stops right after Hydra has set its run up.
     done = subprocess.run([*command(cfg), "trainer.use_v1=false"], cwd=work, capture_output=True, text=True,
                           timeout=300)  # fmt: skip
@@ -449,3 +451,320 @@ def test_hydra_keeps_its_record_in_the_run_not_the_working_directory(tmp_path: P
     assert list(work.iterdir()) == []  # no outputs/ where the command ran
     (record,) = (checkpoint_dir(cfg) / "hydra").glob("*/.hydra/config.yaml")
     assert f"experiment_name: {experiment_name(cfg)}" in record.read_text()
+
+
+# Prompt groups planted by acc pattern: every rollout right, every rollout wrong, or mixed verdicts.
+PATTERNS = {"right": [1.0, 1.0, 1.0, 1.0], "wrong": [0.0, 0.0, 0.0, 0.0], "mixed": [1.0, 0.0, 0.0, 1.0]}
+
+
+def test_zero_variance_groups_are_exactly_those_grpo_gives_no_gradient() -> None:
+    """Planted groups in both directions (all right, all wrong) and their opposite (mixed verdicts,
+    one lone answer, one answer apart): a group counts as zero-variance exactly when verl's own GRPO
+    advantage is 0 for every one of its answers."""
+    import numpy as np
+    import torch
+    from verl.trainer.ppo.core_algos import compute_grpo_outcome_advantage
+
+    from launch.prompt_groups import group_metrics
+
+    groups = {
+        "right": [1.0] * 8,
+        "wrong": [0.0] * 8,
+        "half": [0.5] * 8,  # alike, though neither right nor wrong (a format share, say)
+        "mixed": [1.0, 0.0] * 4,
+        "one-apart": [0.0] * 7 + [1.0],
+        "lone": [1.0],  # a single answer: verl uses its score as its advantage
+    }
+    answers = [(uid, s, s if s in (0.0, 1.0) else None) for uid, scores in groups.items() for s in scores]
+    index = np.array([uid for uid, _, _ in answers], dtype=object)
+    rewards = torch.zeros(len(answers), 5)
+    rewards[:, -1] = torch.tensor([s for _, s, _ in answers])
+    advantages, _ = compute_grpo_outcome_advantage(rewards, torch.ones_like(rewards), index)
+    no_gradient = {uid for uid in groups if not advantages[index == uid].any()}
+    assert no_gradient == {"right", "wrong", "half"}
+
+    m = group_metrics(answers)
+    assert m["scigen/zero_variance_groups"] == m["scigen/zero_variance_groups_trained"] == 3 / 6
+    assert m["scigen/all_correct_groups"] == 1 / 6 and m["scigen/all_wrong_groups"] == 1 / 6
+    assert m["scigen/groups_generated"] == 6
+    # Every group alike, or none: 1 and 0.
+    assert (
+        group_metrics([(u, 1.0, 1.0) for u in "ab" for _ in range(4)])["scigen/zero_variance_groups"] == 1.0
+    )
+    assert group_metrics([(u, float(i % 2), None) for u in "ab" for i in range(4)]) == {
+        "scigen/zero_variance_groups": 0.0, "scigen/zero_variance_groups_trained": 0.0,
+        "scigen/all_correct_groups": 0.0, "scigen/all_wrong_groups": 0.0, "scigen/groups_generated": 2.0,
+    }  # fmt: skip
+    # Dynamic sampling's drops count as generated and alike; their direction only when it filters on acc.
+    dropped = group_metrics([(u, float(i % 2), float(i % 2)) for u in "ab" for i in range(4)],
+                            dropped=3, dropped_by_value={1.0: 1, 0.0: 2}, surplus=1)  # fmt: skip
+    assert (
+        dropped["scigen/zero_variance_groups"] == 3 / 6
+        and dropped["scigen/zero_variance_groups_trained"] == 0
+    )
+    assert dropped["scigen/all_correct_groups"] == 1 / 6 and dropped["scigen/all_wrong_groups"] == 2 / 6
+
+
+class _Prompts:
+    """A batch of prompts as verl's trainer hands it to the rollout: its uids and its length."""
+
+    def __init__(self, uids: list[str]) -> None:
+        self.uids = uids
+
+    def __len__(self) -> int:
+        return len(self.uids)
+
+    def __getitem__(self, key: str) -> list[str]:
+        assert key == "uid"
+        return self.uids
+
+
+class _PlantedRollout:
+    """Stands in for verl's agent loop: each prompt's rollouts go into the TransferQueue the way its
+    AgentLoopWorkerTQ stores them (``<uid>_<session>_0``, ``rm_scores`` with the score on the last
+    token, the reward's extra info), with verdicts planted by a pattern per prompt, then the prompt is
+    marked finished."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        self.patterns = iter(patterns)
+        self.sent: list[tuple[str, str]] = []
+
+    def generate_sequences(self, batch: _Prompts) -> None:
+        import torch
+        import transfer_queue as tq
+        from verl.utils.tensordict_utils import list_of_dict_to_tensordict
+
+        for uid in batch["uid"]:
+            pattern = next(self.patterns)
+            self.sent.append((uid, pattern))
+            fields, keys = [], []
+            for session, acc in enumerate(PATTERNS[pattern]):
+                scores = torch.zeros(3 + session)  # responses of different lengths, as rollouts are
+                scores[-1] = acc
+                fields.append(
+                    {"rm_scores": scores, "extra_fields": {"reward_extra_info": {"acc": acc, "score": acc}}}
+                )
+                keys.append(f"{uid}_{session}_0")
+            tags = [
+                {"status": "success", "global_steps": 1, "min_global_steps": 1, "max_global_steps": 1}
+            ] * len(keys)
+            tq.kv_batch_put(
+                keys=keys, partition_id="train", fields=list_of_dict_to_tensordict(fields), tags=tags
+            )
+            tq.kv_put(key=uid, partition_id="train", tag={"status": "finished"})
+
+
+def test_dynamic_sampling_through_verls_replay_buffer_and_the_step_metrics(tmp_path: Path) -> None:
+    """The recipe's trainer with dynamic sampling on, in verl's real TransferQueue on a local Ray: its
+    first batch and every refill go through the trainer, verl's sync replay buffer drops the groups
+    whose rollouts all have the same `acc` and refills twice their number, and the batch it gives back
+    holds only groups with mixed verdicts. The step's metrics read from the TransferQueue count what
+    was generated and dropped; a step that would pass max_num_gen_batches stops the run."""
+    import ray
+    import transfer_queue as tq
+    from verl.trainer.ppo.v1.replay_buffer import DAPO_FILTERED_REWARD_COUNTS_KEY
+    from verl.trainer.ppo.v1.utils import MetricsAggregator
+
+    from launch.guarded_trainer import GenerationLimitReached, GuardedSyncTrainer
+    from launch.prompt_groups import DAPO_COUNTS, step_group_metrics
+
+    from .test_recipe import compose
+
+    assert DAPO_COUNTS == DAPO_FILTERED_REWARD_COUNTS_KEY
+    config = compose(["data.train_batch_size=4", "actor_rollout_ref.actor.ppo_mini_batch_size=4",
+                      "actor_rollout_ref.rollout.n=4", "algorithm.filter_groups.enable=true",
+                      "algorithm.filter_groups.max_num_gen_batches=3"])  # fmt: skip
+    trainer = GuardedSyncTrainer(config)
+    counter = iter(range(1000))
+    trainer._next_train_batch = lambda num_prompts=4: _Prompts(
+        [f"p{next(counter):03d}" for _ in range(num_prompts)]
+    )  # type: ignore[method-assign]
+    trainer.replay_buffer.poll_interval = 0.05
+    trainer.global_steps = 1  # set by verl when it loads (or has no) checkpoint
+
+    ray.init(num_cpus=8, include_dashboard=False, log_to_driver=False)
+    tq.init()
+    try:
+        # 4 prompts, 2 alike -> 4 more; 3 alike -> 4 more (slots for 4 in flight); 6 with mixed
+        # verdicts now: 4 trained, 2 discarded. 12 generated, 6 dropped (3 right, 3 wrong): 3 batches.
+        trainer.agent_loop_manager = rollout = _PlantedRollout(
+            ["right", "mixed", "wrong", "mixed", "wrong", "right", "mixed", "wrong", "mixed", "mixed", "right", "mixed"]
+        )  # fmt: skip
+        trainer.prepare_step()
+        batch, sampled = trainer.replay_buffer.sample(global_steps=1, partition_id="train", batch_size=4)
+        aggregator = MetricsAggregator()
+        aggregator.add_step_metrics(sampled, sample_count=len(batch.keys))
+        metrics = aggregator.get_aggregated_metrics()  # as verl's step() hands them to _compute_metrics
+        mixed = {uid for uid, pattern in rollout.sent if pattern == "mixed"}
+        trained = {key.split("_")[0] for key in batch.keys}
+        assert len(trained) == 4 and trained <= mixed and len(batch.keys) == 16
+        assert metrics["training/filter_groups/evicted_samples"] == 6
+        assert metrics["training/filter_groups/discarded_surplus_samples"] == 2
+        assert metrics[DAPO_COUNTS] == {1.0: 3, 0.0: 3}
+
+        groups = step_group_metrics(batch.keys, batch.partition_id, [False] * 16, metrics, "acc")
+        assert groups == {"scigen/zero_variance_groups": 6 / 12, "scigen/zero_variance_groups_trained": 0.0,
+                          "scigen/all_correct_groups": 3 / 12, "scigen/all_wrong_groups": 3 / 12,
+                          "scigen/groups_generated": 12.0}  # fmt: skip
+        assert trainer._prompts_this_step == 12  # scigen/gen_batches = 3
+        # Without dynamic sampling's drops, what the batch holds is what is counted; a padding row never.
+        first = [k for k in batch.keys if k.startswith(batch.keys[0].split("_")[0])]
+        padded = step_group_metrics(
+            [*first, batch.keys[-1]], batch.partition_id, [False] * 4 + [True], {}, None
+        )
+        assert padded == {"scigen/zero_variance_groups": 0.0, "scigen/zero_variance_groups_trained": 0.0,
+                          "scigen/all_correct_groups": 0.0, "scigen/all_wrong_groups": 0.0,
+                          "scigen/groups_generated": 1.0}  # fmt: skip
+        tq.kv_clear(keys=batch.keys, partition_id="train")
+
+        # Data the policy always gets wrong: the step stops once 3 batches are spent.
+        trainer.agent_loop_manager = _PlantedRollout(["wrong"] * 100)
+        trainer.global_steps = 2
+        trainer.prepare_step()
+        with pytest.raises(GenerationLimitReached, match=r"sent 12 prompts .*max_num_gen_batches=3"):
+            trainer.replay_buffer.sample(global_steps=2, partition_id="train", batch_size=4)
+    finally:
+        tq.close()
+        ray.shutdown()
+
+
+def _arm_parquets(tmp_path: Path) -> dict[str, Path]:
+    """Five training files of one build's problems as the export writes each arm's: all figures,
+    the verified ones, a best-of-N build's, a difficulty band's, and the text-only control (no image)."""
+    from data_builders.export import write_parquet
+
+    rows = samples(40)
+    text_only = []
+    for s in rows[:40]:
+        prompt = [{**m, "content": m["content"].replace("<image>", "")} for m in s.prompt]
+        text_only.append(replace(s, prompt=prompt, images=[]))
+    files = {
+        "baseline": rows,
+        "filt": rows[:24],
+        "bestofn": rows,
+        "difficulty": rows[8:30],
+        "textonly": text_only,
+    }
+    return {arm: write_parquet(data, tmp_path / arm / "train.parquet") for arm, data in files.items()}
+
+
+def test_the_levers_arms_compose_and_pass_verl_validation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The levers recipe's five arms: `run_levers.sh --dry-run` names, groups and tags one run per arm;
+    each arm's config (dynamic sampling off and on) passes verl's validate_config, and every arm,
+    the text-only one included, passes the pre-flight checks."""
+    from verl.utils.config import validate_config
+
+    from launch.sweep import SweepConfig, arm_configs
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    arms = _arm_parquets(tmp_path)
+    val = _rows_parquet(tmp_path / "val.parquet", 10)
+    script = Path(__file__).resolve().parents[1] / "recipes" / "qwen3vl8b_levers" / "run_levers.sh"
+    out = subprocess.run(["bash", str(script), *(str(p) for p in arms.values()), "--dry-run", "--name", "levers-t",
+                          "--verifier-urls", "http://v/v1", "--cluster-gpus", "16"],
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "# 5 runs, 2 at a time, W&B group levers-t" in out.stdout
+    for arm, rows in (("baseline", 40), ("filt", 24), ("bestofn", 40), ("difficulty", 22), ("textonly", 40)):
+        assert f"# arm {arm}: {arms[arm]} ({rows} rows)" in out.stdout
+        assert f"trainer.experiment_name=qwen3vl8b_grpo-{arm}-n{rows} " in out.stdout
+        assert f"WANDB_TAGS=arm:{arm},rows:{rows}" in out.stdout
+
+    for dynamic in (False, True):
+        specs = [f"{arm}:{path}" for arm, path in arms.items()]
+        train = TrainConfig(verifier_urls=["http://v/v1"], val_files=[str(val)], dynamic_sampling=dynamic)
+        runs = arm_configs(SweepConfig(arms=specs, name="levers-t", train=train))
+        assert [r.experiment_name for r in runs][-1] == "qwen3vl8b_grpo-textonly-n40" + (
+            "-ds" if dynamic else ""
+        )
+        for run in runs:
+            config = resolved_config(run)
+            validate_config(config, use_reference_policy=True, use_critic=False)
+            assert config.algorithm.filter_groups.enable is dynamic
+            assert _preflight(run) == [], run.experiment_name
+    with pytest.raises(ValueError, match="NAME:PARQUET"):
+        SweepConfig(arms=["baseline=runs/b/export/train.parquet"])
+    with pytest.raises(ValueError, match="not both"):
+        SweepConfig(manifest="m.json", arms=[f"baseline:{arms['baseline']}"])
+
+
+_ARM_RUNS = """
+import sys, wandb
+def log(run, arm, gain, steps):
+    for step in steps:
+        row = {"critic/score/mean": 0.3 + gain + step / 100, "scigen/zero_variance_groups": 0.6 - step / 100}
+        if step % 10 == 0:  # validation every 10 steps, as the recipe's
+            row["val-core/mathvision_mini/acc/mean@4"] = 0.40 + gain * step / 20
+            row["val-core/geometry3k/acc/mean@4"] = 0.60 + gain * step / 20
+        run.log(row, step=step)
+    run.finish()
+def start(arm, group, rows, **kw):
+    return wandb.init(project="scigen-rl", name=f"qwen3vl8b_grpo-{arm}-n{rows}", group=group,
+                      tags=[f"arm:{arm}", f"rows:{rows}"], reinit="create_new", **kw)
+for arm, rows, gain in [("baseline", 40, 0.0), ("filt", 24, 0.02), ("bestofn", 40, 0.03), ("textonly", 40, -0.05)]:
+    log(start(arm, "lev", rows), arm, gain, range(21))
+log(start("filt", "lev", 24), "filt", 0.5, range(6))  # the arm started again and stopped early
+log(start("baseline", "other", 40), "baseline", 0.9, range(21))  # another sweep's
+# A run stopped after step 10 and resumed: the same W&B run id, a second run file.
+log(start("difficulty", "lev", 22, id="diff-1"), "difficulty", 0.04, range(11))
+log(start("difficulty", "lev", 22, id="diff-1", resume="allow"), "difficulty", 0.04, range(11, 21))
+run = wandb.init(project="scigen-rl", name="scale-n100", group="lev", tags=["n:100"], reinit="create_new")
+run.log({"critic/score/mean": 0.1}, step=0)
+run.finish()
+"""
+
+
+def test_the_arms_plot_from_real_offline_wandb_runs(tmp_path: Path) -> None:
+    """Five arms' offline W&B runs as verl's tracking writes them (a resumed one in two run files, one
+    arm started twice, a run of another group, a scaling run): one figure with a line per arm in each
+    panel, the table and the curves; `sweep --collect-only` (the levers recipe's plot script) draws
+    the same."""
+    from launch.sweep_arms import collect_curves, figure, report_arms
+
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path), "WANDB_SILENT": "true"}
+    subprocess.run([sys.executable, "-c", _ARM_RUNS], env=env, check=True, timeout=300)
+
+    runs = collect_curves([tmp_path / "wandb"], group="lev")
+    arms = ["baseline", "filt", "bestofn", "difficulty", "textonly"]
+    assert [r["arm"] for r in runs] == arms
+    difficulty = runs[3]
+    assert [s for s, _ in difficulty["curves"]["critic/score/mean"]] == list(range(21))  # both files, one run
+    assert difficulty["rows"] == 22 and difficulty["curves"]["val-core/geometry3k/acc/mean@4"][-1] == [
+        20,
+        0.64,
+    ]
+    assert (
+        runs[1]["superseded"][0].startswith("qwen3vl8b_grpo-filt-n24 (")
+        and runs[1]["curves"]["critic/score/mean"][-1][0] == 20
+    )
+
+    fig = figure(runs)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert titles == ["training reward (critic/score/mean)", "prompt groups with zero reward variance",
+                      "geometry3k AVG@4 (val-core)", "mathvision_mini AVG@4 (val-core)"]  # fmt: skip
+    for ax in fig.axes:
+        assert [line.get_label() for line in ax.get_lines()] == arms, ax.get_title()
+    val = next(ax for ax in fig.axes if ax.get_title().startswith("mathvision_mini"))
+    assert list(val.get_lines()[0].get_xdata()) == [0, 10, 20]  # validation points only
+
+    result = report_arms(runs, tmp_path / "levers")
+    with Image.open(tmp_path / "levers" / "arms.png") as plot:
+        assert plot.size[0] > 600
+    table = (tmp_path / "levers" / "arms.md").read_text()
+    assert "| filt | 24 | 20 | 0.475 | 50.0 | 62.0 | 62.0 | 42.0 | 42.0 |" in table, table
+    assert "| textonly | 40 | 20 | 0.405 | 50.0 | 55.0 | 60.0 | 35.0 | 40.0 |" in table
+    assert (
+        f"- filt: {runs[1]['superseded'][0]} superseded by qwen3vl8b_grpo-filt-n24 ({runs[1]['id']})" in table
+    )
+    assert json.loads((tmp_path / "levers" / "arms.json").read_text())["arms"] == result["arms"]
+
+    plot_script = Path(__file__).resolve().parents[1] / "recipes" / "qwen3vl8b_levers" / "plot_levers.sh"
+    done = subprocess.run(["bash", str(plot_script), "lev", str(tmp_path / "wandb"), str(tmp_path / "cli")],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert [r["arm"] for r in json.loads(done.stdout)] == arms
+    assert (tmp_path / "cli" / "arms.png").is_file()
+    # The scaling fit still reads only the scaling runs of the group.
+    assert [r["n"] for r in collect([tmp_path / "wandb"], group="lev")] == [100]

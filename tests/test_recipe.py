@@ -142,3 +142,62 @@ def test_a_run_script_per_training_source(
     assert f"{Path(sys.executable).parent}/python -m scigen_rl.cli serve-reward" in out.stdout
     assert f"data.train_files=['\"'\"'{os.path.abspath(expected)}'\"'\"']" in out.stdout
     assert "trainer.save_freq=7" in out.stdout and "train_batch_size: 128" in out.stdout
+
+
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_dynamic_sampling_is_an_option_verl_validates_and_its_sync_trainer_runs(
+    dynamic: bool, tmp_path: Path
+) -> None:
+    """`--dynamic-sampling` off and on: verl's validate_config and its algorithm dataclass accept the
+    config, and the recipe's trainer builds verl's *sync* replay buffer (the one that drains refills
+    before choosing a batch) filtering on the reward's `acc`, one prompt fetched at a time."""
+    from verl.trainer.config import AlgoConfig
+    from verl.trainer.ppo.v1.replay_buffer import ReplayBuffer
+    from verl.utils.config import omega_conf_to_dataclass, validate_config
+
+    from launch.guarded_trainer import GuardedSyncTrainer
+    from launch.prompt_groups import dynamic_sampling_problems, generation_limit
+    from launch.train_config import TrainConfig, experiment_name
+    from launch.verl_overrides import resolved_config
+
+    from .test_launch import _rows_parquet
+
+    train = str(_rows_parquet(tmp_path / "train.parquet", 200))
+    cfg = TrainConfig(train_files=[train], verifier_urls=["http://v/v1"], dynamic_sampling=dynamic)
+    config = resolved_config(cfg)
+    validate_config(config, use_reference_policy=True, use_critic=False)
+    algorithm = omega_conf_to_dataclass(config.algorithm, dataclass_type=AlgoConfig)
+    assert algorithm.filter_groups is not None and algorithm.filter_groups.enable is dynamic
+    assert (algorithm.filter_groups.metric, algorithm.filter_groups.max_num_gen_batches) == ("acc", 10)
+    assert experiment_name(cfg) == "qwen3vl8b_grpo-train-n200" + ("-ds" if dynamic else "")
+    assert generation_limit(config) == (10 * 128 if dynamic else None)
+    assert dynamic_sampling_problems(config) == []
+
+    trainer = GuardedSyncTrainer(config)
+    buffer = trainer.replay_buffer
+    assert type(buffer) is ReplayBuffer  # verl's sync buffer, not ReplayBufferAsync
+    assert buffer.filter_groups_metric == ("acc" if dynamic else None)
+    assert buffer.gen_batch_size == (1 if dynamic else 128) and buffer.train_batch_size == 128
+    assert trainer.config.trainer.v1.trainer_mode == "scigen_sync"  # the name verl picked the class by
+
+
+def test_dynamic_sampling_filters_on_a_key_the_reward_gives_every_answer() -> None:
+    """verl's replay buffer reads `algorithm.filter_groups.metric` from each answer's reward_extra_info
+    and stops the run when a finished group lacks it: the reward gives `acc` on every path, and a
+    metric it does not give is refused before the run starts."""
+    import asyncio
+
+    from launch.prompt_groups import REWARD_METRICS, dynamic_sampling_problems
+    from reward.compass_reward import compute_score
+
+    right = asyncio.run(compute_score("geo3k", "x = \\boxed{48}", "48", {}, mode="rule_only"))
+    wrong = asyncio.run(compute_score("geo3k", "x = \\boxed{47}", "48", {}, mode="rule_only"))
+    assert (right["acc"], wrong["acc"]) == (1.0, 0.0) and "acc" in REWARD_METRICS
+    assert set(REWARD_METRICS) == {"score", "acc", "format", "invalid", "unscored", "fallback"}
+
+    on = ["algorithm.filter_groups.enable=true"]
+    assert dynamic_sampling_problems(compose(on)) == []
+    assert dynamic_sampling_problems(compose([*on, "algorithm.filter_groups.metric=reward"])) == []
+    (problem,) = dynamic_sampling_problems(compose([*on, "algorithm.filter_groups.metric=verdict"]))
+    assert "metric=verdict" in problem and "acc" in problem
+    assert dynamic_sampling_problems(compose(["algorithm.filter_groups.metric=verdict"])) == []  # off
