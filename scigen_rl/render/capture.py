@@ -17,6 +17,7 @@ import sys
 import time
 import traceback
 import warnings
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import matplotlib
@@ -41,6 +42,7 @@ _CAPTURE_FORMAT = "scigenpng"
 _last_blank = False  # whether the last captured image was a single colour
 
 _original_savefig = Figure.savefig
+_PIL_SAVE = Image.Image.save  # (a renderer may capture Image.save; the capture itself never is)
 _original_clear = Figure.clear
 _original_randbits = np.random.bit_generator.randbits  # type: ignore[attr-defined]
 _original_random_seed = random.Random.seed
@@ -52,8 +54,9 @@ class _Session:
     def __init__(self, config: RenderConfig) -> None:
         self.config = config
         # Keyed by (figure, times it was cleared): savefig then show() of the same drawing is one
-        # figure, while clf() and a new drawing on the same Figure object is a second one.
-        self.snapshots: dict[tuple[int, int], tuple[bytes, bool]] = {}  # PNG, blank
+        # figure, while clf() and a new drawing on the same Figure object is a second one. Other
+        # renderers add images of their own under keys of their own (``emit_image``).
+        self.snapshots: dict[Hashable, tuple[bytes, bool]] = {}  # PNG, blank
         self.figures: list[Figure] = []  # keeps ids unique while the session lives
         self.warnings: list[str] = []
         self.texts: list[str] = []  # every label the figures show, for the answer-leakage check
@@ -64,7 +67,7 @@ class _Session:
         if key in self.snapshots and not explicit:
             return  # show() after savefig: the drawing is already captured, as the script saved it
         if key not in self.snapshots:
-            if len(self.figures) >= self.config.max_figures:
+            if len(self.snapshots) >= self.config.max_figures:
                 self.dropped += 1  # never drawn to a PNG: a script looping over figures costs nothing
                 return
             self.figures.append(fig)
@@ -73,12 +76,50 @@ class _Session:
             if text not in self.texts and len(self.texts) < MAX_TEXTS:
                 self.texts.append(text[:MAX_TEXT_CHARS])
 
+    def emit_image(self, key: Hashable, image: Image.Image) -> None:
+        """Capture a picture that is not a matplotlib figure (an RDKit drawing), under ``key``: the
+        same key twice is one figure (the later image wins), as for a figure saved twice."""
+        if key not in self.snapshots and len(self.snapshots) >= self.config.max_figures:
+            self.dropped += 1
+            return
+        self.snapshots[key] = image_png(image, self.config, self.warn)
+
+    def add_text(self, text: str) -> None:
+        if isinstance(text, str) and text.strip() and text not in self.texts and len(self.texts) < MAX_TEXTS:
+            self.texts.append(text[:MAX_TEXT_CHARS])
+
     def warn(self, message: str) -> None:
         if message not in self.warnings and len(self.warnings) < MAX_WARNINGS:
             self.warnings.append(message)
 
 
 _session: _Session | None = None
+
+
+def current_session() -> _Session | None:
+    """The capture of the script running now (None outside ``run_script``)."""
+    return _session
+
+
+def image_png(image: Image.Image, config: RenderConfig, warn: Callable[[str], None]) -> tuple[bytes, bool]:
+    """A picture as the capture stores figures: RGB on white, at most ``config.max_pixels`` (a larger
+    one is scaled down, with a warning), PNG at the configured compression; and whether it is blank."""
+    image.load()
+    if image.mode not in ("RGB", "RGBA"):
+        image = image.convert("RGBA")
+    if image.mode == "RGBA":
+        image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image)
+    rgb = image.convert("RGB")
+    width, height = rgb.size
+    if width * height > config.max_pixels:
+        scale = math.sqrt(config.max_pixels / (width * height))
+        size = (max(1, int(width * scale)), max(1, int(height * scale)))
+        rgb = rgb.resize(size, Image.Resampling.LANCZOS)
+        warn(f"downscaled: a {width}x{height} image was scaled to {size[0]}x{size[1]}")
+    blank = all(hi - lo <= 2 for lo, hi in rgb.getextrema())  # type: ignore[misc]
+    buf = io.BytesIO()
+    _PIL_SAVE(rgb, buf, format="png", compress_level=config.png_compress_level)
+    return buf.getvalue(), blank
 
 
 def _drawn_texts(fig: Figure) -> list[str]:
@@ -101,7 +142,7 @@ def _drawn_texts(fig: Figure) -> list[str]:
     return [t for t in texts if isinstance(t, str) and t.strip()]
 
 
-def _has_content(fig: Figure) -> bool:
+def has_content(fig: Figure) -> bool:
     return len(fig.get_children()) > 1  # the background patch is always there
 
 
@@ -146,7 +187,7 @@ def _print_capture_png(canvas: FigureCanvasAgg, filename_or_obj: Any, **kwargs: 
     global _last_blank
     _last_blank = all(hi - lo <= 2 for lo, hi in rgb.getextrema())  # type: ignore[misc]
     level = _session.config.png_compress_level if _session is not None else 6
-    rgb.save(filename_or_obj, format="png", compress_level=level)
+    _PIL_SAVE(rgb, filename_or_obj, format="png", compress_level=level)
 
 
 FigureCanvasAgg.print_scigenpng = _print_capture_png  # type: ignore[attr-defined]
@@ -168,7 +209,7 @@ def _pyplot_savefig(*args: Any, **kwargs: Any) -> None:
     return _patched_savefig(plt.gcf(), *args, **kwargs)
 
 
-def _open_figures() -> list[Figure]:
+def open_figures() -> list[Figure]:
     """The pyplot figures, in number order, without making any of them current (plt.figure(n) would)."""
     managers = sorted(Gcf.get_all_fig_managers(), key=lambda m: m.num)
     return [m.canvas.figure for m in managers]
@@ -177,14 +218,14 @@ def _open_figures() -> list[Figure]:
 def _patched_show(*args: Any, **kwargs: Any) -> None:
     if _session is None:
         return None
-    for fig in _open_figures():
-        if _has_content(fig):
+    for fig in open_figures():
+        if has_content(fig):
             _session.emit(fig, {}, explicit=False)
     return None
 
 
 def _figure_show(self: Figure, *args: Any, **kwargs: Any) -> None:
-    if _session is not None and _has_content(self):
+    if _session is not None and has_content(self):
         _session.emit(self, {}, explicit=False)
 
 
@@ -261,10 +302,19 @@ def install_hooks() -> None:
     # numpy draws a fresh seed (RandomState(), default_rng(), SeedSequence()) through this name.
     np.random.bit_generator.randbits = _Entropy.bits  # type: ignore[attr-defined]
     random.Random.seed = _seeded_random_seed  # type: ignore[method-assign]
-    handler = _LogCatcher(level=logging.WARNING)
     for name in ("matplotlib", "PIL"):
-        logging.getLogger(name).addHandler(handler)
-        logging.getLogger(name).propagate = False
+        catch_log(name)
+
+
+_log_handler = _LogCatcher(level=logging.WARNING)
+
+
+def catch_log(name: str) -> None:
+    """Report the warnings logger ``name`` logs while a script runs as the script's warnings."""
+    logger = logging.getLogger(name)
+    if _log_handler not in logger.handlers:
+        logger.addHandler(_log_handler)
+    logger.propagate = False
 
 
 WARMUP_SCRIPT = r"""
@@ -349,11 +399,20 @@ def _script_traceback(exc: BaseException, name: str) -> str:
         return f"{type(exc).__name__} (its message could not be printed)"
 
 
-def run_script(code: str, name: str, config: RenderConfig) -> tuple[dict[str, Any], list[bytes]]:
+def run_script(
+    code: str,
+    name: str,
+    config: RenderConfig,
+    *,
+    scope: dict[str, Any] | None = None,
+    finish: Callable[[_Session], None] | None = None,
+) -> tuple[dict[str, Any], list[bytes]]:
     """Execute ``code`` as ``__main__`` and return (result header, PNGs of the figures it drew).
 
     The header has ``status`` (ok/failed), ``failure`` (syntax, runtime, memory, no_figure, blank or
-    None), ``error``, ``warnings`` and ``seconds``.
+    None), ``error``, ``warnings`` and ``seconds``. Other renderers built on this one give ``scope``
+    (names the script finds defined) and ``finish`` (called after the script, before the figures it
+    left open are captured: where they capture what the script drew but never showed).
     """
     global _session
     started = time.perf_counter()
@@ -375,7 +434,9 @@ def run_script(code: str, name: str, config: RenderConfig) -> tuple[dict[str, An
                 failure, error = "syntax", _safe("".join(traceback.format_exception_only(type(e), e)).strip())
             else:
                 try:
-                    exec(compiled, {"__name__": "__main__", "__file__": name, "__builtins__": builtins})
+                    namespace = dict(scope or {})
+                    namespace.update(__name__="__main__", __file__=name, __builtins__=builtins)
+                    exec(compiled, namespace)
                 except SystemExit as e:
                     if not (e.code is None or (type(e.code) is int and e.code == 0)):
                         failure, error = "runtime", f"the script exited with status {_safe_repr(e.code)}"
@@ -387,8 +448,10 @@ def run_script(code: str, name: str, config: RenderConfig) -> tuple[dict[str, An
             blank: list[bytes] = []
             if failure is None:
                 try:
-                    for fig in _open_figures():  # drawn but never shown or saved (or drawn after that)
-                        if _has_content(fig):
+                    if finish is not None:
+                        finish(session)
+                    for fig in open_figures():  # drawn but never shown or saved (or drawn after that)
+                        if has_content(fig):
                             session.emit(fig, {}, explicit=False)
                     for png, is_blank in session.snapshots.values():
                         if png not in pngs and png not in blank:

@@ -33,7 +33,8 @@ MAX_OPEN_FILES = 256
 class RenderConfig:
     renderer: str = "matplotlib"
     """The language scripts are written in: a name of ``scigen_rl.render.renderers.RENDERERS``
-    (matplotlib: Python scripts whose figures are captured)."""
+    (matplotlib: Python scripts whose figures are captured; rdkit: Python drawing molecules and
+    reactions; schemdraw: Python drawing circuits; graphviz: DOT graphs, laid out in-process)."""
 
     workers: int = 0
     """Rendering processes run in parallel; 0 means one per CPU core."""

@@ -22,6 +22,9 @@ MAX_ERROR_CHARS = 4000
 MAX_WARNINGS, MAX_WARNING_CHARS = 20, 400
 MAX_TEXTS, MAX_TEXT_CHARS = 500, 300
 MAX_ECHO_CHARS = 20  # of a forged field quoted in the error
+MEMORY_EXIT_STATUS = 86
+"""The exit status a renderer's process ends with when a C library ended it itself, which Graphviz
+does when an allocation fails: reported as ``memory`` instead of ``killed``."""
 
 
 def classify(
@@ -63,6 +66,11 @@ def classify(
                 )
             return failed("killed", f"the script's process was killed by {signal.Signals(sig).name}")
         code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
+        if not data and code == MEMORY_EXIT_STATUS:
+            return failed(
+                "memory",
+                f"a library ended the script's process (Graphviz does when an allocation fails at the {cfg.memory_mb} MB limit)",
+            )
         if not data:
             return failed(
                 "killed", f"the process ended (exit status {code}) before its figures were captured"

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 RENDERERS = {
     "matplotlib": "scigen_rl.render.capture",
+    "rdkit": "scigen_rl.render.rdkit_draw",
+    "schemdraw": "scigen_rl.render.schemdraw_draw",
+    "graphviz": "scigen_rl.render.graphviz_dot",
 }  # fmt: skip
 """Renderer name: the module that runs its scripts."""
 
