@@ -32,7 +32,10 @@ DEMO_IDS := webinstruct-487790,webinstruct-599578,webinstruct-529678,amthinking_
 demo: setup
 	@mkdir -p runs/demo
 	$(BIN)/scigen-rl render benchmarks/scripts/*.py --out-dir runs/demo/figures > runs/demo/results.jsonl
-	@echo "figures in runs/demo/figures, one JSON line per script in runs/demo/results.jsonl"
+	$(BIN)/scigen-rl render --renderer rdkit benchmarks/rdkit/*.py --out-dir runs/demo/figures/rdkit >> runs/demo/results.jsonl
+	$(BIN)/scigen-rl render --renderer schemdraw benchmarks/schemdraw/*.py --out-dir runs/demo/figures/schemdraw >> runs/demo/results.jsonl
+	$(BIN)/scigen-rl render --renderer graphviz benchmarks/graphviz/*.dot --out-dir runs/demo/figures/graphviz >> runs/demo/results.jsonl
+	@echo "figures in runs/demo/figures (and its rdkit/, schemdraw/, graphviz/), one JSON line per script in runs/demo/results.jsonl"
 	$(BIN)/scigen-rl build --embedded --run-dir runs/demo/build --ids $(DEMO_IDS) --llm.max-tokens 512 --repair-rounds 1
 
 lint: setup
