@@ -37,7 +37,7 @@ from .build_config import BuildConfig
 from .candidates import best_of
 from .export_run import export_run, png_intact
 from .generators import make_generator
-from .generators.base import Generator, Made, Tools
+from .generators.base import Generator, Made, RendererPools, Tools
 from .rerun import extension, selection_for
 
 
@@ -113,8 +113,10 @@ async def _synthesize(
     # than the call limit so that a finished call's render never holds up the next call.
     gate = asyncio.Semaphore(cfg.concurrency * 4)
     bar = tqdm(total=len(problems), initial=len(done), desc="build", unit="problem")
+    # Routed image types render in pools of their own (one per renderer, started when first needed).
+    pools = RendererPools(cfg.render, cfg.route_workers) if cfg.routes is not None else None
     with Renderer(cfg.render) as renderer, JsonlWriter(figures_path) as writer:
-        tools = Tools(client, renderer)
+        tools = Tools(client, renderer, pools=pools)
 
         async def one(problem: Problem) -> None:
             async with gate:
@@ -134,7 +136,11 @@ async def _synthesize(
                 await asyncio.to_thread(writer.write, figure)
             bar.update(1)
 
-        await asyncio.gather(*(one(p) for p in todo))
+        try:
+            await asyncio.gather(*(one(p) for p in todo))
+        finally:
+            if pools is not None:
+                await asyncio.to_thread(pools.close)
     bar.close()
     for used in (client, verifier):
         if used is not None:

@@ -82,6 +82,17 @@ class BuildOptions:
     )
     """The vision model that answers the quizzes when --verify is given."""
     render: RenderConfig = field(default_factory=RenderConfig)
+    routing: Literal["auto", "on", "off"] = "auto"
+    """Route each image type to the renderer made for it (molecules and reactions: rdkit, circuits:
+    schemdraw, graphs and flows: graphviz, the rest matplotlib; a failed one falls back to matplotlib).
+    auto: on with ImgCoder's plan-code prompt and --render.renderer matplotlib, a renderer whose package
+    is missing left out (said so); on: the same, but a missing package stops the build; off: every
+    figure in --render.renderer."""
+    routes: tuple[str, ...] = ()
+    """Changes to the routes: 'TYPE=RENDERER' items or YAML files mapping types to renderers, e.g.
+    --routes "Physics - Circuit=matplotlib" "Biology - Ecological=graphviz"."""
+    route_workers: int = 0
+    """Workers of each routed renderer's pool (0: half of --render.workers' count, at least one)."""
     t2i: T2IConfig = field(default_factory=T2IConfig)
     """Settings of a pixel generator (openai:MODEL, gateway:MODEL@URL): size, quality, seed, concurrency."""
     filters: FilterConfig = field(default_factory=FilterConfig)
@@ -114,15 +125,19 @@ def build(options: BuildOptions) -> int:
             llm = embedded_config(max_tokens=options.llm.max_tokens or 4096)
         else:
             llm = options.llm
+        prompt = options.prompt or ("skeleton" if options.embedded else "plan-code")
+        routes = _routes(options, prompt)
         cfg = BuildConfig(
             run_dir=options.run_dir,
             llm=llm,
             generator=options.generator,
             concurrency=options.concurrency,
             repair_rounds=options.repair_rounds,
-            prompt=options.prompt or ("skeleton" if options.embedded else "plan-code"),
+            prompt=prompt,
             paper_repo=options.paper_repo,
             render=options.render,
+            routes=routes,
+            route_workers=options.route_workers,
             t2i=options.t2i,
             filters=options.filters,
             export=options.export,
@@ -160,6 +175,38 @@ def build(options: BuildOptions) -> int:
         )
         return 1
     return 0 if not (summary["pending"] or summary["unverified"]) else 1
+
+
+def _routes(options: BuildOptions, prompt: str) -> dict[str, str] | None:
+    """The routes of this build (None: no routing), from --routing and --routes; a ValueError for a route
+    naming an unknown type or renderer, or routing where it cannot apply."""
+    from .generators.routes import DEFAULT_ROUTES, FALLBACK, missing_packages, parse_routes
+
+    overrides = parse_routes(options.routes)  # checked whatever --routing says
+    if options.routing == "off":
+        return None
+    fits = (options.generator.split(":")[0] == "imgcoder" and prompt == "plan-code"
+            and options.render.renderer == FALLBACK)  # fmt: skip
+    if not fits:
+        if options.routing == "on" or options.routes:
+            raise ValueError("--routing on and --routes need --generator imgcoder, --prompt plan-code and "
+                             f"--render.renderer {FALLBACK} (or give --routing off)")  # fmt: skip
+        return None
+    routes = {t: r for t, r in {**DEFAULT_ROUTES, **overrides}.items() if r != FALLBACK}
+    missing = missing_packages(routes)
+    if missing:
+        names = ", ".join(f"{r} (package {pkg})" for r, pkg in missing.items())
+        if options.routing == "on":
+            raise ValueError(f"--routing on: not installed: {names}; install it, or give --routing off")
+        routes = {t: r for t, r in routes.items() if r not in missing}
+        print(f"build: routing: not installed: {names}; its image types are drawn with {FALLBACK} "
+              "(install it, or give --routing off)", file=sys.stderr)  # fmt: skip
+    by_renderer: dict[str, list[str]] = {}
+    for image_type, renderer in routes.items():
+        by_renderer.setdefault(renderer, []).append(image_type)
+    print("build: routing " + "; ".join(f"{', '.join(ts)} -> {r}" for r, ts in sorted(by_renderer.items()))
+          + f"; the rest -> {FALLBACK}", file=sys.stderr)  # fmt: skip
+    return routes
 
 
 class Selection(Protocol):

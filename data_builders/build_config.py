@@ -37,6 +37,13 @@ class BuildConfig:
     paper_repo: str | None = None
     """With ``prompt="paper"``: a checkout of SciGenBench/SciGenBench to read the paper's own prompt from."""
     render: RenderConfig = field(default_factory=RenderConfig)
+    routes: dict[str, str] | None = None
+    """ImgCoder's routing: image type -> the renderer whose language the model writes in, every other type
+    matplotlib (``data_builders.generators.routes``); a figure whose renderer fails after its repair
+    rounds is asked once more as matplotlib. None: no routing, every figure in ``render.renderer``."""
+    route_workers: int = 0
+    """Workers of each routed renderer's pool (one pool per renderer used, started when first needed);
+    0: half of ``render.workers``' count, at least one."""
     t2i: T2IConfig = field(default_factory=T2IConfig)
     """Settings of a pixel generator (``--generator openai:...``, ``gateway:...``)."""
     filters: FilterConfig = field(default_factory=FilterConfig)
@@ -61,5 +68,10 @@ class BuildConfig:
         if self.candidates > 1 and self.generator.split(":")[0] == "imgcoder" and not self.llm.temperature:
             raise ValueError("--candidates N with ImgCoder needs --llm.temperature > 0: at temperature 0 every "
                              "sample is the same figure")  # fmt: skip
+        if self.route_workers < 0:
+            raise ValueError(f"BuildConfig.route_workers: must be >= 0, got {self.route_workers}")
+        if self.routes is not None and (self.prompt != "plan-code" or self.render.renderer != "matplotlib"):
+            raise ValueError("routing needs --prompt plan-code and --render.renderer matplotlib "
+                             "(the other prompts write matplotlib only): give --routing off")  # fmt: skip
         if self.prompt not in PROMPTS:
             raise ValueError(f"BuildConfig.prompt: {self.prompt!r} is not one of {', '.join(PROMPTS)}")

@@ -1,4 +1,5 @@
-"""ImgCoder: the prompt that makes a model plan a diagram and then write its matplotlib script, and the
+"""ImgCoder: the prompt that makes a model plan a diagram and then write its script (matplotlib, or the
+language of the renderer the image type is routed to: RDKit, schemdraw, a Graphviz DOT graph), and the
 parsing of what comes back (plan, code), robust to the ways models format their answers."""
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from typing import Any
 
 from .records import Problem
 
-SYSTEM_PROMPT = """You draw figures for science problems. Given a problem, you first PLAN the figure and then \
-write ONE standalone Python script that draws it with matplotlib.
+_INTRO = """You draw figures for science problems. Given a problem, you first PLAN the figure and then \
+{write}.
 
 Write the plan under the heading "PLAN" with exactly these four parts:
 1. Image content: every entity the figure must show (objects, points, lines, forces, axes, \
@@ -22,11 +23,72 @@ each label is anchored to.
 lines, right-angle marks) and what must NOT appear: the final answer, any value the solver has to \
 compute, and any solution step.
 
-Then write the script under the heading "CODE" in a single ```python block:
+"""
+
+_CODE = {
+    "matplotlib": (
+        "write ONE standalone Python script that draws it with matplotlib",
+        """Then write the script under the heading "CODE" in a single ```python block:
 - use only matplotlib, numpy and the Python standard library; read no files and use no network;
 - draw exactly one figure, with every label from the plan, readable and not overlapping;
 - end with plt.savefig("figure.png", dpi=150, bbox_inches="tight").
-"""
+""",
+    ),
+    "rdkit": (
+        "write ONE standalone Python script that draws it with RDKit",
+        """Then write the script under the heading "CODE" in a single ```python block:
+- use RDKit (rdkit.Chem, rdkit.Chem.Draw, rdkit.Chem.AllChem) and the Python standard library; read no \
+files and use no network;
+- make every molecule from a SMILES string (Chem.MolFromSmiles) and a reaction from reaction SMILES \
+with ">>" (AllChem.ReactionFromSmarts(..., useSmiles=True));
+- draw exactly one picture: one molecule (Draw.MolToImage), several side by side with the plan's \
+names as legends (Draw.MolsToGridImage), or a reaction (Draw.ReactionToImage); label nothing the \
+plan leaves out;
+- end with show(picture): show is given to the script and takes that picture (a PIL image, a \
+molecule, a reaction or PNG bytes).
+""",
+    ),
+    "schemdraw": (
+        "write ONE standalone Python script that draws it with schemdraw",
+        """Then write the script under the heading "CODE" in a single ```python block:
+- use schemdraw (import schemdraw; import schemdraw.elements as elm) and the Python standard library; \
+read no files and use no network;
+- build the whole circuit inside one `with schemdraw.Drawing() as d:` block, adding each component \
+with `d += elm.Resistor().right().label("4 Ω")` and the like (elm.SourceV, elm.Capacitor, \
+elm.Inductor, elm.Switch, elm.Ammeter, elm.Line, elm.Dot), so that every loop closes;
+- label every component with the name or value the plan gives; the drawing is captured when the \
+block ends: save nothing and draw no other figure.
+""",
+    ),
+    "graphviz": (
+        "write ONE graph in the DOT language of Graphviz that draws it",
+        """Then write the graph under the heading "CODE" in a single ```dot block:
+- one `digraph` (arrows) or `graph` (plain lines) holding every node and edge of the plan; quote \
+names with spaces and give each node the label the plan lists (label="...");
+- set the arrangement with graph attributes (rankdir=TB or LR), node shapes (box, ellipse, circle, \
+diamond for a decision) and edge labels; no image, shapefile, imagepath or fontpath attributes and \
+no HTML images;
+- nothing but the graph in the block: no Python, no prose.
+""",
+    ),
+}
+"""Renderer -> what the model writes (the end of the first sentence) and the CODE part of its prompt."""
+
+LANGUAGES = tuple(_CODE)
+"""The renderers ImgCoder has a prompt for."""
+
+
+def system_prompt(renderer: str = "matplotlib") -> str:
+    """ImgCoder's instructions for a figure drawn by ``renderer`` (a name of :data:`LANGUAGES`): the
+    same four-part plan, then code in that renderer's language."""
+    if renderer not in _CODE:
+        raise ValueError(f"ImgCoder has no prompt for renderer {renderer!r} (known: {', '.join(LANGUAGES)})")
+    write, code = _CODE[renderer]
+    return _INTRO.format(write=write) + code
+
+
+SYSTEM_PROMPT = system_prompt()
+"""The matplotlib prompt."""
 
 REPAIR_PROMPT = """Running your script failed:
 
@@ -34,6 +96,13 @@ REPAIR_PROMPT = """Running your script failed:
 
 Write the corrected, complete script (not a patch) in a single ```python block. Keep the figure the \
 same as planned; change only what is needed to make it run and draw the figure."""
+
+DOT_REPAIR_PROMPT = """Drawing your graph failed:
+
+{error}
+
+Write the corrected, complete graph in a single ```dot block. Keep the figure the same as planned; \
+change only what is needed to make it lay out and draw."""
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
 _CODE_START = re.compile(r"^(import |from \w[\w.]* import |fig\s*,|fig\s*=|plt\.)", re.M)
@@ -52,8 +121,8 @@ class ParsedResponse:
         return bool(self.code)
 
 
-def build_messages(problem: Problem) -> list[dict[str, Any]]:
-    """The chat messages that ask for a plan and a script for ``problem``.
+def build_messages(problem: Problem, renderer: str = "matplotlib") -> list[dict[str, Any]]:
+    """The chat messages that ask for a plan and a script (in ``renderer``'s language) for ``problem``.
 
     >>> p = Problem(id="p", question="A 2 kg block rests on a 30° incline.", answer="9.8 N", source="t",
     ...             image_type="Physics - Mechanical", elements=["an incline at 30°"])
@@ -69,26 +138,108 @@ def build_messages(problem: Problem) -> list[dict[str, Any]]:
     if problem.elements:
         parts.append("The figure must show:\n" + "\n".join(f"- {e}" for e in problem.elements))
     parts.append("Do not reveal the answer in the figure.")
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "\n\n".join(parts)}]
-
-
-def repair_messages(
-    messages: list[dict[str, Any]], response: str, error: str, max_error_chars: int = 1500
-) -> list[dict[str, Any]]:
-    """The conversation that asks the model to fix its script after a failed render."""
-    error = error if len(error) <= max_error_chars else "..." + error[-max_error_chars:]
     return [
-        *messages,
-        {"role": "assistant", "content": response},
-        {"role": "user", "content": REPAIR_PROMPT.format(error=error)},
+        {"role": "system", "content": system_prompt(renderer)},
+        {"role": "user", "content": "\n\n".join(parts)},
     ]
 
 
-def _looks_like_code(block: str) -> bool:
-    return bool(_CODE_START.search(block)) and ("plt" in block or "matplotlib" in block)
+def repair_messages(
+    messages: list[dict[str, Any]],
+    response: str,
+    error: str,
+    max_error_chars: int = 1500,
+    renderer: str = "matplotlib",
+) -> list[dict[str, Any]]:
+    """The conversation that asks the model to fix its script (its graph, for graphviz) after a
+    failed render."""
+    error = error if len(error) <= max_error_chars else "..." + error[-max_error_chars:]
+    prompt = DOT_REPAIR_PROMPT if renderer == "graphviz" else REPAIR_PROMPT
+    return [
+        *messages,
+        {"role": "assistant", "content": response},
+        {"role": "user", "content": prompt.format(error=error)},
+    ]
 
 
-def parse_response(text: str) -> ParsedResponse:
+_MARKERS = {
+    "matplotlib": ("plt", "matplotlib"),
+    "rdkit": ("rdkit", "Chem", "plt", "matplotlib"),
+    "schemdraw": ("schemdraw", "plt", "matplotlib"),
+}
+"""What a Python script for each renderer names somewhere (matplotlib draws under the other two as well)."""
+
+
+def _looks_like_code(block: str, renderer: str = "matplotlib") -> bool:
+    return bool(_CODE_START.search(block)) and any(m in block for m in _MARKERS[renderer])
+
+
+def parse_for(text: str, renderer: str = "matplotlib") -> ParsedResponse:
+    """The plan and code of an answer written for ``renderer``: a DOT graph for graphviz
+    (:func:`parse_dot`), a Python script otherwise (:func:`parse_response`)."""
+    return parse_dot(text) if renderer == "graphviz" else parse_response(text, renderer)
+
+
+_DOT_START = re.compile(r"^[ \t]*(?:strict\s+)?(?:di)?graph\b[^{\n]*\{", re.M | re.I)
+
+
+def _dot_graph(text: str) -> str | None:
+    """The first whole DOT graph in ``text`` (from ``digraph``/``graph`` to its closing brace, strings
+    and comments skipped when counting braces); an unclosed one is taken to the end."""
+    match = _DOT_START.search(text)
+    if match is None:
+        return None
+    depth, i, n = 0, match.start(), len(text)
+    while i < n:
+        c = text[i]
+        if c == '"':
+            i += 1
+            while i < n and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+        elif text.startswith("//", i) or (c == "#" and (i == 0 or text[i - 1] == "\n")):
+            i = text.find("\n", i)
+            i = n if i < 0 else i
+            continue
+        elif text.startswith("/*", i):
+            i = text.find("*/", i + 2)
+            i = n if i < 0 else i + 2
+            continue
+        elif c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return text[match.start() : i + 1]
+        i += 1
+    return text[match.start() :].rstrip()
+
+
+def parse_dot(text: str) -> ParsedResponse:
+    """Split an answer written for Graphviz into plan and DOT graph.
+
+    A fenced block tagged ``dot``, ``graphviz`` or ``gv`` (or untagged) that holds a graph wins, the
+    last one when there are several; else a graph written without a fence after the plan.
+
+    >>> parse_dot("PLAN\\n1. Image content: A to B\\nCODE\\n```dot\\ndigraph G { A -> B; }\\n```").code
+    'digraph G { A -> B; }'
+    >>> parse_dot("PLAN\\n1. nodes\\n\\ndigraph { a -> b [label=\\"}\\"]; }\\nThat is all.").code
+    'digraph { a -> b [label="}"]; }'
+    """
+    text = _THINK.sub("", text.replace("\r\n", "\n")).strip()
+    blocks = [
+        (m.start(), graph)
+        for m in _FENCE.finditer(text)
+        if m.group(1).lower() in ("", "dot", "graphviz", "gv") and (graph := _dot_graph(m.group(2)))
+    ]
+    if blocks:
+        return ParsedResponse(plan=_clean_plan(text[: blocks[0][0]]), code=blocks[-1][1].strip())
+    match = _DOT_START.search(text)
+    if match is None:
+        return ParsedResponse(plan=_clean_plan(text), code=None)
+    return ParsedResponse(plan=_clean_plan(text[: match.start()]), code=_dot_graph(text))
+
+
+def parse_response(text: str, renderer: str = "matplotlib") -> ParsedResponse:
     """Split a model's answer into plan and code.
 
     Handles fenced blocks (with or without a language tag, several of them, an unclosed last one),
@@ -104,7 +255,7 @@ def parse_response(text: str) -> ParsedResponse:
     code_blocks = [
         (start, body)
         for start, lang, body in blocks
-        if lang in ("", "python", "py", "python3") and _looks_like_code(body)
+        if lang in ("", "python", "py", "python3") and _looks_like_code(body, renderer)
     ]
     if code_blocks:
         code = code_blocks[-1][1]
@@ -117,7 +268,7 @@ def parse_response(text: str) -> ParsedResponse:
         plan_text = text[: code_blocks[0][0]]  # the plan comes before any code (drafts included)
     else:
         match = _CODE_START.search(text)
-        if match is None or not _looks_like_code(text[match.start() :]):
+        if match is None or not _looks_like_code(text[match.start() :], renderer):
             return ParsedResponse(plan=_clean_plan(text), code=None)
         plan_text, code = text[: match.start()], text[match.start() :]
     return ParsedResponse(plan=_clean_plan(plan_text), code=code.strip() or None)

@@ -3,13 +3,56 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from scigen_rl.llm import CachedChat
 from scigen_rl.records import Figure, Problem
-from scigen_rl.render import Renderer, RenderResult
+from scigen_rl.render import RenderConfig, Renderer, RenderResult
+
+
+class RendererPools:
+    """One sandboxed :class:`Renderer` pool per renderer a build uses besides its main one, each
+    started the first time a script needs it and closed by :meth:`close`.
+
+    An extra pool runs ``workers`` workers (0: half the main pool's, at least one: it serves only the
+    image types routed to it). A graphviz pool preloads nothing: its input is DOT text, never Python.
+    """
+
+    def __init__(self, config: RenderConfig, workers: int = 0) -> None:
+        self.config = config
+        self.workers = workers or max(1, config.n_workers // 2)
+        self._pools: dict[str, Renderer] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def get(self, renderer: str) -> Renderer:
+        """The pool of ``renderer``, started now if this is its first script (blocks while it starts)."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the build's renderer pools are closed")
+            pool = self._pools.get(renderer)
+            if pool is None:
+                config = replace(self.config, renderer=renderer, workers=self.workers)
+                if renderer == "graphviz":
+                    config.preload = []
+                pool = Renderer(config)
+                pool.start()
+                self._pools[renderer] = pool
+            return pool
+
+    @property
+    def started(self) -> list[str]:
+        return sorted(self._pools)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()
 
 
 @dataclass
@@ -24,11 +67,21 @@ class Tools:
     candidate: int = 0
     """Which of a problem's figures this is (``build --candidates N``: 0 .. N-1). A generator makes
     candidate k as a new sample: cached apart from the others, a seed moved by k where its API takes one."""
+    pools: RendererPools | None = None
+    """The pools of the other renderers (``--routes``), started when first used; None: only ``renderer``."""
 
-    async def render(self, code: str, name: str, timings: dict[str, float] | None = None) -> RenderResult:
-        """Render ``code`` in the sandbox off the event loop (adding its seconds to ``timings["render_s"]``)."""
+    async def render(
+        self, code: str, name: str, timings: dict[str, float] | None = None, renderer: str | None = None
+    ) -> RenderResult:
+        """Render ``code`` in the sandbox off the event loop (adding its seconds to ``timings["render_s"]``),
+        with the renderer named ``renderer`` (default: the build's ``--render.renderer``)."""
         started = time.monotonic()
-        result = await asyncio.to_thread(self.renderer.render, code, name)
+        pool = self.renderer
+        if renderer is not None and renderer != pool.config.renderer:
+            if self.pools is None:
+                raise ValueError(f"this build has no {renderer!r} renderer (only {pool.config.renderer!r})")
+            pool = await asyncio.to_thread(self.pools.get, renderer)
+        result = await asyncio.to_thread(pool.render, code, name)
         if timings is not None:
             timings["render_s"] = timings.get("render_s", 0.0) + time.monotonic() - started
         return result

@@ -91,7 +91,14 @@ def bench(options: BenchOptions) -> int:
     from ..llm.preflight import server_problem
     from ..loaders import load_scigenbench
     from ..shipped import scigenbench_root
-    from .run import BenchConfig, images_from_build, images_from_dir, leaderboard, run_bench
+    from .run import (
+        BenchConfig,
+        images_from_build,
+        images_from_dir,
+        leaderboard,
+        renderers_from_build,
+        run_bench,
+    )
 
     if options.combine:
         try:
@@ -136,8 +143,10 @@ def bench(options: BenchOptions) -> int:
               "run with those, or use a new --out-dir", file=sys.stderr)  # fmt: skip
         return BAD_ARGUMENTS
     try:
+        renderers = None
         if options.run_dir:
             problems, images, generator = images_from_build(options.run_dir)
+            renderers = renderers_from_build(options.run_dir)
         else:
             problems = load_scigenbench(scigenbench_root(options.scigenbench_dir))
             generator = Path(str(options.images)).name
@@ -183,7 +192,7 @@ def bench(options: BenchOptions) -> int:
             print(f"scigen-rl bench: {problem}", file=sys.stderr)
             return BAD_ARGUMENTS
     save_options(options, options.out_dir, "bench")
-    summary = run_bench(cfg, problems, images)
+    summary = run_bench(cfg, problems, images, renderers)
     print((Path(options.out_dir) / "leaderboard.md").read_text(), file=sys.stderr)
     print(json.dumps(summary["overall"]))
     failed = summary["failed_calls"]

@@ -69,6 +69,60 @@ def images_from_build(run_dir: str | os.PathLike[str]) -> tuple[list[Problem], d
     return problems, paths, generator
 
 
+def renderers_from_build(run_dir: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """Each figure's renderer in a build that routed image types (``Figure.extra.renderer``): problem id
+    -> ``{"renderer", "ok", "fallback"}`` (``fallback``: the routed renderer that failed first, or None).
+    Empty for a build without that record."""
+    out: dict[str, dict[str, Any]] = {}
+    for f in read_jsonl(Path(run_dir) / "synthesize" / "figures.jsonl", Figure):
+        if f.extra.get("renderer"):
+            fallback = f.extra.get("fallback")
+            out[f.problem_id] = {"renderer": f.extra["renderer"], "ok": f.status == "ok",
+                                 "fallback": fallback.get("renderer") if isinstance(fallback, dict) else None}  # fmt: skip
+        else:
+            out.pop(f.problem_id, None)  # the last record of a problem wins
+    return out
+
+
+def by_renderer(
+    verdicts: list[Verdict], problems: list[Problem], renderers: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """Per renderer, and per image type within it: the metrics of the figures it drew (or last tried),
+    and its render success, figures ok / attempted, where a fallback counts as a failed attempt of the
+    routed renderer and an attempt of the one that drew it."""
+    types = {p.id: p.image_type or "(none)" for p in problems}
+    drawn: dict[str, dict[str, list[Verdict]]] = defaultdict(lambda: defaultdict(list))
+    for v in verdicts:
+        if v.problem_id in renderers:
+            drawn[renderers[v.problem_id]["renderer"]][types.get(v.problem_id, "(none)")].append(v)
+    counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
+    for pid, info in renderers.items():
+        if pid not in types:
+            continue
+        attempts = [(info["fallback"], False)] if info["fallback"] else []
+        for renderer, ok in [*attempts, (info["renderer"], info["ok"])]:
+            tally = counts[renderer][types[pid]]
+            tally[0] += 1
+            tally[1] += int(ok)
+        if info["fallback"]:
+            counts[info["fallback"]][types[pid]][2] += 1
+
+    def row(vs: list[Verdict], attempted: int, rendered: int, fell_back: int) -> dict[str, Any]:
+        return {**_aggregate(vs), "attempted": attempted, "rendered": rendered, "fell_back": fell_back,
+                "render_success": rendered / attempted if attempted else None}  # fmt: skip
+
+    out: dict[str, Any] = {}
+    for renderer in sorted(set(counts) | set(drawn)):
+        per_type = {
+            t: row(drawn[renderer].get(t, []), *counts[renderer].get(t, [0, 0, 0]))
+            for t in sorted(set(counts[renderer]) | set(drawn[renderer]))
+        }
+        totals = [sum(c[i] for c in counts[renderer].values()) for i in range(3)]
+        everything = [v for vs in drawn[renderer].values() for v in vs]
+        out[renderer] = {**row(everything, *totals), "by_image_type": per_type}
+    return out
+
+
 async def _bench(
     cfg: BenchConfig, metrics: list[FigureMetric], problems: list[Problem], images: dict[str, str | None]
 ) -> None:
@@ -177,6 +231,9 @@ def leaderboard(summaries: list[dict[str, Any]]) -> str:
         cells = [s["generator"], str(o["figures"]), *(_cell(o.get(c.key), c.percent) for c in overall),
                  *(_cell(im.get(k)) for k in image_columns)]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
+    for s in ranked:
+        if s.get("by_renderer"):
+            lines += _renderer_section(s, columns)
     for section, title in (("by_subject", "By subject"), ("by_image_type", "By image type")):
         for s in ranked:
             cols = ["", "figures", *(c.header for c in columns)]
@@ -191,6 +248,21 @@ def leaderboard(summaries: list[dict[str, Any]]) -> str:
                 cells = [k, str(row["figures"]), *(_cell(row.get(c.key), c.percent) for c in columns)]
                 lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _renderer_section(summary: dict[str, Any], columns: list[Any]) -> list[str]:
+    """The leaderboard's rows per renderer, then per renderer and image type (a routed build's)."""
+    cols = ["renderer", "image type", "attempted", "rendered", "render success", "fell back", "figures",
+            *(c.header for c in columns)]  # fmt: skip
+    lines = ["", f"## By renderer: {summary['generator']}", "", "| " + " | ".join(cols) + " |",
+             "|---" * len(cols) + "|"]  # fmt: skip
+    for renderer, total in summary["by_renderer"].items():
+        for image_type, row in [("(all)", total), *total["by_image_type"].items()]:
+            cells = [renderer, image_type, str(row["attempted"]), str(row["rendered"]),
+                     _cell(row["render_success"], True), str(row["fell_back"]), str(row["figures"]),
+                     *(_cell(row.get(c.key), c.percent) for c in columns)]  # fmt: skip
+            lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def plots(summary: dict[str, Any], verdicts: list[Verdict], out_dir: Path) -> list[str]:
@@ -264,8 +336,14 @@ def image_metrics(
     return {**row, "unreadable": unreadable}
 
 
-def run_bench(cfg: BenchConfig, problems: list[Problem], images: dict[str, str | None]) -> dict[str, Any]:
-    """Judge every figure not judged yet, then write ``summary.json``, ``leaderboard.md`` and plots."""
+def run_bench(
+    cfg: BenchConfig,
+    problems: list[Problem],
+    images: dict[str, str | None],
+    renderers: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Judge every figure not judged yet, then write ``summary.json``, ``leaderboard.md`` and plots;
+    with ``renderers`` (:func:`renderers_from_build`, not empty) also ``by_renderer``."""
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     metrics = figure_metrics(cfg.metrics)
@@ -274,6 +352,8 @@ def run_bench(cfg: BenchConfig, problems: list[Problem], images: dict[str, str |
     latest = latest_verdicts(out / "items.jsonl")
     verdicts = [latest[p.id] for p in problems if p.id in latest]
     summary = summarize(verdicts, cfg.generator)
+    if renderers:
+        summary["by_renderer"] = by_renderer(verdicts, problems, renderers)
     failing = [v for v in verdicts if failed_calls(metrics, v)]
     summary["failed_calls"] = {
         "figures": len(failing),
