@@ -101,6 +101,26 @@ async def _follow(client: Any, job_id: str, out: TextIO) -> None:
         out.flush()
 
 
+AGENT_WAIT_S = 60.0
+"""How long a submission waits for the head's job agent: right after a head starts (or on a loaded
+node) the job server answers "No available agent to submit job" until its agent has registered."""
+
+
+def _submit(client: Any, job: Job, submission_id: str | None) -> str:
+    from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
+
+    def agent_not_ready(error: BaseException) -> bool:
+        return "No available agent to submit job" in str(error)
+
+    for attempt in Retrying(retry=retry_if_exception(agent_not_ready), stop=stop_after_delay(AGENT_WAIT_S),
+                            wait=wait_fixed(1.0), reraise=True):  # fmt: skip
+        with attempt:
+            job_id: str = client.submit_job(
+                entrypoint=job.entrypoint, runtime_env=job.runtime_env(), submission_id=submission_id
+            )
+    return job_id
+
+
 def run_job(
     address: str, job: Job, out: TextIO | None = None, poll_s: float = 1.0, stop_timeout_s: float = 60.0
 ) -> int:
@@ -114,9 +134,7 @@ def run_job(
     client = connect(address)
     submission_id = f"{job.name}-{int(time.time())}" if job.name else None
     try:
-        job_id = client.submit_job(
-            entrypoint=job.entrypoint, runtime_env=job.runtime_env(), submission_id=submission_id
-        )
+        job_id = _submit(client, job, submission_id)
     except Exception as e:  # noqa: BLE001 - the SDK raises RuntimeError/HTTP errors with the server's reason
         raise JobError(f"the Ray job server at {address} refused the job: {str(e)[:500]}") from e
     print(f"submitted Ray job {job_id} to {address}", file=out, flush=True)

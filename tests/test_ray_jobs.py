@@ -135,9 +135,9 @@ def test_train_on_the_cluster_runs_verl_until_it_needs_a_gpu(head: RayHead, tmp_
     )
     assert "submitted Ray job e1-preflight-" in err and "submitted Ray job e1-1" in err
     assert "train and validate dataloader initialized, train dataset size: 50, val dataset size: 6" in err
-    assert (
-        "scigen-rl: trainer scigen_sync: reward/unscored_frac" in err
-    )  # the recipe's trainer, on the worker
+    # the recipe's trainer, on the worker, with verl's sync replay buffer and no dynamic sampling
+    assert "scigen-rl: trainer scigen_sync (verl's sync): reward/unscored_frac" in err
+    assert "scigen/zero_variance_groups logged each step\n" in err
     assert "Total available GPUs 0 is less than total desired GPUs 1" in err
     assert f"default_local_dir': '{shared / 'checkpoints' / 'e1'}'" in err  # verl's printed config
     assert (shared / "checkpoints" / "e1" / "wandb_run_id").is_file()
