@@ -448,6 +448,21 @@ def test_sandboxed_and_in_process_renders_are_identical() -> None:
         assert r.render(_script(GOOD["geometry"]), "geometry.py").pngs == pngs
 
 
+def test_a_figure_left_open_in_the_process_is_not_the_next_scripts() -> None:
+    import matplotlib.pyplot as plt
+
+    from scigen_rl.render import capture
+
+    cfg = RenderConfig(workers=1)
+    capture.apply_style(cfg)
+    capture.install_hooks()
+    _, alone = capture.run_script(_script(GOOD["geometry"]), "geometry.py", cfg)
+    _, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])  # drawn by someone else in this process, never closed
+    _, after = capture.run_script(_script(GOOD["geometry"]), "geometry.py", cfg)
+    assert after == alone and len(after) == 1
+
+
 def test_every_shipped_diagram_script_renders(renderer: Renderer) -> None:
     """The corpus behind `make demo` and the benchmark: all of it renders, none blank, no lost glyph."""
     scripts = sorted((Path(__file__).resolve().parents[1] / "benchmarks" / "scripts").glob("*.py"))

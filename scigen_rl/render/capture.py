@@ -416,6 +416,9 @@ def run_script(
     """
     global _session
     started = time.perf_counter()
+    # Figures another script left open in this process (in-process rendering; a sandboxed child starts
+    # from its worker's state) are not this script's.
+    plt.close("all")
     session = _session = _Session(config)
     failure: str | None = None
     error: str | None = None
