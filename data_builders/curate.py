@@ -31,9 +31,7 @@ from scigen_rl.records import JsonlWriter, Problem, RecordError, latest_by_id, w
 
 from .curate_checks import Annotation, read_annotation, read_check, read_screen, shuffled
 from .curate_prompts import annotate_messages, check_messages, repair_messages, screen_messages
-
-MIN_ATTEMPTS = 20
-"""Problems tried before the share of failed model calls may stop a run."""
+from .failure_brake import FailureBrake, ModelError
 
 
 @dataclass
@@ -51,7 +49,7 @@ class CurateConfig:
     check_multimodal: bool = False
     """Ask the model whether the multimodal question is answerable with the same answer (one more call)."""
     max_failed_share: float = 0.5
-    """Stop starting new problems when more than this share of those tried (at least MIN_ATTEMPTS) ended
+    """Stop starting new problems when more than this share of those tried (at least failure_brake.MIN_ATTEMPTS) ended
     on a failed model call: the endpoint is down or refusing, and every further call would fail too."""
 
     def __post_init__(self) -> None:
@@ -63,10 +61,6 @@ class CurateConfig:
             raise ValueError(
                 f"CurateConfig.max_failed_share: must lie in (0, 1], got {self.max_failed_share}"
             )
-
-
-class ModelError(Exception):
-    """A model call failed after its retries: the problem is asked again by the next run."""
 
 
 def _dropped(problem: Problem, reason: str, detail: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -177,26 +171,21 @@ async def curate_all(
     client = make_client(cfg.llm)
     curator = Curator(client, cfg)
     gate = asyncio.Semaphore(cfg.concurrency)
-    tried = 0
+    brake = FailureBrake(cfg.max_failed_share)
     bar = tqdm(total=len(problems), initial=len(problems) - len(todo), desc="curate", unit="problem")
     with JsonlWriter(records) as writer:
 
         async def one(problem: Problem) -> None:
-            nonlocal tried
             async with gate:
-                if outcome["stopped"]:
+                if brake.stopped:
                     return
                 try:
                     record = await curator.curate(problem)
                 except ModelError as e:
                     errors[str(e)[:120]] += 1
                     record = None
-                tried += 1
-                failed = sum(errors.values())
-                if tried >= MIN_ATTEMPTS and failed / tried > cfg.max_failed_share and not outcome["stopped"]:
-                    outcome["stopped"] = (
-                        f"{failed} of the first {tried} problems ended on a failed model call"
-                    )
+                brake.record(record is None)
+                outcome["stopped"] = brake.stopped
             if record is not None:
                 await asyncio.to_thread(writer.write, record)
             bar.update(1)

@@ -33,9 +33,8 @@ from scigen_rl.records import Figure, JsonlWriter, Problem, Sample, write_atomic
 
 from .export import BANDS, make_sample
 from .export_run import DIFFICULTY_RECORDS, exportable, read_difficulty
+from .failure_brake import FailureBrake, ModelError
 
-MIN_ATTEMPTS = 20
-"""Problems tried before the share of failed model calls may stop a run."""
 ARMS = ("with_image", "text_only")
 """The two ways each problem is asked: the training prompt with its figure, and the same text alone."""
 EPSILON = 1e-9
@@ -131,10 +130,6 @@ def request_messages(sample: Sample, with_image: bool) -> list[dict[str, Any]]:
     return [{"role": "user", "content": parts}]
 
 
-class ModelError(Exception):
-    """A policy call failed after its retries: the problem is measured again by the next run."""
-
-
 class Measurer:
     """Samples and grades one problem at a time (calls cached per sample; the judge is the rule's)."""
 
@@ -218,31 +213,22 @@ async def measure_all(
         return outcome
     measurer = Measurer(cfg)
     gate = asyncio.Semaphore(cfg.concurrency)
-    tried = 0
+    brake = FailureBrake(cfg.max_failed_share)
     bar = tqdm(total=len(rows), initial=len(rows) - len(todo), desc="difficulty", unit="problem")
     try:
         with JsonlWriter(path) as writer:
 
             async def one(problem: Problem, figure: Figure) -> None:
-                nonlocal tried
                 async with gate:
-                    if outcome["stopped"]:
+                    if brake.stopped:
                         return
                     try:
                         record: dict[str, Any] | None = await measurer.measure(problem, figure)
                     except ModelError as e:
                         errors[str(e)[:120]] += 1
                         record = None
-                    tried += 1
-                    failed = sum(errors.values())
-                    if (
-                        tried >= MIN_ATTEMPTS
-                        and failed / tried > cfg.max_failed_share
-                        and not outcome["stopped"]
-                    ):
-                        outcome["stopped"] = (
-                            f"{failed} of the first {tried} problems ended on a failed model call"
-                        )
+                    brake.record(record is None)
+                    outcome["stopped"] = brake.stopped
                 if record is not None:
                     await asyncio.to_thread(writer.write, record)
                 bar.update(1)

@@ -196,9 +196,9 @@ def test_failed_calls_leave_the_problem_pending_and_only_they_are_asked_again(
 def test_past_the_failure_share_no_new_problem_starts(
     tmp_path: Path, key: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import data_builders.difficulty as difficulty
+    import data_builders.failure_brake as failure_brake
 
-    monkeypatch.setattr(difficulty, "MIN_ATTEMPTS", 2)
+    monkeypatch.setattr(failure_brake, "MIN_ATTEMPTS", 2)
     run = write_build(tmp_path / "run", list(GOLD))
     down = StandInServer(reply=Policy(failing={(p, i) for p in GOLD for i in (True, False)}))
     assert _difficulty(run, down, "--concurrency", "1") == 1
