@@ -241,12 +241,32 @@ def _arg1_deny_block(nr: int, denied: list[int], on_deny: int) -> list[Instructi
     return block + [(_RET, 0, 0, _RET_ALLOW), (_RET, 0, 0, on_deny)]
 
 
-def _seccomp_program(own_pid: int) -> list[Instruction]:
+_EXECVE = {"x86_64": 59, "aarch64": 221}
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEW_ANY = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP
+"""Every namespace flag of clone: a started program may not make one."""
+
+
+def _exec_block(nr: int, program: tuple[int, int], on_deny: int) -> list[Instruction]:
+    """If the syscall is ``nr`` (execve): allow it only when args[0] and args[1] are exactly the two
+    addresses of ``program`` (the path and argv arrays the caller built before the filter)."""
+    path, argv = program
+    words = [(16, path & 0xFFFFFFFF), (20, path >> 32), (24, argv & 0xFFFFFFFF), (28, argv >> 32)]
+    block: list[Instruction] = [(_JEQ, 0, 2 * len(words) + 2, nr)]
+    for i, (offset, value) in enumerate(words):
+        left = len(words) - 1 - i
+        block += [(_LD_W_ABS, 0, 0, offset), (_JEQ, 0, 2 * left + 1, value)]
+    return block + [(_RET, 0, 0, _RET_ALLOW), (_RET, 0, 0, on_deny)]
+
+
+def _seccomp_program(own_pid: int, program: tuple[int, int] | None = None) -> list[Instruction]:
     machine = platform.machine()
     if machine not in _ARCH:
         raise OSError(errno.ENOSYS, f"seccomp filter: no syscall table for {machine}")
     audit_arch, clone_nr, clone3_nr = _ARCH[machine]
     denied = set(_DENIED[machine].values()) | set(_DENIED_ON_EVERY_ARCH.values())
+    if program is not None:
+        denied.discard(_EXECVE[machine])
     eperm = _RET_ERRNO | errno.EPERM
     prog: list[Instruction] = [
         (_LD_W_ABS, 0, 0, 4),  # seccomp_data.arch
@@ -260,14 +280,25 @@ def _seccomp_program(own_pid: int) -> list[Instruction]:
         prog += [(_JEQ, 0, 1, nr), (_RET, 0, 0, eperm)]
     # clone3 passes flags in memory a filter cannot read: ENOSYS makes libc fall back to clone.
     prog += [(_JEQ, 0, 1, clone3_nr), (_RET, 0, 0, _RET_ERRNO | errno.ENOSYS)]
-    # clone is allowed only for threads (CLONE_THREAD in the low word of args[0]).
-    prog += [
-        (_JEQ, 0, 4, clone_nr),
-        (_LD_W_ABS, 0, 0, 16),
-        (_JSET, 1, 0, CLONE_THREAD),
-        (_RET, 0, 0, eperm),
-        (_RET, 0, 0, _RET_ALLOW),
-    ]
+    if program is None:
+        # clone is allowed only for threads (CLONE_THREAD in the low word of args[0]).
+        prog += [
+            (_JEQ, 0, 4, clone_nr),
+            (_LD_W_ABS, 0, 0, 16),
+            (_JSET, 1, 0, CLONE_THREAD),
+            (_RET, 0, 0, eperm),
+            (_RET, 0, 0, _RET_ALLOW),
+        ]
+    else:
+        # A process may be started (to run the one program), never in namespaces of its own.
+        prog += [
+            (_JEQ, 0, 4, clone_nr),
+            (_LD_W_ABS, 0, 0, 16),
+            (_JSET, 0, 1, CLONE_NEW_ANY),
+            (_RET, 0, 0, eperm),
+            (_RET, 0, 0, _RET_ALLOW),
+        ]
+        prog += _exec_block(_EXECVE[machine], program, eperm)
     for name, nr in _SIGNAL_CALLS[machine].items():
         prog += _arg0_block(nr, [own_pid, 0] if name == "kill" else [own_pid], eperm)
     prog += _arg0_block(_PRLIMIT64[machine], [own_pid, 0], eperm)
@@ -276,9 +307,16 @@ def _seccomp_program(own_pid: int) -> list[Instruction]:
     return prog
 
 
-def install_seccomp_filter() -> None:
-    """Install the filter on this (single-threaded) process; it cannot be removed afterwards."""
-    prog = _seccomp_program(os.getpid())
+def install_seccomp_filter(program: tuple[int, int] | None = None) -> None:
+    """Install the filter on this (single-threaded) process; it cannot be removed afterwards.
+
+    ``program``: (address of the path, address of the argv array) of the one program this process
+    may start. Without it, no process can be created and nothing executed. With it, child processes
+    may be forked and ``execve`` is allowed only with exactly those two pointers: the caller builds
+    both in memory before the filter goes on and passes them unchanged, so the program is fixed
+    before any untrusted input is read. The filter stays on the started program, where those
+    addresses mean nothing: it cannot start another (shell escapes, font generators) either."""
+    prog = _seccomp_program(os.getpid(), program)
     raw = b"".join(struct.pack("HBBI", code, jt, jf, k) for code, jt, jf, k in prog)
     filt = ctypes.create_string_buffer(raw, len(raw))
 

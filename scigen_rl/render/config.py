@@ -34,7 +34,12 @@ class RenderConfig:
     renderer: str = "matplotlib"
     """The language scripts are written in: a name of ``scigen_rl.render.renderers.RENDERERS``
     (matplotlib: Python scripts whose figures are captured; rdkit: Python drawing molecules and
-    reactions; schemdraw: Python drawing circuits; graphviz: DOT graphs, laid out in-process)."""
+    reactions; schemdraw: Python drawing circuits; graphviz: DOT graphs, laid out in-process; tikz:
+    LaTeX documents compiled by ``tex_engine`` and rasterised)."""
+
+    tex_engine: str = "pdflatex"
+    """The TeX engine of the ``tikz`` renderer: a name looked up on /usr/local/bin:/usr/bin:/bin, or a
+    path. The sandbox lets TikZ jobs start exactly this program (its real file) and nothing else."""
 
     workers: int = 0
     """Rendering processes run in parallel; 0 means one per CPU core."""

@@ -33,6 +33,8 @@ from .config import RenderConfig
 from .outcome import MEMORY_EXIT_STATUS
 from .renderers import script_header
 
+PYTHON_SCRIPTS = False
+"""Scripts are DOT, not Python: the worker preloads no Python modules for them."""
 ENGINES = ("dot", "neato", "fdp", "sfdp", "twopi", "circo", "osage", "patchwork")
 FILE_ATTRIBUTES = ("image", "shapefile", "imagepath", "fontpath")
 """Attributes whose value is a path Graphviz would open: a graph that sets one is refused."""

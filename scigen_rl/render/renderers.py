@@ -30,6 +30,7 @@ RENDERERS = {
     "rdkit": "scigen_rl.render.rdkit_draw",
     "schemdraw": "scigen_rl.render.schemdraw_draw",
     "graphviz": "scigen_rl.render.graphviz_dot",
+    "tikz": "scigen_rl.render.tikz_tex",
 }  # fmt: skip
 """Renderer name: the module that runs its scripts."""
 

@@ -163,7 +163,9 @@ class _Server:
             resource.setrlimit(which, limits)
         _linux.drop_capabilities(self.script_ids)
         if self.isolation["seccomp"] == "on":
-            _linux.install_seccomp_filter()
+            # A renderer whose language is a separate program (TeX) names the one it may start.
+            program = getattr(self.renderer, "exec_program", None)
+            _linux.install_seccomp_filter(program() if program is not None else None)
         gc.set_threshold(50_000, 20, 20)  # a short-lived process: collect rarely, it dies soon anyway
         header, _ = read_frame(job_r)  # wait, already locked down, for the script
         os.close(job_r)
@@ -624,7 +626,8 @@ def main(argv: list[str]) -> int:
         _linux.prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphans of a script come back to us to be killed
         os.makedirs(scratch, exist_ok=True)
     # Once in the namespaces: an import that starts a thread can no longer stop us unsharing.
-    isolation["preloaded"] = preload(cfg.preload)
+    # Python modules help only renderers whose scripts are Python (not DOT or LaTeX).
+    isolation["preloaded"] = preload(cfg.preload if getattr(renderer, "PYTHON_SCRIPTS", True) else [])
     gc.collect()
     gc.freeze()
     _Server(cfg, renderer, scratch, req, rep, devnull, isolation).serve()
