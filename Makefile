@@ -5,9 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
-.PHONY: setup fonts demo test lint typecheck bench mutate mutate-report clean
+.PHONY: setup fonts tex demo test lint typecheck bench mutate mutate-report clean
 
-setup: $(STAMP) fonts
+setup: $(STAMP) fonts tex
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,15 @@ fonts:
 		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null; \
 	else echo "warning: no CJK font; install fonts-wqy-microhei (or any Noto CJK font) for Chinese labels" >&2; fi
 
+# TeX with TikZ, pgfplots, circuitikz and the standalone class, for the tikz renderer (Debian packages).
+TEX_PACKAGES := texlive-latex-base texlive-latex-extra texlive-pictures
+tex:
+	@if command -v pdflatex >/dev/null && [ "$$(kpsewhich tikz.sty standalone.cls pgfplots.sty circuitikz.sty 2>/dev/null | wc -l)" = 4 ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing $(TEX_PACKAGES) (the tikz renderer's TeX)"; \
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEX_PACKAGES) >/dev/null; \
+	else echo "warning: no TeX with TikZ; the tikz renderer and its tests are skipped (install $(TEX_PACKAGES))" >&2; fi
+
 # The main job on a fresh machine: (1) render the shipped science-diagram scripts in the sandbox;
 # (2) build training data with the embedded CPU model (no server): four SciGenBench problems that give
 # their data in the question, the kind of figure a 135M model can chart under the skeleton prompt.
@@ -35,7 +44,10 @@ demo: setup
 	$(BIN)/scigen-rl render --renderer rdkit benchmarks/rdkit/*.py --out-dir runs/demo/figures/rdkit >> runs/demo/results.jsonl
 	$(BIN)/scigen-rl render --renderer schemdraw benchmarks/schemdraw/*.py --out-dir runs/demo/figures/schemdraw >> runs/demo/results.jsonl
 	$(BIN)/scigen-rl render --renderer graphviz benchmarks/graphviz/*.dot --out-dir runs/demo/figures/graphviz >> runs/demo/results.jsonl
-	@echo "figures in runs/demo/figures (and its rdkit/, schemdraw/, graphviz/), one JSON line per script in runs/demo/results.jsonl"
+	@if $(BIN)/python -m scigen_rl.render.tex_tools; then \
+		$(BIN)/scigen-rl render --renderer tikz benchmarks/tikz/*.tex --out-dir runs/demo/figures/tikz >> runs/demo/results.jsonl; \
+	else echo "skipping the TikZ examples (see above)"; fi
+	@echo "figures in runs/demo/figures (and its rdkit/, schemdraw/, graphviz/, tikz/), one JSON line per script in runs/demo/results.jsonl"
 	$(BIN)/scigen-rl build --embedded --run-dir runs/demo/build --ids $(DEMO_IDS) --llm.max-tokens 512 --repair-rounds 1
 
 lint: setup

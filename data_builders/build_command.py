@@ -180,7 +180,7 @@ def build(options: BuildOptions) -> int:
 def _routes(options: BuildOptions, prompt: str) -> dict[str, str] | None:
     """The routes of this build (None: no routing), from --routing and --routes; a ValueError for a route
     naming an unknown type or renderer, or routing where it cannot apply."""
-    from .generators.routes import DEFAULT_ROUTES, FALLBACK, missing_packages, parse_routes
+    from .generators.routes import DEFAULT_ROUTES, FALLBACK, parse_routes, unavailable_renderers
 
     overrides = parse_routes(options.routes)  # checked whatever --routing says
     if options.routing == "off":
@@ -193,14 +193,14 @@ def _routes(options: BuildOptions, prompt: str) -> dict[str, str] | None:
                              f"--render.renderer {FALLBACK} (or give --routing off)")  # fmt: skip
         return None
     routes = {t: r for t, r in {**DEFAULT_ROUTES, **overrides}.items() if r != FALLBACK}
-    missing = missing_packages(routes)
+    missing = unavailable_renderers(routes, options.render.tex_engine)
     if missing:
-        names = ", ".join(f"{r} (package {pkg})" for r, pkg in missing.items())
+        names = "; ".join(f"{r}: {why}" for r, why in missing.items())
         if options.routing == "on":
-            raise ValueError(f"--routing on: not installed: {names}; install it, or give --routing off")
+            raise ValueError(f"--routing on: cannot run here: {names}; install it, or give --routing off")
         routes = {t: r for t, r in routes.items() if r not in missing}
-        print(f"build: routing: not installed: {names}; its image types are drawn with {FALLBACK} "
-              "(install it, or give --routing off)", file=sys.stderr)  # fmt: skip
+        print(f"build: routing: cannot run here: {names}; their image types are drawn with {FALLBACK} "
+              "(install what is missing, or give --routing off)", file=sys.stderr)  # fmt: skip
     by_renderer: dict[str, list[str]] = {}
     for image_type, renderer in routes.items():
         by_renderer.setdefault(renderer, []).append(image_type)

@@ -16,11 +16,10 @@ a run can route any type elsewhere (``--routes "Biology - Ecological=graphviz"``
 from __future__ import annotations
 
 import difflib
-import importlib.util
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from scigen_rl.render.renderers import RENDERERS
+from scigen_rl.render.renderers import RENDERERS, unavailable
 from scigen_rl.taxonomy import IMAGE_TYPES
 
 FALLBACK = "matplotlib"
@@ -33,9 +32,6 @@ DEFAULT_ROUTES: dict[str, str] = {
     "Universal - Graph & Flow": "graphviz",
 }
 """Image type -> renderer; every other type: :data:`FALLBACK`."""
-
-PACKAGES = {"matplotlib": "matplotlib", "rdkit": "rdkit", "schemdraw": "schemdraw", "graphviz": "pygraphviz"}
-"""The package each renderer needs in the render workers."""
 
 
 def _closest(name: str, known: Iterable[str]) -> str:
@@ -83,13 +79,11 @@ def parse_routes(items: Iterable[str]) -> dict[str, str]:
     return routes
 
 
-def missing_packages(routes: Mapping[str, str]) -> dict[str, str]:
-    """Renderer -> its package, for each renderer the routes use whose package is not installed."""
-    return {
-        r: PACKAGES.get(r, r)
-        for r in sorted(set(routes.values()))
-        if importlib.util.find_spec(PACKAGES.get(r, r)) is None
-    }
+def unavailable_renderers(routes: Mapping[str, str], tex_engine: str = "pdflatex") -> dict[str, str]:
+    """Renderer -> why it cannot run here (a missing package, or TikZ's TeX engine), for each renderer
+    the routes use that cannot."""
+    reasons = {r: unavailable(r, tex_engine) for r in sorted(set(routes.values()))}
+    return {r: why for r, why in reasons.items() if why is not None}
 
 
 def route(routes: Mapping[str, str] | None, image_type: str | None) -> str:

@@ -243,7 +243,9 @@ def _arg1_deny_block(nr: int, denied: list[int], on_deny: int) -> list[Instructi
 
 _EXECVE = {"x86_64": 59, "aarch64": 221}
 CLONE_NEWCGROUP = 0x02000000
-CLONE_NEW_ANY = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP
+CLONE_NEW_ANY = (
+    CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP
+)
 """Every namespace flag of clone: a started program may not make one."""
 
 

@@ -37,7 +37,7 @@ class RenderOptions:
 
 def render(options: RenderOptions) -> int:
     from .pool import Renderer, RenderResult, SandboxUnavailable
-    from .renderers import RENDERERS
+    from .renderers import RENDERERS, RendererUnavailable
 
     scripts = [Path(s) for s in options.scripts]
     problem = _script_problem(scripts)
@@ -85,7 +85,7 @@ def render(options: RenderOptions) -> int:
                 }
                 bar.clear()
                 print(json_line(line), flush=True)
-    except SandboxUnavailable as e:
+    except (SandboxUnavailable, RendererUnavailable) as e:
         bar.close()
         print(f"scigen-rl render: {e}", file=sys.stderr)
         return BAD_ARGUMENTS

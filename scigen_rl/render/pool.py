@@ -22,7 +22,7 @@ from typing import Any
 from ._wire import FrameError, read_frame, write_frame
 from .config import FAILURE_CLASSES, RenderConfig
 from .outcome import MAX_ERROR_CHARS, MAX_TEXTS, MAX_WARNINGS, png_problem
-from .renderers import import_root, renderer_module
+from .renderers import RendererUnavailable, import_root, renderer_module, unavailable
 
 _STARTUP_TIMEOUT_S = 120.0
 _REPLY_GRACE_S = 15.0  # beyond the script's own timeout, before the worker itself is presumed hung
@@ -208,6 +208,9 @@ class Renderer:
     def __init__(self, config: RenderConfig | None = None) -> None:
         self.config = config or RenderConfig()
         renderer_module(self.config.renderer)  # an unknown renderer is refused before any worker starts
+        problem = unavailable(self.config.renderer, self.config.tex_engine)
+        if problem is not None:  # and so is one this machine cannot run, with what to install
+            raise RendererUnavailable(problem)
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         self._lock = threading.Lock()

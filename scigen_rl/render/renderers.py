@@ -33,6 +33,28 @@ RENDERERS = {
     "tikz": "scigen_rl.render.tikz_tex",
 }  # fmt: skip
 """Renderer name: the module that runs its scripts."""
+PACKAGES = {"matplotlib": "matplotlib", "rdkit": "rdkit", "schemdraw": "schemdraw", "graphviz": "pygraphviz",
+            "tikz": "pypdfium2"}  # fmt: skip
+"""The Python package each renderer needs in its workers."""
+
+
+class RendererUnavailable(RuntimeError):
+    """A renderer cannot run on this machine: a package or a program it needs is missing."""
+
+
+def unavailable(name: str, tex_engine: str = "pdflatex") -> str | None:
+    """Why renderer ``name`` cannot run here (its package, or for ``tikz`` the TeX engine and the
+    TikZ files, is missing), or None. Cheap: nothing heavy is imported, so a caller can ask before
+    it starts any worker."""
+    renderer_module(name)
+    package = PACKAGES.get(name, name)
+    if importlib.util.find_spec(package) is None:
+        return f"the renderer {name!r} needs the Python package {package!r}, which is not installed"
+    if name == "tikz":
+        from .tex_tools import missing
+
+        return missing(tex_engine)
+    return None
 
 
 class RendererModule(Protocol):

@@ -63,3 +63,12 @@ def missing(engine: str = "pdflatex") -> str | None:
     if lacking:
         return f"the TeX installation lacks {', '.join(lacking)}; {INSTALL_HINT}"
     return None
+
+
+if __name__ == "__main__":  # `python -m scigen_rl.render.tex_tools`: exit 1, saying why, when TikZ cannot run
+    import sys
+
+    reason = missing(sys.argv[1] if len(sys.argv) > 1 else "pdflatex")
+    if reason:
+        print(f"TikZ: {reason}", file=sys.stderr)
+    sys.exit(1 if reason else 0)

@@ -164,7 +164,7 @@ def _log_lines() -> list[str]:
 
 
 _REFUSED = re.compile(r"Not (?:reading from|writing to) (.*?) \(open(?:in|out)_any = p\)")
-_FILE_LINE = re.compile(r"^\./%s\.tex:(\d+): (.*)" % JOB)
+_FILE_LINE = re.compile(rf"^\./{JOB}\.tex:(\d+): (.*)")
 
 
 def _errors(lines: list[str]) -> list[str]:
@@ -186,7 +186,10 @@ def _errors(lines: list[str]) -> list[str]:
         if m and m.group(1) not in refused and m.group(1) != "/dev/null":
             refused.append(m.group(1))
     if refused and errors:
-        return [f"refused to open {', '.join(refused[:3])[:300]} (no absolute paths, '..' or dot files)", *errors]
+        return [
+            f"refused to open {', '.join(refused[:3])[:300]} (no absolute paths, '..' or dot files)",
+            *errors,
+        ]
     return errors
 
 
@@ -256,7 +259,9 @@ def run_script(code: str, name: str, config: RenderConfig) -> tuple[dict[str, An
     started = time.perf_counter()
     source = document(code)
     if source is None:
-        return script_header(started, "syntax", "not a LaTeX document: no \\documentclass and no tikzpicture"), []
+        return script_header(
+            started, "syntax", "not a LaTeX document: no \\documentclass and no tikzpicture"
+        ), []
     if "\\begin{document}" not in source:
         return script_header(started, "syntax", "not a LaTeX document: no \\begin{document}"), []
     try:
@@ -275,7 +280,9 @@ def run_script(code: str, name: str, config: RenderConfig) -> tuple[dict[str, An
     except MemoryError:
         return script_header(started, "memory", "MemoryError while rasterising the PDF"), []
     except Exception as e:  # noqa: BLE001 - PDFium's errors on a PDF it cannot read
-        return script_header(started, "runtime", f"the PDF could not be read: {type(e).__name__}: {e}"[:400]), []
+        return script_header(
+            started, "runtime", f"the PDF could not be read: {type(e).__name__}: {e}"[:400]
+        ), []
     if not pngs:
         return script_header(started, "blank" if blank else "no_figure", _no_pages(blank)), []
     return script_header(started, warnings=warnings[:20], texts=texts[:_MAX_TEXTS]), pngs
@@ -306,7 +313,9 @@ def _rasterise(path: str, config: RenderConfig, warn: Any) -> tuple[list[bytes],
             scale = config.dpi / 72
             if width * height * scale * scale > config.max_pixels:
                 scale = (config.max_pixels / max(width * height, 1e-9)) ** 0.5 * 0.999
-                warn(f"downscaled: page {index + 1} ({width:.0f}x{height:.0f} pt) was drawn at {scale * 72:.1f} dpi")
+                warn(
+                    f"downscaled: page {index + 1} ({width:.0f}x{height:.0f} pt) was drawn at {scale * 72:.1f} dpi"
+                )
             image = page.render(scale=scale, draw_annots=False).to_pil().convert("RGB")
             texts += [t for t in page.get_textpage().get_text_range().splitlines() if t.strip()]
             box = ImageChops.difference(image, _white(image)).getbbox()
@@ -362,4 +371,6 @@ def prepare(config: RenderConfig) -> None:
         finally:
             os.chdir(cwd)
     if header["status"] != "ok":
-        raise RuntimeError(f"TikZ renderer: the warm-up figure failed ({header['failure']}: {header['error']})")
+        raise RuntimeError(
+            f"TikZ renderer: the warm-up figure failed ({header['failure']}: {header['error']})"
+        )
