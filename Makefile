@@ -75,6 +75,7 @@ mutate-report: setup
 
 bench: setup  # each the median of three runs, as the README quotes them
 	$(BIN)/python benchmarks/median.py -- $(BIN)/python benchmarks/render_throughput.py
+	$(BIN)/python benchmarks/median.py -- $(BIN)/python benchmarks/render_tools.py
 	$(BIN)/python benchmarks/median.py -- $(BIN)/python benchmarks/build_throughput.py
 	$(BIN)/python benchmarks/median.py -- $(BIN)/python benchmarks/reward_throughput.py
 	$(BIN)/python benchmarks/median.py -- $(BIN)/python benchmarks/embedded_build.py

@@ -1,5 +1,6 @@
 """ImgCoder: the prompt that makes a model plan a diagram and then write its script (matplotlib, or the
-language of the renderer the image type is routed to: RDKit, schemdraw, a Graphviz DOT graph), and the
+language of the renderer the image type is routed to: RDKit, schemdraw, a Graphviz DOT graph, a TikZ
+LaTeX document), and the
 parsing of what comes back (plan, code), robust to the ways models format their answers."""
 
 from __future__ import annotations
@@ -71,6 +72,14 @@ no HTML images;
 - nothing but the graph in the block: no Python, no prose.
 """,
     ),
+    "tikz": (
+        "write ONE standalone LaTeX document that draws it with TikZ",
+        r"""Then write the document under the heading "CODE" in a single ```latex block:
+- start with \documentclass[tikz,border=4pt]{standalone} and hold exactly one tikzpicture (a circuitikz environment for a circuit) between \begin{document} and \end{document};
+- use only TikZ and its libraries (calc, arrows.meta, angles, quotes, positioning, patterns, decorations.pathreplacing, decorations.markings), pgfplots (\pgfplotsset{compat=1.18}) for plotted functions and data, circuitikz for circuit elements, amsmath and amssymb; no other package, no \input or \include, no image files;
+- put every label from the plan at the coordinate of its entity; write numbers and symbols in math mode, and wrap any option value that holds a comma in braces (l={$R = 4\,\Omega$}).
+""",
+    ),
 }
 """Renderer -> what the model writes (the end of the first sentence) and the CODE part of its prompt."""
 
@@ -103,6 +112,15 @@ DOT_REPAIR_PROMPT = """Drawing your graph failed:
 
 Write the corrected, complete graph in a single ```dot block. Keep the figure the same as planned; \
 change only what is needed to make it lay out and draw."""
+
+TEX_REPAIR_PROMPT = """Compiling your LaTeX document failed:
+
+{error}
+
+Write the corrected, complete document in a single ```latex block. Keep the figure the same as \
+planned; change only what is needed to make it compile and draw."""
+
+_REPAIR_PROMPTS = {"graphviz": DOT_REPAIR_PROMPT, "tikz": TEX_REPAIR_PROMPT}
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
 _CODE_START = re.compile(r"^(import |from \w[\w.]* import |fig\s*,|fig\s*=|plt\.)", re.M)
@@ -151,10 +169,10 @@ def repair_messages(
     max_error_chars: int = 1500,
     renderer: str = "matplotlib",
 ) -> list[dict[str, Any]]:
-    """The conversation that asks the model to fix its script (its graph, for graphviz) after a
-    failed render."""
+    """The conversation that asks the model to fix its script (its graph, for graphviz; its document,
+    for tikz) after a failed render."""
     error = error if len(error) <= max_error_chars else "..." + error[-max_error_chars:]
-    prompt = DOT_REPAIR_PROMPT if renderer == "graphviz" else REPAIR_PROMPT
+    prompt = _REPAIR_PROMPTS.get(renderer, REPAIR_PROMPT)
     return [
         *messages,
         {"role": "assistant", "content": response},
@@ -176,8 +194,53 @@ def _looks_like_code(block: str, renderer: str = "matplotlib") -> bool:
 
 def parse_for(text: str, renderer: str = "matplotlib") -> ParsedResponse:
     """The plan and code of an answer written for ``renderer``: a DOT graph for graphviz
-    (:func:`parse_dot`), a Python script otherwise (:func:`parse_response`)."""
-    return parse_dot(text) if renderer == "graphviz" else parse_response(text, renderer)
+    (:func:`parse_dot`), a LaTeX document for tikz (:func:`parse_latex`), a Python script otherwise
+    (:func:`parse_response`)."""
+    if renderer == "graphviz":
+        return parse_dot(text)
+    if renderer == "tikz":
+        return parse_latex(text)
+    return parse_response(text, renderer)
+
+
+_TEX_DOCUMENT = re.compile(r"\\documentclass\b.*?(?:\\end\{document\}|\Z)", re.S)
+_TEX_PICTURE = re.compile(r"\\begin\{(tikzpicture|circuitikz)\}.*?(?:\\end\{\1\}|\Z)", re.S)
+
+
+def _tex_code(text: str) -> str | None:
+    """The first LaTeX document in ``text`` (from ``\\documentclass`` to ``\\end{document}``), else the
+    first bare picture (``tikzpicture`` or ``circuitikz`` environment); an unclosed one to the end."""
+    for pattern in (_TEX_DOCUMENT, _TEX_PICTURE):
+        match = pattern.search(text)
+        if match:
+            return match.group(0).strip()
+    return None
+
+
+def parse_latex(text: str) -> ParsedResponse:
+    r"""Split an answer written for TikZ into plan and LaTeX document.
+
+    A fenced block tagged ``latex``, ``tex`` or ``tikz`` (or untagged) that holds a document or a
+    picture wins, the last one when there are several; else a document written without a fence.
+
+    >>> doc = "\\documentclass{standalone}\n\\begin{document}x\\end{document}"
+    >>> parse_latex("PLAN\n1. a box\nCODE\n```latex\n" + doc + "\n```").code == doc
+    True
+    >>> parse_latex("PLAN\n1. a box\nHere: " + doc + " Done.").code == doc
+    True
+    """
+    text = _THINK.sub("", text.replace("\r\n", "\n")).strip()
+    blocks = [
+        (m.start(), code)
+        for m in _FENCE.finditer(text)
+        if m.group(1).lower() in ("", "latex", "tex", "tikz") and (code := _tex_code(m.group(2)))
+    ]
+    if blocks:
+        return ParsedResponse(plan=_clean_plan(text[: blocks[0][0]]), code=blocks[-1][1])
+    code = _tex_code(text)
+    if code is None:
+        return ParsedResponse(plan=_clean_plan(text), code=None)
+    return ParsedResponse(plan=_clean_plan(text[: text.index(code)]), code=code)
 
 
 _DOT_START = re.compile(r"^[ \t]*(?:strict\s+)?(?:di)?graph\b[^{\n]*\{", re.M | re.I)

@@ -15,8 +15,8 @@ the child's namespaces, as its uid, under its limits (its own address-space limi
 - a fixed date (``SOURCE_DATE_EPOCH=0``, ``FORCE_SOURCE_DATE=1``): ``\today`` and the PDF are the
   same on every run; no network (the child has none).
 
-A document without ``\documentclass`` (a bare ``tikzpicture``) is wrapped in a ``standalone`` one
-with TikZ loaded. One pass only: figures needing ``remember picture`` cross-references are not
+A document without ``\documentclass`` (a bare ``tikzpicture`` or ``circuitikz`` picture) is wrapped
+in a ``standalone`` one with TikZ, amsmath and what it uses of circuitikz and pgfplots loaded. One pass only: figures needing ``remember picture`` cross-references are not
 supported. The PDF is untrusted too: it is read with PDFium (``pypdfium2``) in the same child, each
 page (at most ``max_figures``) rendered at ``RenderConfig.dpi`` capped to ``max_pixels``, cropped to
 what is drawn plus a 4 pt margin, and stored as an RGB PNG like a matplotlib figure.
@@ -79,11 +79,9 @@ _SYNTAX_ERRORS = (
     "Paragraph ended before",
 )
 _MEMORY_ERRORS = ("TeX capacity exceeded", "memory exhausted", "out of memory")
-_WRAPPER = (
-    "\\documentclass[tikz,border=4pt]{standalone}\n"
-    "\\usepackage{amsmath,amssymb}\n"
-    "\\begin{document}\n%s\n\\end{document}\n"
-)
+_WRAPPER = "\\documentclass[tikz,border=4pt]{standalone}\n\\usepackage{amsmath,amssymb}\n%s\\begin{document}\n%s\n\\end{document}\n"
+_WRAPPED_PACKAGES = {"circuitikz": ("\\begin{circuitikz}",), "pgfplots": ("\\begin{axis}", "\\addplot")}
+"""Packages a bare picture gets when it uses them (pgfplots with ``compat`` set to this TeX's own)."""
 
 
 class _Program:
@@ -164,6 +162,9 @@ def _log_lines() -> list[str]:
 
 
 _REFUSED = re.compile(r"Not (?:reading from|writing to) (.*?) \(open(?:in|out)_any = p\)")
+_FATAL = re.compile(
+    r"^(?:fatal:|kpathsea: .*(?:out of memory|exhausted))|memory exhausted|I can't write on file"
+)
 _FILE_LINE = re.compile(rf"^\./{JOB}\.tex:(\d+): (.*)")
 
 
@@ -179,6 +180,8 @@ def _errors(lines: list[str]) -> list[str]:
                 message += f" ({context[:160]})"
             if message not in errors:
                 errors.append(message[:400])
+    if not errors:  # a fatal error before TeX's own reporting (memory, a file it cannot write)
+        errors = [line.strip()[:400] for line in lines if _FATAL.search(line)][:3]
     refused = []
     for line in lines:
         m = _REFUSED.search(line)
@@ -249,9 +252,13 @@ def document(code: str) -> str | None:
     """
     if "\\documentclass" in code:
         return code
-    if "\\begin{tikzpicture}" in code or "\\tikz" in code:
-        return _WRAPPER % code.strip()
-    return None
+    if not any(m in code for m in ("\\begin{tikzpicture}", "\\begin{circuitikz}", "\\tikz")):
+        return None
+    used = [name for name, markers in _WRAPPED_PACKAGES.items() if any(m in code for m in markers)]
+    preamble = "".join(f"\\usepackage{{{name}}}\n" for name in used)
+    if "pgfplots" in used:
+        preamble += "\\pgfplotsset{compat=newest}\n"
+    return _WRAPPER % (preamble, code.strip())
 
 
 def run_script(code: str, name: str, config: RenderConfig) -> tuple[dict[str, Any], list[bytes]]:
@@ -260,7 +267,7 @@ def run_script(code: str, name: str, config: RenderConfig) -> tuple[dict[str, An
     source = document(code)
     if source is None:
         return script_header(
-            started, "syntax", "not a LaTeX document: no \\documentclass and no tikzpicture"
+            started, "syntax", "not a LaTeX document: no \\documentclass and no TikZ picture"
         ), []
     if "\\begin{document}" not in source:
         return script_header(started, "syntax", "not a LaTeX document: no \\begin{document}"), []
@@ -370,6 +377,11 @@ def prepare(config: RenderConfig) -> None:
             header, _ = run_script(WARMUP_SCRIPT, "warmup.tex", config)
         finally:
             os.chdir(cwd)
+    if header["failure"] == "memory":
+        raise RuntimeError(
+            f"TikZ renderer: the TeX engine cannot run within memory_mb={config.memory_mb} "
+            f"({header['error']}); give it more memory"
+        )
     if header["status"] != "ok":
         raise RuntimeError(
             f"TikZ renderer: the warm-up figure failed ({header['failure']}: {header['error']})"
