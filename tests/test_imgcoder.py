@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scigen_rl.imgcoder import build_messages, parse_response, repair_messages
+from scigen_rl.imgcoder import build_messages, parse_for, parse_response, repair_messages
 from scigen_rl.records import Problem
 
 SCRIPT = "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([0, 1], [0, 1])\nplt.savefig('figure.png')"
@@ -65,3 +65,55 @@ def test_prompt_has_the_four_plan_parts_and_no_answer() -> None:
     )
     assert [m["role"] for m in fixed] == ["system", "user", "assistant", "user"]
     assert len(fixed[-1]["content"]) < 2000 and "..." in fixed[-1]["content"]  # the error's tail, truncated
+
+
+TEX = (
+    "\\documentclass[tikz,border=4pt]{standalone}\n\\begin{document}\n"
+    "\\begin{tikzpicture}\\draw (0,0) -- (1,0) node[right] {$A$};\\end{tikzpicture}\n\\end{document}"
+)
+UNCLOSED = TEX.removesuffix("\\end{document}")
+PICTURE = "\\begin{tikzpicture}\\draw (0,0) circle (1);\\end{tikzpicture}"
+TEX_RESPONSES = {
+    "latex fence": (f"PLAN\n{PLAN}\n\nCODE\n```latex\n{TEX}\n```\n", TEX),
+    "tex fence, prose after": (f"{PLAN}\n```tex\n{TEX}\n```\nThis compiles with pdflatex.", TEX),
+    "untagged fence": (f"{PLAN}\n```\n{TEX}\n```", TEX),
+    "no fence": (f"{PLAN}\nHere it is: {TEX} Hope it helps.", TEX),
+    "bare picture": (f"{PLAN}\n```latex\n{PICTURE}\n```", PICTURE),
+    "draft then final": (f"{PLAN}\n```latex\n{PICTURE}\n```\nFull document:\n```latex\n{TEX}\n```", TEX),
+    "think preamble": (f"<think>```latex\n{PICTURE}\n```</think>PLAN\n{PLAN}\n```latex\n{TEX}\n```", TEX),
+    "unclosed document": (
+        f"{PLAN}\n```latex\n{UNCLOSED}",
+        UNCLOSED.strip(),
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(TEX_RESPONSES))
+def test_a_tikz_answer_gives_its_document_and_plan(kind: str) -> None:
+    text, expected = TEX_RESPONSES[kind]
+    parsed = parse_for(text, "tikz")
+    assert parsed.code == expected, kind
+    assert parsed.plan is not None and "Image content" in parsed.plan and "documentclass" not in parsed.plan
+
+
+@pytest.mark.parametrize("text", ["", "I cannot draw this.", f"{PLAN}\n```python\n{SCRIPT}\n```"])
+def test_a_tikz_answer_without_latex_has_no_code(text: str) -> None:
+    assert parse_for(text, "tikz").code is None
+
+
+def test_the_tikz_prompt_asks_for_a_standalone_document_and_its_repair_for_latex() -> None:
+    p = Problem(
+        id="p",
+        question="Triangle ABC has AB = 5.",
+        answer="7",
+        source="t",
+        image_type="Mathematics - Plane Geometry",
+    )
+    system = build_messages(p, "tikz")[0]["content"]
+    assert "\\documentclass[tikz,border=4pt]{standalone}" in system and "```latex" in system
+    assert "Image content" in system and "matplotlib" not in system
+    repair = repair_messages(
+        build_messages(p, "tikz"), "```latex\nx\n```", "line 3: Undefined control sequence.", renderer="tikz"
+    )
+    assert "```latex" in repair[-1]["content"] and "Undefined control sequence" in repair[-1]["content"]
+    assert "```python" in repair_messages([], "", "boom")[-1]["content"]
