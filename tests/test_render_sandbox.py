@@ -276,6 +276,24 @@ def test_writes_outside_the_working_directory_fail_and_inside_are_discarded(
     assert again.ok, again.error  # the next script starts in a new, empty directory
 
 
+def test_temporary_files_land_in_the_scripts_own_folder() -> None:
+    """Even when a preloaded module made ``tempfile`` pick its folder before the sandbox closed."""
+    src = """
+        import os, tempfile
+        import matplotlib.pyplot as plt
+        fd, path = tempfile.mkstemp(suffix=".csv")
+        os.write(fd, b"1,2"); os.close(fd)
+        with tempfile.TemporaryDirectory() as folder, tempfile.NamedTemporaryFile() as f:
+            pass
+        assert os.path.dirname(path) == os.getcwd(), (path, os.getcwd())
+        plt.plot([1, 2])
+    """
+    with Renderer(RenderConfig(workers=1, timeout_s=5, preload=["tests.tempdir_probe"])) as r:
+        assert r.isolation["preloaded"] == ["tests.tempdir_probe"]
+        result = r.render(_script(src), "tmp.py")
+    assert result.ok, result.error
+
+
 def test_file_size_limit(renderer: Renderer) -> None:
     src = "open('big.bin', 'wb').write(b'x' * (40 << 20))\n"
     result = renderer.render(src, "big.py")

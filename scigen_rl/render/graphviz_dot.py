@@ -177,9 +177,6 @@ def _labels(graph: pygraphviz.AGraph) -> list[str]:
 def run_script(code: str, name: str, config: RenderConfig) -> tuple[dict[str, Any], list[bytes]]:
     """Lay out and draw one DOT graph: (result header, [PNG]) or a failure class."""
     started = time.perf_counter()
-    # pygraphviz parses through a temporary file: in the script's own folder ($TMPDIR), not in the
-    # folder the worker's tempfile module remembered before the sandbox closed (read-only now).
-    tempfile.tempdir = None
     _exit_means_memory()
     try:
         with _graphviz_messages() as messages:

@@ -32,6 +32,7 @@ import select
 import shutil
 import signal
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -173,6 +174,8 @@ class _Server:
         job_dir = own_dir or str(header["dir"])
         os.chdir(job_dir)
         os.environ.update(HOME=job_dir, TMPDIR=job_dir)
+        # tempfile chose its folder before the sandbox closed (read-only now): let it choose again.
+        tempfile.tempdir = None
         result, pngs = self.renderer.run_script(str(header["code"]), str(header["name"]), cfg)
         write_frame(res_w, result, pngs)
 
