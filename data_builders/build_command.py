@@ -293,6 +293,27 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f} %"
 
 
+def _routing_line(routing: dict[str, Any]) -> str:
+    """Which renderers drew the figures, and every fallback to matplotlib with its cause."""
+    drawn = ", ".join(f"{r} {n}" for r, n in routing["drawn"].items()) or "none"
+    line = f"routing: drawn by {drawn}"
+    fell = routing["fell_back"]
+    if not fell:
+        return line + "; no fallback to matplotlib"
+    causes = []
+    for renderer, counts in fell.items():
+        failed, unavailable = counts["figures"] - counts["unavailable"], counts["unavailable"]
+        why = []
+        if failed:
+            why.append(f"{failed} failed to render" if unavailable else "failed to render")
+        if unavailable:
+            why.append(f"{unavailable} " if failed else "")
+            why[-1] += f"could not start: {routing['unavailable'].get(renderer, '?')}"
+        causes.append(f"{renderer} {counts['figures']}: {', '.join(why)}")
+    total = sum(c["figures"] for c in fell.values())
+    return line + f"; {total} fell back to matplotlib ({'; '.join(causes)})"
+
+
 def summary_lines(summary: dict[str, Any], run: Path) -> list[str]:
     """What a build did, where its outputs are, and what is left to do, a line each."""
     out = Path(summary.get("export_dir") or run / "export")
@@ -331,6 +352,8 @@ def summary_lines(summary: dict[str, Any], run: Path) -> list[str]:
                      f"{', text-solvable dropped' if d['drop_text_solvable'] else ''}): exported {mix}, "
                      f"{d['exported_text_solvable']} text-solvable; left out: {left}")  # fmt: skip
     lines.append(f"figures: {run / 'synthesize' / 'png'}")
+    if "routing" in summary:
+        lines.append(_routing_line(summary["routing"]))
     if "candidates" in summary:
         c = summary["candidates"]
         ratio = f"{c['cost_all'] / c['cost_first']:.2f}x the cost" if c["cost_first"] else "cost unknown"

@@ -1,6 +1,10 @@
 """Best-of-N figures (``build --candidates N``): N figures per problem, each scored by R_inv (and the judge
 when asked) with the verifier, the best kept; and the report of what choosing gained, at what cost.
 
+Each candidate is made as one figure is: in a routed build (``--routes``) candidate k is written for its
+image type's renderer and, when that still fails, asked once more as matplotlib, on its own; its row then
+names the renderer that drew it (``renderer``) and the routed one that failed first (``fallback``).
+
 The best is the highest R_inv, ties broken by the judge's total (with ``--candidate-judge``), then by the
 lower cost (model tokens, else seconds), then by the earlier candidate. The kept figure's record holds
 every candidate's scores (``extra.candidates``) and which was kept (``extra.candidate``); the others'
@@ -63,6 +67,10 @@ async def best_of(
     for k, m in enumerate(made):
         row: dict[str, Any] = {"index": k, "status": m.figure.status, "failure": m.figure.failure, "r_inv": None,
                                "perfect": None, "judge_total": None, "cost": round(_cost(m.figure), 3)}  # fmt: skip
+        if "renderer" in m.figure.extra:  # a routed build: which renderer drew it, and which failed first
+            fallback = m.figure.extra.get("fallback")
+            row.update(renderer=m.figure.extra["renderer"],
+                       fallback=fallback.get("renderer") if isinstance(fallback, dict) else None)  # fmt: skip
         if m.figure.status == "ok" and m.png is not None:
             verdict = await validate_figure(verifier, problem, m.png, generator.name)
             if verdict.errors:

@@ -27,6 +27,7 @@ from scigen_rl.render.outcome import png_problem
 
 from .decontam import DecontamConfig, find_contamination
 from .export import BANDS, ExportConfig, export, export_folder, make_sample
+from .generators.base import UNAVAILABLE
 
 DIFFICULTY_RECORDS = Path("difficulty") / "records.jsonl"
 """Where ``scigen-rl difficulty`` keeps each problem's pass rates and labels, in a build's run directory."""
@@ -63,6 +64,35 @@ def _decontaminate(
     summary = {"hits": len(report.hits), "dropped": len(left_out), "checked": report.eval_items,
                "skipped": report.skipped}  # fmt: skip
     return summary, {p.id: reason for p, reason in left_out}
+
+
+def routing_summary(problems: list[Problem], figures: dict[str, Figure]) -> dict[str, Any] | None:
+    """What routing did in a build (None without routed figures): the figures each renderer drew, and per
+    routed renderer the figures that fell back to matplotlib, ``unavailable`` of them because it could
+    not start (``unavailable``: renderer -> why, as its first such figure recorded it)."""
+    drawn: Counter[str] = Counter()
+    fell_back: dict[str, Counter[str]] = defaultdict(Counter)
+    why: dict[str, str] = {}
+    routed = False
+    for problem in problems:
+        figure = figures.get(problem.id)
+        if figure is None or not figure.extra.get("renderer"):
+            continue
+        routed = True
+        drawn[figure.extra["renderer"]] += figure.status == "ok"
+        fallback = figure.extra.get("fallback")
+        if isinstance(fallback, dict) and fallback.get("renderer"):
+            counts = fell_back[fallback["renderer"]]
+            counts["figures"] += 1
+            counts["unavailable"] += fallback.get("failure") == UNAVAILABLE
+            if fallback.get("failure") == UNAVAILABLE:
+                why.setdefault(fallback["renderer"], _last_line(fallback.get("error"), 300))
+    if not routed:
+        return None
+    return {"drawn": {r: n for r, n in sorted(drawn.items()) if n},
+            "fell_back": {r: {"figures": c["figures"], "unavailable": c["unavailable"]}
+                          for r, c in sorted(fell_back.items())},
+            "unavailable": dict(sorted(why.items()))}  # fmt: skip
 
 
 @dataclass
@@ -298,6 +328,8 @@ def export_run(
     }
     if difficulty is not None:
         summary["difficulty"] = difficulty
+    if (routing := routing_summary(problems, figures)) is not None:
+        summary["routing"] = routing
     if verification:
         summary["verification"] = verification
     if settings.image_mode != "figure":  # a control: the build's summary and contact sheet stay as they are

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,12 @@ from data_builders.generators.routes import DEFAULT_ROUTES, parse_routes, route
 from scigen_rl.cli import main
 from scigen_rl.imgcoder import build_messages, parse_dot, parse_for, repair_messages
 from scigen_rl.llm.standin import StandInServer
+from scigen_rl.loaders import load_scigenbench
 from scigen_rl.records import Problem
 
 from .conftest import plain
 from .test_build import _build
+from .test_candidates import COLOURS, SCRIPT, Verifier, colour_of
 
 IDS = {
     "webinstruct-258389": "Chemistry - Molecular Structure",
@@ -90,6 +93,8 @@ def test_a_routed_build_draws_each_type_with_its_renderer_and_falls_back_to_matp
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
         assert "build: routing " in err and "Physics - Circuit -> schemdraw" in err
+        assert ("routing: drawn by graphviz 1, matplotlib 2, rdkit 1, schemdraw 1; 1 fell back to matplotlib "
+                "(rdkit 1: failed to render)") in plain(err)  # fmt: skip
         figures = {
             f["problem_id"]: f
             for f in map(json.loads, (run / "synthesize" / "figures.jsonl").read_text().splitlines())
@@ -189,3 +194,189 @@ def test_each_renderer_has_its_prompt_and_parser() -> None:
     assert parse_dot("no graph here").code is None
     repair = repair_messages([], "x", "runtime: syntax error", renderer="graphviz")[-1]["content"]
     assert "```dot" in repair
+
+
+# Routing with best-of-N (`--candidates 3 --verify`): every candidate of a routed type is written for and
+# drawn by the routed renderer, a candidate whose routed render still fails falls back to matplotlib on
+# its own, and each candidate's renderer is in the kept figure's record.
+CIRCUITS = ("webinstruct-1158582", "webinstruct-1643706", "webinstruct2_2-303964")
+BROKEN_AT = {"webinstruct-1643706": 1, "webinstruct2_2-303964": 0}
+"""The candidate whose schemdraw script (and its repair) fails, per problem; the first circuit has none."""
+LAMP = """PLAN
+1. Image content: a battery, a resistor and a lamp.
+CODE
+```python
+import schemdraw
+import schemdraw.elements as elm
+with schemdraw.Drawing() as d:
+    d += elm.Battery().up().label("12 V")
+    d += elm.Resistor().right().label("R1 = 4 kOhm")
+    d += elm.Lamp().down().fill("{colour}"){broken}
+    d += elm.Line().left()
+```"""
+
+
+class CircuitPainter:
+    """Candidate k of a circuit draws its lamp in COLOURS[k % 3] with schemdraw, except the candidate of
+    BROKEN_AT, whose script and repair fail; its matplotlib fallback paints the block of
+    test_candidates in the candidate's colour. A problem's candidates come one after another."""
+
+    def __init__(self, questions: dict[str, str]) -> None:
+        self.questions = questions
+        self.samples: Counter[str] = Counter()  # first-round schemdraw requests per problem
+
+    def __call__(self, body: dict[str, Any]) -> str:
+        if body.get("temperature") != 0.7:
+            raise ValueError("candidates are sampled at the build's temperature")
+        messages = body["messages"]
+        system, user = messages[0]["content"], messages[1]["content"]
+        pid = next(i for i, q in self.questions.items() if q in user)
+        if "with schemdraw" in system:
+            self.samples[pid] += len(messages) == 2  # a repair continues the same candidate
+            k = self.samples[pid] - 1
+            broken = ".shine()" if BROKEN_AT.get(pid) == k else ""
+            return LAMP.replace("{colour}", COLOURS[k % 3]).replace("{broken}", broken)
+        k = self.samples[pid] - 1  # the fallback of the candidate that just failed
+        return SCRIPT.replace("{colour}", COLOURS[k % 3]).replace("{tag}", "fallback")
+
+
+@pytest.fixture(scope="module")
+def routed_candidates(tmp_path_factory: pytest.TempPathFactory, shipped_data: Path) -> dict[str, Any]:
+    """One routed build of three circuits, best of three each, its records and requests, and bench on it."""
+    problems = {p.id: p for p in load_scigenbench(shipped_data / "scigenbench") if p.id in CIRCUITS}
+    table = {q.question: (q.correct_option, i, len(p.quizzes)) for p in problems.values()
+             for i, q in enumerate(p.quizzes)}  # fmt: skip
+    model = StandInServer(reply=CircuitPainter({i: p.question.strip() for i, p in problems.items()}))
+    vision = StandInServer(api_key=None, reply=Verifier(table))
+    run, bench_out = tmp_path_factory.mktemp("routed") / "run", tmp_path_factory.mktemp("bench")
+    try:
+        proc = _build(model, run, 3, shipped_data / "scigenbench", "--ids", ",".join(CIRCUITS),
+                      "--candidates", "3", "--llm.temperature", "0.7", "--verify", "--verifier.base-url",
+                      vision.base_url, "--verifier.model", "vl", "--render.workers", "1", "--route-workers",
+                      "1", "--render.preload", "json", "--repair-rounds", "1", "--concurrency", "2")  # fmt: skip
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        code = main(["bench", "--run-dir", str(run), "--out-dir", str(bench_out), "--metrics", "rinv",
+                     "--judge.base-url", vision.base_url, "--judge.model", "vl"])  # fmt: skip
+        assert code == 0
+    finally:
+        model.close()
+        vision.close()
+    figures = {
+        f["problem_id"]: f
+        for f in map(json.loads, (run / "synthesize" / "figures.jsonl").read_text().splitlines())
+    }
+    return {"problems": problems, "figures": figures, "requests": model.requests, "run": run, "err": err,
+            "bench": json.loads((bench_out / "summary.json").read_text())}  # fmt: skip
+
+
+def test_routed_candidates_are_each_drawn_by_the_routed_renderer(routed_candidates: dict[str, Any]) -> None:
+    figure = routed_candidates["figures"]["webinstruct-1158582"]
+    assert figure["status"] == "ok" and figure["extra"]["renderer"] == "schemdraw"
+    assert figure["extra"]["fallback"] is None and figure["code"].startswith("import schemdraw")
+    scores = figure["extra"]["candidates"]
+    assert [(c["renderer"], c["fallback"]) for c in scores] == [("schemdraw", None)] * 3
+    assert [colour_of(Path(c["png"]).read_bytes()) for c in scores] == list(COLOURS)  # the k-th sample each
+    half = (len(routed_candidates["problems"]["webinstruct-1158582"].quizzes) // 2) / 6
+    assert [c["r_inv"] for c in scores] == [0.0, 1.0, half] and figure["extra"]["candidate"] == 1
+    assert colour_of(Path(figure["png_path"]).read_bytes()) == "green"
+    # Each of the nine candidates was asked in schemdraw's prompt; only the two broken ones were repaired
+    # (in schemdraw's prompt again) and asked once more as matplotlib.
+    firsts = [r for r in routed_candidates["requests"] if len(r["messages"]) == 2]
+    systems = Counter(
+        "schemdraw" if "with schemdraw" in r["messages"][0]["content"] else "other" for r in firsts
+    )
+    assert systems == {"schemdraw": 9, "other": 2}
+    repairs = [r for r in routed_candidates["requests"] if len(r["messages"]) > 2]
+    assert len(repairs) == 2 and all("with schemdraw" in r["messages"][0]["content"] for r in repairs)
+    c = json.loads((routed_candidates["run"] / "candidates.json").read_text())
+    assert c["by_image_type"]["Physics - Circuit"]["problems"] == 3
+
+
+def test_a_routed_candidate_that_fails_falls_back_alone(routed_candidates: dict[str, Any]) -> None:
+    figures = routed_candidates["figures"]
+    # The fallback was the best: kept, and recorded as drawn by matplotlib after schemdraw failed.
+    kept = figures["webinstruct-1643706"]
+    assert kept["extra"]["candidate"] == 1 and kept["extra"]["renderer"] == "matplotlib"
+    fallback = kept["extra"]["fallback"]
+    assert (
+        fallback["renderer"] == "schemdraw"
+        and fallback["failure"] == "runtime"
+        and "shine" in fallback["error"]
+    )
+    assert kept["repair_rounds"] == 1 and "import matplotlib" in kept["code"]
+    rows = [(c["renderer"], c["fallback"]) for c in kept["extra"]["candidates"]]
+    assert rows == [("schemdraw", None), ("matplotlib", "schemdraw"), ("schemdraw", None)]
+    assert colour_of(Path(kept["png_path"]).read_bytes()) == "green"
+    # The fallback was the worst: a routed candidate kept, the fallback still named among the candidates.
+    other = figures["webinstruct2_2-303964"]
+    assert other["extra"]["candidate"] == 1 and other["extra"]["renderer"] == "schemdraw"
+    assert other["extra"]["fallback"] is None and other["code"].startswith("import schemdraw")
+    rows = [(c["renderer"], c["fallback"]) for c in other["extra"]["candidates"]]
+    assert rows == [("matplotlib", "schemdraw"), ("schemdraw", None), ("schemdraw", None)]
+    assert [c["r_inv"] for c in other["extra"]["candidates"]][0] == 0.0  # the red fallback, scored
+    # the build's summary and bench count the kept figures: schemdraw drew two, and fell back for the third
+    summary = json.loads((routed_candidates["run"] / "summary.json").read_text())
+    assert summary["routing"] == {"drawn": {"matplotlib": 1, "schemdraw": 2}, "unavailable": {},
+                                  "fell_back": {"schemdraw": {"figures": 1, "unavailable": 0}}}  # fmt: skip
+    line = "routing: drawn by matplotlib 1, schemdraw 2; 1 fell back to matplotlib (schemdraw 1: failed to render)"
+    assert line in plain(routed_candidates["err"])
+    rows = routed_candidates["bench"]["by_renderer"]
+    counts = {r: (v["attempted"], v["rendered"], v["fell_back"], v["figures"]) for r, v in rows.items()}
+    assert counts == {"schemdraw": (3, 2, 1, 2), "matplotlib": (1, 1, 0, 1)}
+
+
+def test_a_routed_renderer_that_cannot_start_falls_back_to_matplotlib(
+    tmp_path: Path, shipped_data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """schemdraw installed but broken on this machine: its workers die importing it. The build goes on,
+    drawing circuits with matplotlib (schemdraw is never asked for), and says so in its summary."""
+    import scigen_rl.render.pool as pool
+
+    (tmp_path / "broken_schemdraw.py").write_text(
+        "raise ImportError('libcairo.so.2: cannot open shared object file')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    real = pool.renderer_module
+    monkeypatch.setattr(
+        pool, "renderer_module", lambda name: "broken_schemdraw" if name == "schemdraw" else real(name)
+    )
+    monkeypatch.setenv("STANDIN_KEY", "test-key")
+    server = StandInServer(reply=model)
+    run = tmp_path / "run"
+    ids = ["webinstruct-1158582", "webinstruct-1643706", "webinstruct-994992"]
+    try:
+        code = main(["build", "--run-dir", str(run), "--scigenbench-dir", str(shipped_data / "scigenbench"),
+                     "--ids", ",".join(ids), "--llm.base-url", server.base_url, "--llm.model", "stand-in",
+                     "--llm.api-key-env", "STANDIN_KEY", "--render.workers", "1", "--route-workers", "1",
+                     "--render.preload", "json", "--concurrency", "2"])  # fmt: skip
+    finally:
+        server.close()
+    err = plain(capsys.readouterr().err)
+    assert code == 0, err
+    figures = {
+        f["problem_id"]: f
+        for f in map(json.loads, (run / "synthesize" / "figures.jsonl").read_text().splitlines())
+    }
+    for pid in ids[:2]:
+        figure = figures[pid]
+        assert figure["status"] == "ok" and figure["extra"]["renderer"] == "matplotlib"
+        fallback = figure["extra"]["fallback"]
+        assert fallback["renderer"] == "schemdraw" and fallback["failure"] == "unavailable"
+        assert "libcairo.so.2" in fallback["error"]
+    assert figures[ids[2]]["extra"] == {
+        **figures[ids[2]]["extra"],
+        "renderer": "matplotlib",
+        "fallback": None,
+    }
+    assert not any("with schemdraw" in r["messages"][0]["content"] for r in server.requests)
+    assert err.count("the schemdraw renderer could not start") == 1  # tried once: the next circuit knew
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["routing"]["fell_back"] == {"schemdraw": {"figures": 2, "unavailable": 2}}
+    why = summary["routing"]["unavailable"]["schemdraw"]  # the worker's own error, not its traceback
+    assert why.startswith("render worker failed to start") and "Traceback" not in why
+    assert why.endswith(": ImportError: libcairo.so.2: cannot open shared object file")
+    assert (
+        f"routing: drawn by matplotlib 3; 2 fell back to matplotlib (schemdraw 2: could not start: {why})"
+        in err
+    )

@@ -1,6 +1,7 @@
 """ImgCoder: a model plans the figure and writes a script in the language of the renderer its image type
 is routed to (matplotlib by default), repaired with the render error; a routed figure that still fails
-is asked once more as matplotlib."""
+is asked once more as matplotlib, and one whose renderer could not start in this build is asked as
+matplotlib from the start (``extra.fallback`` says which, and why)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from scigen_rl.records import Figure, Problem
 from scigen_rl.skeletons import skeleton_request
 
 from ..build_config import BuildConfig
-from .base import Made, Tools
+from .base import UNAVAILABLE, Made, Tools
 from .routes import FALLBACK, check_routes, route
 
 
@@ -43,6 +44,12 @@ class ImgCoder:
         if self.routes is None:
             return await self._make(problem, tools, None)
         renderer = route(self.routes, problem.image_type)
+        if renderer != FALLBACK and (why := await tools.unavailable(renderer)) is not None:
+            # its pool could not start on this machine: written for matplotlib from the start, said so
+            made = await self._make(problem, tools, FALLBACK)
+            if not isinstance(made, str):
+                made.figure.extra["fallback"] = {"renderer": renderer, "failure": UNAVAILABLE, "error": why}
+            return made
         made = await self._make(problem, tools, renderer)
         if isinstance(made, str) or made.figure.status == "ok" or renderer == FALLBACK:
             return made
