@@ -76,16 +76,17 @@ def test_the_shipped_examples_render_byte_identically_on_two_workers(tikz: Rende
 
 
 @needs_tex
-def test_the_picture_is_cropped_to_what_is_drawn_at_the_configured_dpi(tikz: Renderer) -> None:
+def test_the_picture_is_cropped_to_what_is_drawn_at_the_configured_scale(tikz: Renderer) -> None:
     r"""A 2 cm square on an A4 article page: the PNG is the square plus the 4 pt margin, not the page."""
     body = r"\thispagestyle{empty}\noindent\begin{tikzpicture}\fill (0,0) rectangle (2,2);\end{tikzpicture}"
     result = tikz.render(_doc(body, r"\usepackage{tikz}", cls="article"), "square.tex")
     assert result.ok, result.error
     width, height = _image(result.pngs[0]).size
-    side = 2 / 2.54 * 100  # 2 cm at 100 dpi
-    margin = 2 * 4 / 72 * 100
+    dpi = 100 * RenderConfig().tex_scale  # the page is rasterised at dpi x tex_scale
+    side = 2 / 2.54 * dpi  # 2 cm
+    margin = 2 * 4 / 72 * dpi
     assert abs(width - (side + margin)) <= 3 and abs(height - (side + margin)) <= 3
-    with Renderer(_config(dpi=200)) as fine:
+    with Renderer(_config(tex_scale=RenderConfig().tex_scale * 2)) as fine:
         width2, _ = _image(
             fine.render(_doc(body, r"\usepackage{tikz}", cls="article"), "square.tex").pngs[0]
         ).size

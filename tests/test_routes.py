@@ -19,6 +19,7 @@ from scigen_rl.imgcoder import build_messages, parse_dot, parse_for, repair_mess
 from scigen_rl.llm.standin import StandInServer
 from scigen_rl.loaders import load_scigenbench
 from scigen_rl.records import Problem
+from scigen_rl.render.renderers import unavailable
 
 from .conftest import plain
 from .test_build import _build
@@ -380,3 +381,61 @@ def test_a_routed_renderer_that_cannot_start_falls_back_to_matplotlib(
         f"routing: drawn by matplotlib 3; 2 fell back to matplotlib (schemdraw 2: could not start: {why})"
         in err
     )
+
+
+TIKZ = (
+    "```latex\n\\documentclass[tikz,border=4pt]{standalone}\n\\begin{document}\n\\begin{tikzpicture}\n"
+    "\\draw[thick] (0,0) circle (1) node {star};\n\\draw (2.5,0) circle (0.3) node[above=6pt] {planet};\n"
+    "\\end{tikzpicture}\n\\end{document}\n```"
+)
+TIKZ_BROKEN = TIKZ.replace("node {star}", "node {\\stellar}")
+
+
+def tikz_model(body: dict[str, Any]) -> str:
+    """The stand-in for TikZ: an undefined macro first, the document fixed when the repair names it."""
+    messages = body["messages"]
+    if messages[0]["role"] != "system":
+        return "The answer is A."
+    system, last = messages[0]["content"], messages[-1]["content"]
+    if "with TikZ" not in system:
+        return PLAN + MPL.replace("{tag}", "fallback")
+    return PLAN + (TIKZ if "Undefined control sequence" in last else TIKZ_BROKEN)
+
+
+@pytest.mark.skipif(unavailable("tikz") is not None, reason=f"TikZ cannot run here: {unavailable('tikz')}")
+@pytest.mark.parametrize("how", ["routed", "whole build"])
+def test_a_tikz_build_writes_latex_repairs_it_with_texs_error_and_draws_it(
+    how: str, tmp_path: Path, shipped_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STANDIN_KEY", "test-key")
+    server = StandInServer(reply=tikz_model)
+    run = tmp_path / "run"
+    choice = (["--routes", "Physics - Astronomical=tikz"] if how == "routed"
+              else ["--routing", "off", "--render.renderer", "tikz"])  # fmt: skip
+    try:
+        proc = _build(server, run, 1, shipped_data / "scigenbench", "--ids", "webinstruct-994992",
+                      "--render.workers", "1", "--route-workers", "1", "--render.preload", "json",
+                      "--repair-rounds", "1", *choice)  # fmt: skip
+        out, err = proc.communicate(timeout=300)
+    finally:
+        server.close()
+    assert proc.returncode == 0, err
+    (figure,) = map(json.loads, (run / "synthesize" / "figures.jsonl").read_text().splitlines())
+    assert figure["status"] == "ok" and figure["repair_rounds"] == 1
+    assert figure["code"].startswith("\\documentclass") and "star" in figure["code"]
+    assert figure["extra"].get("renderer", "tikz") == "tikz" and not figure["extra"].get("fallback")
+    systems = [r["messages"][0]["content"] for r in server.requests if r["messages"][0]["role"] == "system"]
+    assert len(systems) == 2 and all("with TikZ" in s for s in systems)
+    repair = server.requests[1]["messages"][-1]["content"]
+    assert "Compiling your LaTeX document failed" in repair and "\\stellar" in repair
+    assert list((run / "synthesize" / "png").glob("*.png"))
+
+
+def test_a_prompt_that_writes_python_is_refused_for_a_latex_or_dot_renderer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["build", "--run-dir", str(tmp_path / "r"), "--llm.base-url", "http://127.0.0.1:9/v1",
+            "--llm.model", "m", "--routing", "off", "--prompt", "skeleton"]  # fmt: skip
+    for renderer in ("graphviz", "tikz"):
+        assert main([*base, "--render.renderer", renderer]) == 2
+        assert f"which the {renderer} renderer cannot run" in capsys.readouterr().err

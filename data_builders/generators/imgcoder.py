@@ -9,7 +9,7 @@ import time
 from collections import Counter, defaultdict
 from typing import Any
 
-from scigen_rl.imgcoder import ParsedResponse, build_messages, parse_for, repair_messages
+from scigen_rl.imgcoder import LANGUAGES, ParsedResponse, build_messages, parse_for, repair_messages
 from scigen_rl.imgcoder_paper import first_code_block, paper_messages, paper_prompt, paper_script
 from scigen_rl.records import Figure, Problem
 from scigen_rl.skeletons import skeleton_request
@@ -17,6 +17,10 @@ from scigen_rl.skeletons import skeleton_request
 from ..build_config import BuildConfig
 from .base import UNAVAILABLE, Made, Tools
 from .routes import FALLBACK, check_routes, route
+
+_SUFFIXES = {"graphviz": ".dot", "tikz": ".tex"}
+"""The file name ending of a script in each renderer's language (Python: ``.py``)."""
+_NOT_PYTHON = ("graphviz", "tikz")
 
 
 class ImgCoder:
@@ -37,6 +41,13 @@ class ImgCoder:
         self.routes = config.routes
         if self.routes is not None:
             check_routes(self.routes)
+        # Without routing, the model writes in the build's own renderer's language.
+        self.language = config.render.renderer if config.render.renderer in LANGUAGES else FALLBACK
+        if self.prompt != "plan-code" and config.render.renderer in _NOT_PYTHON:
+            raise ValueError(
+                f"--prompt {self.prompt} writes Python (matplotlib) scripts, which the "
+                f"{config.render.renderer} renderer cannot run: give --prompt plan-code"
+            )
 
     async def make(self, problem: Problem, tools: Tools) -> Made | str:
         if tools.llm is None:
@@ -73,7 +84,7 @@ class ImgCoder:
         assert tools.llm is not None
         request: dict[str, Any] = {}
         prompt = self.prompt
-        language = renderer or FALLBACK
+        language = renderer or self.language
         if prompt == "skeleton":
             skeleton, messages, request = skeleton_request(problem)
             prompt = f"skeleton:{skeleton.name}"
@@ -101,7 +112,7 @@ class ImgCoder:
                                 raw_response=reply.text, error="the answer held no script", repair_rounds=rounds,
                                 timings=dict(timings), usage=dict(usage), extra=extra)  # fmt: skip
                 return Made(failed)
-            suffix = ".dot" if language == "graphviz" else ".py"
+            suffix = _SUFFIXES.get(language, ".py")
             result = await tools.render(parsed.code or "", f"{problem.id}{suffix}", timings, renderer)
             if result.ok or rounds >= limit:
                 break

@@ -41,6 +41,11 @@ class RenderConfig:
     """The TeX engine of the ``tikz`` renderer: a name looked up on /usr/local/bin:/usr/bin:/bin, or a
     path. The sandbox lets TikZ jobs start exactly this program (its real file) and nothing else."""
 
+    tex_scale: float = 2.0
+    """TikZ pages are rasterised at ``dpi`` times this. A TikZ picture has its print size (a circuit or a
+    triangle a few centimetres wide), a matplotlib figure 6.4 x 4.8 in: at 2 the two come out at
+    comparable pixel sizes (the shipped TikZ examples: 530-1080 px wide at dpi 100)."""
+
     workers: int = 0
     """Rendering processes run in parallel; 0 means one per CPU core."""
 
@@ -133,6 +138,7 @@ class RenderConfig:
             "max_pixels",
             "recycle_after",
             "max_figures",
+            "tex_scale",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"RenderConfig.{name}: must be positive, got {getattr(self, name)!r}")

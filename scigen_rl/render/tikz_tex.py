@@ -18,7 +18,7 @@ the child's namespaces, as its uid, under its limits (its own address-space limi
 A document without ``\documentclass`` (a bare ``tikzpicture`` or ``circuitikz`` picture) is wrapped
 in a ``standalone`` one with TikZ, amsmath and what it uses of circuitikz and pgfplots loaded. One pass only: figures needing ``remember picture`` cross-references are not
 supported. The PDF is untrusted too: it is read with PDFium (``pypdfium2``) in the same child, each
-page (at most ``max_figures``) rendered at ``RenderConfig.dpi`` capped to ``max_pixels``, cropped to
+page (at most ``max_figures``) rendered at ``RenderConfig.dpi`` x ``tex_scale`` capped to ``max_pixels``, cropped to
 what is drawn plus a 4 pt margin, and stored as an RGB PNG like a matplotlib figure.
 
 Failure classes: ``syntax`` (not a LaTeX document, or TeX could not read it: a runaway argument,
@@ -317,7 +317,7 @@ def _rasterise(path: str, config: RenderConfig, warn: Any) -> tuple[list[bytes],
         for index in range(min(pages, config.max_figures)):
             page = pdf[index]
             width, height = page.get_size()
-            scale = config.dpi / 72
+            scale = config.dpi * config.tex_scale / 72
             if width * height * scale * scale > config.max_pixels:
                 scale = (config.max_pixels / max(width * height, 1e-9)) ** 0.5 * 0.999
                 warn(
