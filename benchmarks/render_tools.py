@@ -110,6 +110,12 @@ def _cold_tikz(source: str, engine: str, dpi: int, cwd: str) -> bool:
     return _python(PDF_RUNNER, Path(cwd, "figure.pdf"), dpi, cwd)
 
 
+def _tex_scale() -> float:
+    from scigen_rl.render import RenderConfig
+
+    return RenderConfig().tex_scale
+
+
 def cold_steps(name: str, examples: list[Path], dpi: int) -> list[Callable[[str], bool]]:
     """Per example: draw it cold in the given fresh directory; whether it succeeded. Whatever is
     prepared here (the TeX documents, the engine's path) is not timed."""
@@ -123,7 +129,9 @@ def cold_steps(name: str, examples: list[Path], dpi: int) -> list[Callable[[str]
         steps: list[Callable[[str], bool]] = []
         for path in examples:
             source = document(path.read_text(encoding="utf-8"))
-            steps.append(functools.partial(_cold_tikz, source or "", engine, dpi))
+            # rasterised as the sandbox does: at dpi x tex_scale
+            scaled = round(dpi * _tex_scale())
+            steps.append(functools.partial(_cold_tikz, source or "", engine, scaled))
         return steps
     runner = {
         "rdkit": PYTHON_RUNNER.format(imports=RDKIT_IMPORTS),
