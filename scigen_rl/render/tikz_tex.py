@@ -90,6 +90,7 @@ class _Program:
 
     path: Any = None
     argv: Any = None
+    strings: list[Any] = []  # argv's strings, kept alive with it
     engine = ""
 
 
@@ -109,9 +110,9 @@ def _build_program(config: RenderConfig) -> None:
     path, name = paths
     args = [name.encode(), *(a.encode() for a in _ARGS), f"{JOB}.tex".encode()]
     _Program.path = ctypes.create_string_buffer(path.encode())
-    _Program.keep = [ctypes.create_string_buffer(a) for a in args]  # type: ignore[attr-defined]
+    _Program.strings = [ctypes.create_string_buffer(a) for a in args]
     argv = (ctypes.c_char_p * (len(args) + 1))()
-    for i, buf in enumerate(_Program.keep):  # type: ignore[attr-defined]
+    for i, buf in enumerate(_Program.strings):
         argv[i] = ctypes.cast(buf, ctypes.c_char_p)
     argv[len(args)] = None
     _Program.argv = argv
@@ -121,8 +122,7 @@ def _build_program(config: RenderConfig) -> None:
 def _environment(job_dir: str) -> Any:
     env = dict(_ENV, HOME=job_dir, TEXMFVAR=os.path.join(job_dir, ".texmf-var"))
     items = [f"{k}={v}".encode() for k, v in env.items()]
-    envp = (ctypes.c_char_p * (len(items) + 1))(*items, None)
-    return envp
+    return (ctypes.c_char_p * (len(items) + 1))(*items, None)
 
 
 def _run_engine(config: RenderConfig) -> tuple[int, Any]:
