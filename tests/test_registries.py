@@ -70,8 +70,8 @@ def test_unknown_names_are_refused_naming_the_known_ones(tmp_path: Path) -> None
         make_generator("nope:x", _config(tmp_path))
     with pytest.raises(ValueError, match="no argument"):
         make_generator("imgcoder:extra", _config(tmp_path))
-    with pytest.raises(ValueError, match="unknown renderer 'tikz' .*matplotlib"):
-        renderer_module("tikz")
+    with pytest.raises(ValueError, match="unknown renderer 'asymptote' .*matplotlib"):
+        renderer_module("asymptote")
 
 
 def test_build_refuses_an_unknown_generator_or_renderer_before_writing(
@@ -79,7 +79,7 @@ def test_build_refuses_an_unknown_generator_or_renderer_before_writing(
 ) -> None:
     llm = ["--llm.base-url", "http://127.0.0.1:9/v1", "--llm.model", "m", "--limit", "1"]
     for extra, said in ((["--generator", "pixels"], "unknown generator 'pixels'"),
-                        (["--render.renderer", "tikz"], "unknown renderer 'tikz'")):  # fmt: skip
+                        (["--render.renderer", "asymptote"], "unknown renderer 'asymptote'")):  # fmt: skip
         run = tmp_path / extra[1]
         assert main(["build", "--run-dir", str(run), *llm, *extra]) == 2
         assert said in plain(capsys.readouterr().err)
@@ -166,8 +166,8 @@ def test_render_refuses_an_unknown_renderer_before_writing(
     script = tmp_path / "a.py"
     script.write_text("import matplotlib.pyplot as plt\nplt.plot([1, 2])\n")
     out = tmp_path / "out"
-    assert main(["render", "--renderer", "tikz", str(script), "--out-dir", str(out)]) == 2
-    assert "unknown renderer 'tikz'" in plain(capsys.readouterr().err) and not out.exists()
+    assert main(["render", "--renderer", "asymptote", str(script), "--out-dir", str(out)]) == 2
+    assert "unknown renderer 'asymptote'" in plain(capsys.readouterr().err) and not out.exists()
 
 
 def test_a_generator_without_a_model_gets_no_client_and_imgcoder_says_so(tmp_path: Path) -> None:

@@ -439,3 +439,24 @@ def test_a_prompt_that_writes_python_is_refused_for_a_latex_or_dot_renderer(
     for renderer in ("graphviz", "tikz"):
         assert main([*base, "--render.renderer", renderer]) == 2
         assert f"which the {renderer} renderer cannot run" in capsys.readouterr().err
+
+
+def test_a_renderer_that_cannot_run_here_is_left_out_by_auto_and_stops_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scigen_rl.render import renderers
+
+    monkeypatch.setitem(renderers.PACKAGES, "schemdraw", "no_such_package_here")
+    assert "no_such_package_here" in (renderers.unavailable("schemdraw") or "")
+    assert renderers.unavailable("rdkit") is None
+    options = BuildOptions(run_dir=str(tmp_path / "r"))
+    routes = _routes(options, "plan-code")
+    assert (
+        routes is not None
+        and "Physics - Circuit" not in routes
+        and routes["Chemistry - Reaction Scheme"] == "rdkit"
+    )
+    assert "cannot run here: schemdraw" in capsys.readouterr().err
+    options.routing = "on"
+    with pytest.raises(ValueError, match="--routing on: cannot run here: schemdraw.*no_such_package_here"):
+        _routes(options, "plan-code")

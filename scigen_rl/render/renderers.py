@@ -35,7 +35,7 @@ RENDERERS = {
 """Renderer name: the module that runs its scripts."""
 PACKAGES = {"matplotlib": "matplotlib", "rdkit": "rdkit", "schemdraw": "schemdraw", "graphviz": "pygraphviz",
             "tikz": "pypdfium2"}  # fmt: skip
-"""The Python package each renderer needs in its workers."""
+"""The Python package each shipped renderer needs in its workers (checked before any worker starts)."""
 
 
 class RendererUnavailable(RuntimeError):
@@ -47,8 +47,8 @@ def unavailable(name: str, tex_engine: str = "pdflatex") -> str | None:
     TikZ files, is missing), or None. Cheap: nothing heavy is imported, so a caller can ask before
     it starts any worker."""
     renderer_module(name)
-    package = PACKAGES.get(name, name)
-    if importlib.util.find_spec(package) is None:
+    package = PACKAGES.get(name)  # a renderer added without an entry: its module's imports tell
+    if package is not None and importlib.util.find_spec(package) is None:
         return f"the renderer {name!r} needs the Python package {package!r}, which is not installed"
     if name == "tikz":
         from .tex_tools import missing
