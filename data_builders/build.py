@@ -113,40 +113,42 @@ async def _synthesize(
     # than the call limit so that a finished call's render never holds up the next call.
     gate = asyncio.Semaphore(cfg.concurrency * 4)
     bar = tqdm(total=len(problems), initial=len(done), desc="build", unit="problem")
-    # Routed image types render in pools of their own (one per renderer, started when first needed).
-    pools = RendererPools(cfg.render, cfg.route_workers) if cfg.routes is not None else None
-    with Renderer(cfg.render) as renderer, JsonlWriter(figures_path) as writer:
-        tools = Tools(client, renderer, pools=pools)
+    try:
+        # Routed image types render in pools of their own (one per renderer, started when first needed).
+        pools = RendererPools(cfg.render, cfg.route_workers) if cfg.routes is not None else None
+        with Renderer(cfg.render) as renderer, JsonlWriter(figures_path) as writer:
+            tools = Tools(client, renderer, pools=pools)
 
-        async def one(problem: Problem) -> None:
-            async with gate:
-                if verifier is not None:
-                    keep = png_dir.parent / "candidates"
-                    made = await best_of(
-                        problem, generator, tools, cfg.candidates, verifier, cfg.candidate_judge, keep
-                    )
+            async def one(problem: Problem) -> None:
+                async with gate:
+                    if verifier is not None:
+                        keep = png_dir.parent / "candidates"
+                        made = await best_of(
+                            problem, generator, tools, cfg.candidates, verifier, cfg.candidate_judge, keep
+                        )
+                    else:
+                        made = await generator.make(problem, tools)
+                if isinstance(made, str):
+                    model_errors[made[:120]] += 1
                 else:
-                    made = await generator.make(problem, tools)
-            if isinstance(made, str):
-                model_errors[made[:120]] += 1
-            else:
-                # Decoding, hashing and writing the PNG take milliseconds: off the event loop, so
-                # that no model response waits for them; the record is flushed and fsynced there too.
-                figure = await asyncio.to_thread(_accept, made, problem, cfg, png_dir)
-                await asyncio.to_thread(writer.write, figure)
-            bar.update(1)
+                    # Decoding, hashing and writing the PNG take milliseconds: off the event loop, so
+                    # that no model response waits for them; the record is flushed and fsynced there too.
+                    figure = await asyncio.to_thread(_accept, made, problem, cfg, png_dir)
+                    await asyncio.to_thread(writer.write, figure)
+                bar.update(1)
 
-        try:
-            await asyncio.gather(*(one(p) for p in todo))
-        finally:
-            if pools is not None:
-                await asyncio.to_thread(pools.close)
-    bar.close()
-    for used in (client, verifier):
-        if used is not None:
-            await used.close()
-    if (close := getattr(generator, "close", None)) is not None:
-        await close()
+            try:
+                await asyncio.gather(*(one(p) for p in todo))
+            finally:
+                if pools is not None:
+                    await asyncio.to_thread(pools.close)
+    finally:  # also when the build stops on an error: no connection is left open
+        bar.close()
+        for used in (client, verifier):
+            if used is not None:
+                await used.close()
+        if (close := getattr(generator, "close", None)) is not None:
+            await close()
     return model_errors, len(broken)
 
 

@@ -104,7 +104,7 @@ class BuildOptions:
 
 def build(options: BuildOptions) -> int:
     from scigen_rl.loaders import load_problems, load_scigenbench
-    from scigen_rl.render.renderers import renderer_module
+    from scigen_rl.render.renderers import renderer_module, unavailable
     from scigen_rl.shipped import scigenbench_root
 
     from .build import run_build
@@ -148,6 +148,8 @@ def build(options: BuildOptions) -> int:
         )
         generator = make_generator(cfg.generator, cfg)  # an unknown one is refused before any work
         renderer_module(cfg.render.renderer)
+        if why := unavailable(cfg.render.renderer, cfg.render.tex_engine):  # before any model call
+            raise ValueError(f"--render.renderer {cfg.render.renderer}: {why}")
         selection_for(options.run_dir, problems, generator.name)  # a rerun resumes or extends, or stops
         if problem := selection_problem(options.run_dir, options.export):  # no records: before any call
             raise ValueError(problem)

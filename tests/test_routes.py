@@ -439,6 +439,11 @@ def test_a_prompt_that_writes_python_is_refused_for_a_latex_or_dot_renderer(
     for renderer in ("graphviz", "tikz"):
         assert main([*base, "--render.renderer", renderer]) == 2
         assert f"which the {renderer} renderer cannot run" in capsys.readouterr().err
+    plan_code = [*base[:-1], "plan-code", "--render.renderer", "tikz"]
+    assert main([*plan_code, "--render.tex-engine", str(tmp_path / "no-such-engine")]) == 2
+    err = capsys.readouterr().err
+    assert "--render.renderer tikz: the TeX engine" in err and "texlive-pictures" in err
+    assert not (tmp_path / "r" / "synthesize").exists()
 
 
 def test_a_renderer_that_cannot_run_here_is_left_out_by_auto_and_stops_on(
@@ -460,3 +465,40 @@ def test_a_renderer_that_cannot_run_here_is_left_out_by_auto_and_stops_on(
     options.routing = "on"
     with pytest.raises(ValueError, match="--routing on: cannot run here: schemdraw.*no_such_package_here"):
         _routes(options, "plan-code")
+
+
+def test_a_build_that_stops_on_an_error_closes_its_model_clients(
+    tmp_path: Path, shipped_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from data_builders import build
+    from data_builders.generators.imgcoder import ImgCoder
+    from scigen_rl.llm.client import ChatClient
+
+    async def broken(self: Any, problem: Any, tools: Any) -> Any:
+        raise RuntimeError("a bug in a generator")
+
+    made, closed = [], []
+    original_make, original_close = build.make_client, ChatClient.close
+
+    def recording_make(config: Any) -> Any:
+        made.append(original_make(config))
+        return made[-1]
+
+    async def recording_close(self: ChatClient) -> None:
+        closed.append(self)
+        await original_close(self)
+
+    monkeypatch.setattr(ImgCoder, "make", broken)
+    monkeypatch.setattr(build, "make_client", recording_make)
+    monkeypatch.setattr(ChatClient, "close", recording_close)
+    monkeypatch.setenv("STANDIN_KEY", "test-key")
+    server = StandInServer(reply=model)
+    try:
+        with pytest.raises(RuntimeError, match="a bug in a generator"):
+            main(["build", "--run-dir", str(tmp_path / "r"), "--limit", "1", "--scigenbench-dir",
+                  str(shipped_data / "scigenbench"), "--llm.base-url", server.base_url, "--llm.model", "m",
+                  "--llm.api-key-env", "STANDIN_KEY", "--render.workers", "1", "--render.preload", "json",
+                  "--routing", "off"])  # fmt: skip
+    finally:
+        server.close()
+    assert made and all(any(c is m for c in closed) for m in made)
